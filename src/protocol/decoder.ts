@@ -1,0 +1,309 @@
+import { ProtocolError } from './errors.ts';
+import {
+  DEFAULT_MAX_LINE_LENGTH,
+  DEFAULT_MAX_PACKET_SIZE,
+  HEADER_SIZE,
+  type Magic,
+  type PacketSpec,
+  allowsMagic,
+  packetSpec,
+} from './packets.ts';
+
+/** A decoded binary packet. Arguments are views into the bytes that were pushed: no copies. */
+export interface Packet {
+  readonly magic: Magic;
+  readonly type: number;
+  readonly args: readonly Uint8Array[];
+}
+
+export interface DecoderHandlers {
+  packet(packet: Packet): void;
+  /** A text (admin protocol) line, without its trailing "\n" or "\r\n". */
+  text(line: string): void;
+}
+
+export interface DecoderOptions {
+  /** Largest packet body accepted, checked from the header before anything is buffered. */
+  readonly maxPacketSize?: number;
+  /** Longest text line accepted, newline excluded. */
+  readonly maxLineLength?: number;
+  /** The magic this side receives: 'REQ' on a server, 'RES' on a worker or client. */
+  readonly expect?: Magic | 'ANY';
+}
+
+const NO_ARGS: readonly Uint8Array[] = Object.freeze([]);
+const LF = 0x0a;
+const CR = 0x0d;
+const utf8 = new TextDecoder();
+
+const enum Pending {
+  None,
+  Binary,
+  Text,
+}
+
+/**
+ * Incremental gearman stream decoder. Chunks may be split anywhere, and one chunk may hold
+ * many packets. Bytes are accounted for exactly: `consumed + buffered` is always the number
+ * of bytes pushed, until an error, after which the decoder refuses further input.
+ *
+ * Pushed chunks are owned by the decoder: packet arguments are views into them.
+ */
+export class Decoder {
+  /** Bytes that formed complete packets or lines. */
+  consumed = 0;
+
+  private readonly maxPacketSize: number;
+  private readonly maxLineLength: number;
+  private readonly expect: Magic | 'ANY';
+  private readonly handlers: DecoderHandlers;
+
+  private pending = Pending.None;
+  private spill: Uint8Array[] = [];
+  private spillLength = 0;
+  /** Total size of the binary packet being assembled; 0 while its header is incomplete. */
+  private need = 0;
+  private failure: ProtocolError | undefined;
+  private inPush = false;
+
+  constructor(handlers: DecoderHandlers, options: DecoderOptions = {}) {
+    this.handlers = handlers;
+    this.maxPacketSize = options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
+    this.maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+    this.expect = options.expect ?? 'ANY';
+  }
+
+  /** Bytes held for a packet or line that is not complete yet. */
+  get buffered(): number {
+    return this.spillLength;
+  }
+
+  /** True when the stream stands at a packet boundary. */
+  get idle(): boolean {
+    return this.spillLength === 0;
+  }
+
+  /** Feeds bytes. Throws ProtocolError on malformed input; the decoder is then dead. */
+  push(chunk: Uint8Array): void {
+    if (this.failure) throw this.failure;
+    if (this.inPush) {
+      // A handler threw during the previous push: the rest of that chunk was never decoded.
+      this.failure = new ProtocolError('DECODER_FAILED', 'a packet handler threw; the stream position is lost', {
+        offset: this.consumed,
+      });
+      throw this.failure;
+    }
+    this.inPush = true;
+    try {
+      let offset = 0;
+      if (this.pending !== Pending.None) {
+        offset = this.pending === Pending.Text ? this.finishLine(chunk) : this.finishPacket(chunk);
+        if (offset < 0) {
+          this.inPush = false;
+          return;
+        }
+      }
+      this.parse(chunk, offset);
+    } catch (err) {
+      if (err instanceof ProtocolError) {
+        this.failure = err;
+        this.inPush = false;
+      }
+      throw err;
+    }
+    this.inPush = false;
+  }
+
+  private parse(buf: Uint8Array, start: number): void {
+    const end = buf.length;
+    let off = start;
+    while (off < end) {
+      if (buf[off] !== 0) {
+        const nl = buf.indexOf(LF, off);
+        if (nl < 0) {
+          this.checkLineLength(end - off, buf.subarray(off, end));
+          this.hold(buf.subarray(off), Pending.Text);
+          return;
+        }
+        this.checkLineLength(nl - off, buf.subarray(off, nl));
+        this.emitLine(buf, off, nl);
+        this.consumed += nl + 1 - off;
+        off = nl + 1;
+        continue;
+      }
+      if (end - off < HEADER_SIZE) {
+        this.hold(buf.subarray(off), Pending.Binary);
+        return;
+      }
+      const total = this.readHeader(buf, off);
+      if (end - off < total) {
+        this.need = total;
+        this.hold(buf.subarray(off), Pending.Binary);
+        return;
+      }
+      this.emitPacket(buf, off, off + total);
+      this.consumed += total;
+      off += total;
+    }
+  }
+
+  /** Completes a text line held over from earlier chunks. Returns the offset after it, or -1. */
+  private finishLine(chunk: Uint8Array): number {
+    const nl = chunk.indexOf(LF);
+    if (nl < 0) {
+      this.checkLineLength(this.spillLength + chunk.length, this.spill[0]!);
+      this.spill.push(chunk);
+      this.spillLength += chunk.length;
+      return -1;
+    }
+    this.checkLineLength(this.spillLength + nl, this.spill[0]!);
+    const line = this.join(chunk, nl);
+    this.emitLine(line, 0, line.length);
+    this.consumed += line.length + 1;
+    this.release();
+    return nl + 1;
+  }
+
+  /** Completes a binary packet held over from earlier chunks. Returns the offset after it, or -1. */
+  private finishPacket(chunk: Uint8Array): number {
+    if (this.need === 0) {
+      if (this.spillLength + chunk.length < HEADER_SIZE) {
+        this.spill.push(chunk);
+        this.spillLength += chunk.length;
+        return -1;
+      }
+      const header = this.joinCopy(chunk, HEADER_SIZE - this.spillLength);
+      this.need = this.readHeader(header, 0);
+      if (this.need === HEADER_SIZE) {
+        const used = HEADER_SIZE - this.spillLength;
+        this.emitPacket(header, 0, HEADER_SIZE);
+        this.consumed += HEADER_SIZE;
+        this.release();
+        return used;
+      }
+    }
+    if (this.spillLength + chunk.length < this.need) {
+      this.spill.push(chunk);
+      this.spillLength += chunk.length;
+      return -1;
+    }
+    const used = this.need - this.spillLength;
+    const frame = this.join(chunk, used);
+    this.emitPacket(frame, 0, frame.length);
+    this.consumed += frame.length;
+    this.release();
+    return used;
+  }
+
+  /** Validates the 12-byte header at `off` and returns the packet's total size. */
+  private readHeader(buf: Uint8Array, off: number): number {
+    const last = buf[off + 3];
+    if (buf[off + 1] !== 0x52 || buf[off + 2] !== 0x45 || (last !== 0x51 && last !== 0x53)) {
+      throw new ProtocolError('BAD_MAGIC', 'expected \\0REQ or \\0RES', {
+        offset: this.consumed,
+        bytes: buf.subarray(off, off + HEADER_SIZE),
+      });
+    }
+    const type = ((buf[off + 4]! << 24) | (buf[off + 5]! << 16) | (buf[off + 6]! << 8) | buf[off + 7]!) >>> 0;
+    const size = ((buf[off + 8]! << 24) | (buf[off + 9]! << 16) | (buf[off + 10]! << 8) | buf[off + 11]!) >>> 0;
+    const spec = packetSpec(type);
+    if (spec === undefined) {
+      throw new ProtocolError('UNKNOWN_TYPE', `unknown packet type ${type}`, {
+        offset: this.consumed,
+        bytes: buf.subarray(off, off + HEADER_SIZE),
+      });
+    }
+    const magic: Magic = last === 0x51 ? 'REQ' : 'RES';
+    if ((this.expect !== 'ANY' && magic !== this.expect) || !allowsMagic(spec, magic)) {
+      throw new ProtocolError('UNEXPECTED_MAGIC', `${spec.name} does not travel as ${magic} here`, {
+        type,
+        offset: this.consumed,
+        bytes: buf.subarray(off, off + HEADER_SIZE),
+      });
+    }
+    if (size > this.maxPacketSize) {
+      throw new ProtocolError('PACKET_TOO_LARGE', `declared size ${size} exceeds the limit of ${this.maxPacketSize}`, {
+        type,
+        offset: this.consumed,
+        bytes: buf.subarray(off, off + HEADER_SIZE),
+      });
+    }
+    if (size === 0 || spec.args.length > 0) return HEADER_SIZE + size;
+    throw new ProtocolError('UNEXPECTED_BODY', `${spec.name} takes no arguments but carries ${size} bytes`, {
+      type,
+      offset: this.consumed,
+      bytes: buf.subarray(off, off + HEADER_SIZE),
+    });
+  }
+
+  private emitPacket(buf: Uint8Array, start: number, end: number): void {
+    const type = (buf[start + 4]! << 24) | (buf[start + 5]! << 16) | (buf[start + 6]! << 8) | buf[start + 7]!;
+    const spec = packetSpec(type) as PacketSpec;
+    const magic: Magic = buf[start + 3] === 0x51 ? 'REQ' : 'RES';
+    const count = spec.args.length;
+    if (count === 0) {
+      this.handlers.packet({ magic, type, args: NO_ARGS });
+      return;
+    }
+    const args = new Array<Uint8Array>(count);
+    let p = start + HEADER_SIZE;
+    for (let i = 0; i < count - 1; i++) {
+      const nul = buf.indexOf(0, p);
+      if (nul < 0 || nul >= end) {
+        throw new ProtocolError(
+          'MISSING_ARGUMENT',
+          `${spec.name} needs ${count} arguments (${count - 1} NUL separators) but has ${i}`,
+          { type, offset: this.consumed, bytes: buf.subarray(start, end) },
+        );
+      }
+      args[i] = buf.subarray(p, nul);
+      p = nul + 1;
+    }
+    args[count - 1] = buf.subarray(p, end);
+    this.handlers.packet({ magic, type, args });
+  }
+
+  private emitLine(buf: Uint8Array, start: number, nl: number): void {
+    const end = nl > start && buf[nl - 1] === CR ? nl - 1 : nl;
+    this.handlers.text(utf8.decode(buf.subarray(start, end)));
+  }
+
+  private checkLineLength(length: number, head: Uint8Array): void {
+    if (length > this.maxLineLength) {
+      throw new ProtocolError('LINE_TOO_LONG', `text line longer than ${this.maxLineLength} bytes`, {
+        offset: this.consumed,
+        bytes: head,
+      });
+    }
+  }
+
+  private hold(tail: Uint8Array, kind: Pending): void {
+    this.pending = kind;
+    this.spill.push(tail);
+    this.spillLength = tail.length;
+  }
+
+  /** One copy: the held bytes plus the first `take` bytes of `chunk`. */
+  private join(chunk: Uint8Array, take: number): Uint8Array {
+    if (this.spill.length === 1 && take === 0) return this.spill[0]!;
+    return this.joinCopy(chunk, take);
+  }
+
+  private joinCopy(chunk: Uint8Array, take: number): Uint8Array {
+    const out = new Uint8Array(this.spillLength + take);
+    let at = 0;
+    for (const part of this.spill) {
+      out.set(part, at);
+      at += part.length;
+    }
+    out.set(chunk.subarray(0, take), at);
+    return out;
+  }
+
+  private release(): void {
+    this.pending = Pending.None;
+    this.spill = [];
+    this.spillLength = 0;
+    this.need = 0;
+  }
+}
