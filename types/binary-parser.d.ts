@@ -1,1 +1,1 @@
-declare module 'binary-parser' { export * from 'binary-parser/dist/binary_parser'; }
+declare module 'binary-parser' { export * from 'binary-parser/dist/binary_parser.js'; }

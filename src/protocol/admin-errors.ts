@@ -1,0 +1,68 @@
+/**
+ * Errors of the text (admin) protocol.
+ *
+ * AdminError is a reply: the server answered "ERR ...". It is data, handed back inside an
+ * AdminReply, and is an Error only so that callers who prefer exceptions can throw it as is.
+ * AdminParseError means the reply itself is broken (a line we cannot parse, or one nobody
+ * asked for); the stream can no longer be trusted.
+ */
+
+/** The codes gearmand 1.1.20 sends. Two of its messages carry no code; they get the last two names. */
+export type KnownAdminErrorCode =
+  | 'UNKNOWN_COMMAND'
+  | 'INVALID_ARGUMENTS'
+  | 'UNKNOWN_SHOW_ARGUMENTS'
+  | 'UNKNOWN_JOB'
+  | 'UNKNOWN_ERROR'
+  | 'CREATE_FUNCTION'
+  | 'FUNCTION_NOT_FOUND'
+  | 'FUNCTION_IN_USE';
+
+export type AdminErrorCode = KnownAdminErrorCode | (string & {});
+
+export class AdminError extends Error {
+  override readonly name = 'AdminError';
+  readonly code: AdminErrorCode;
+  /** Human text with gearmand's '+' turned back into spaces; '' when the server sent only a code. */
+  readonly text: string;
+
+  constructor(code: AdminErrorCode, text = '') {
+    super(text ? `${code}: ${text}` : code);
+    this.code = code;
+    this.text = text;
+  }
+}
+
+export type AdminParseErrorCode =
+  /** A line does not have the shape its command's reply must have. */
+  | 'MALFORMED_LINE'
+  /** A line arrived after the reply was complete. */
+  | 'UNEXPECTED_LINE'
+  /** A list reply grew past the collector's limit. */
+  | 'TOO_MANY_LINES'
+  /** The lines ran out before the reply was complete. */
+  | 'INCOMPLETE_REPLY';
+
+const SNIPPET_CHARS = 80;
+
+export class AdminParseError extends Error {
+  override readonly name = 'AdminParseError';
+  readonly code: AdminParseErrorCode;
+  /** The offending line (cut to 80 characters), when there is one. */
+  readonly line: string | undefined;
+
+  constructor(code: AdminParseErrorCode, message: string, line?: string) {
+    const snippet = line === undefined ? undefined : line.length > SNIPPET_CHARS ? `${line.slice(0, SNIPPET_CHARS)}…` : line;
+    super(snippet === undefined ? `${code}: ${message}` : `${code}: ${message} (line ${JSON.stringify(snippet)})`);
+    this.code = code;
+    this.line = snippet;
+  }
+}
+
+export function isAdminError(err: unknown): err is AdminError {
+  return err instanceof AdminError;
+}
+
+export function isAdminParseError(err: unknown): err is AdminParseError {
+  return err instanceof AdminParseError;
+}

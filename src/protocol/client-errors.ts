@@ -1,0 +1,77 @@
+export type ClientErrorCode =
+  | 'WORK_FAIL'
+  | 'WORK_EXCEPTION'
+  | 'SERVER_ERROR'
+  | 'CONNECTION_LOST'
+  | 'NO_SERVER'
+  | 'TIMEOUT'
+  | 'ABORTED';
+
+export interface JobContext {
+  readonly functionName?: string;
+  readonly handle?: string;
+  readonly server?: string;
+  /** Where the call that submitted the job came from, so an async failure points at its caller. */
+  readonly callerStack?: CallSite;
+}
+
+/** A stack captured at call time and only formatted if an error needs it. */
+export interface CallSite {
+  readonly stack?: string;
+}
+
+/** Any failure a client call reports: a stable code, and the job it concerns. */
+export class ClientError extends Error {
+  readonly code: ClientErrorCode;
+  readonly functionName: string | undefined;
+  readonly handle: string | undefined;
+  readonly server: string | undefined;
+
+  constructor(code: ClientErrorCode, message: string, context: JobContext = {}, cause?: unknown, name = 'ClientError') {
+    const about = [context.functionName, context.handle, context.server].filter(Boolean).join(' ');
+    super(about ? `${message} (${about})` : message, cause === undefined ? undefined : { cause });
+    // Set here, not as a field, so the stack below already carries the subclass's name.
+    this.name = name;
+    this.code = code;
+    this.functionName = context.functionName;
+    this.handle = context.handle;
+    this.server = context.server;
+    const caller = context.callerStack?.stack;
+    if (caller) this.stack = `${name}: ${this.message}\n${caller.slice(caller.indexOf('\n') + 1)}`;
+  }
+}
+
+/** The worker answered WORK_FAIL. */
+export class JobFailedError extends ClientError {
+  constructor(context: JobContext) {
+    super('WORK_FAIL', 'the job failed', context, undefined, 'JobFailedError');
+  }
+}
+
+/** The worker answered WORK_EXCEPTION; `detail` is its message. */
+export class JobExceptionError extends ClientError {
+  constructor(
+    readonly detail: string,
+    context: JobContext,
+  ) {
+    super('WORK_EXCEPTION', `the job raised: ${detail}`, context, undefined, 'JobExceptionError');
+  }
+}
+
+/** The server answered ERROR. */
+export class ServerError extends ClientError {
+  constructor(
+    readonly serverCode: string,
+    readonly text: string,
+    context: JobContext,
+  ) {
+    super('SERVER_ERROR', `server error ${serverCode}: ${text}`, context, undefined, 'ServerError');
+  }
+}
+
+/** Captures the caller's stack cheaply; it is formatted only when an error reads it. */
+export function callerStack(below: Function): CallSite {
+  const site: { stack?: string } = {};
+  Error.captureStackTrace(site, below);
+  return site;
+}

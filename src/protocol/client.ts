@@ -1,0 +1,227 @@
+import { randomUUID } from 'node:crypto';
+import { type Logger, silentLogger } from '../util/log.ts';
+import type { BackoffPolicy } from './backoff.ts';
+import { type CallSite, ClientError, callerStack } from './client-errors.ts';
+import { ClientLink, type Task } from './client-link.ts';
+import type { Packet } from './decoder.ts';
+import type { Arg } from './encoder.ts';
+import { Type } from './packets.ts';
+import type { ServerAddress } from './server-address.ts';
+import { utf8 } from './text.ts';
+
+export type Priority = 'normal' | 'high' | 'low';
+
+export interface SubmitOptions {
+  /** Coalescing key on the server; a random one by default. */
+  readonly unique?: string;
+  readonly priority?: Priority;
+  /** Rejects with code TIMEOUT after this long; the job itself goes on on the server. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  readonly onData?: (chunk: Uint8Array) => void;
+  readonly onWarning?: (chunk: Uint8Array) => void;
+  readonly onStatus?: (numerator: number, denominator: number) => void;
+}
+
+export interface JobResult {
+  readonly handle: string;
+  readonly server: string;
+  readonly data: Uint8Array;
+}
+
+export interface BackgroundJob {
+  readonly handle: string;
+  readonly server: string;
+}
+
+export interface JobStatus {
+  readonly known: boolean;
+  readonly running: boolean;
+  readonly numerator: number;
+  readonly denominator: number;
+}
+
+export interface UniqueStatus extends JobStatus {
+  /** Clients waiting on the job. */
+  readonly waiting: number;
+}
+
+export interface ClientOptions {
+  readonly servers: readonly ServerAddress[];
+  readonly logger?: Logger;
+  readonly backoff?: Partial<BackoffPolicy>;
+  /** How long a call waits for some server to be connected. */
+  readonly connectTimeoutMs?: number;
+  /** Ask servers for WORK_EXCEPTION (OPTION_REQ exceptions); on by default. */
+  readonly exceptions?: boolean;
+  readonly maxPacketSize?: number;
+}
+
+const SUBMIT_TYPE: Readonly<Record<Priority, readonly [foreground: number, background: number]>> = {
+  normal: [Type.SUBMIT_JOB, Type.SUBMIT_JOB_BG],
+  high: [Type.SUBMIT_JOB_HIGH, Type.SUBMIT_JOB_HIGH_BG],
+  low: [Type.SUBMIT_JOB_LOW, Type.SUBMIT_JOB_LOW_BG],
+};
+
+/** A gearman client over several servers: each call goes to the next connected one. */
+export class Client {
+  private readonly links: ClientLink[];
+  private readonly logger: Logger;
+  private readonly connectWaiters = new Set<() => void>();
+  private cursor = 0;
+  private started = false;
+
+  constructor(private readonly options: ClientOptions) {
+    if (options.servers.length === 0) throw new TypeError('a client needs at least one gearman server');
+    this.logger = options.logger ?? silentLogger;
+    this.links = options.servers.map(
+      (server) =>
+        new ClientLink(
+          this.logger,
+          {
+            server,
+            label: 'client',
+            logger: this.logger,
+            ...(options.backoff ? { backoff: options.backoff } : {}),
+            ...(options.maxPacketSize ? { maxPacketSize: options.maxPacketSize } : {}),
+          },
+          (link) => this.connected(link),
+        ),
+    );
+  }
+
+  /** Submits a foreground job and resolves with its WORK_COMPLETE data. */
+  async submit(functionName: string, payload: Arg, options: SubmitOptions = {}): Promise<JobResult> {
+    const stack = callerStack(this.submit);
+    const link = await this.pickLink(functionName, stack);
+    const type = SUBMIT_TYPE[options.priority ?? 'normal'][0];
+    return new Promise<JobResult>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let settled = false;
+      const cleanup = (): void => {
+        settled = true;
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        link.untrack(task);
+      };
+      const task: Task = {
+        functionName,
+        callerStack: stack,
+        onData: options.onData,
+        onWarning: options.onWarning,
+        onStatus: options.onStatus,
+        resolve: (data) => {
+          cleanup();
+          resolve({ handle: task.handle ?? '', server: link.name, data });
+        },
+        reject: (err) => {
+          cleanup();
+          reject(err);
+        },
+      };
+      const context = { functionName, server: link.name, callerStack: stack };
+      const onAbort = (): void =>
+        task.reject(new ClientError('ABORTED', 'the caller cancelled the job', { ...context, ...handleOf(task) }));
+      if (options.signal?.aborted) return onAbort();
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      if (options.timeoutMs !== undefined) {
+        timer = setTimeout(
+          () => task.reject(new ClientError('TIMEOUT', `no result within ${options.timeoutMs} ms`, { ...context, ...handleOf(task) })),
+          options.timeoutMs,
+        );
+      }
+      const created = {
+        resolve: (packet: Packet) => {
+          if (!settled) link.track(utf8(packet.args[0]!), task);
+        },
+        reject: task.reject,
+      };
+      link.request(type, [functionName, options.unique ?? randomUUID(), payload], 'JOB_CREATED', created, functionName, stack);
+    });
+  }
+
+  /** Submits a background job and resolves once the server has queued it. */
+  async submitBackground(functionName: string, payload: Arg, options: Pick<SubmitOptions, 'unique' | 'priority'> = {}): Promise<BackgroundJob> {
+    const stack = callerStack(this.submitBackground);
+    const link = await this.pickLink(functionName, stack);
+    const type = SUBMIT_TYPE[options.priority ?? 'normal'][1];
+    const created = await link.ask(type, [functionName, options.unique ?? randomUUID(), payload], 'JOB_CREATED', functionName, stack);
+    return { handle: utf8(created.args[0]!), server: link.name };
+  }
+
+  /** GET_STATUS for a handle, asked of the server that created it. */
+  async status(job: BackgroundJob): Promise<JobStatus> {
+    const link = this.links.find((l) => l.name === job.server);
+    if (!link) throw new ClientError('NO_SERVER', `no configured server ${job.server}`, { handle: job.handle });
+    const reply = await link.ask(Type.GET_STATUS, [job.handle], 'STATUS_RES', undefined, callerStack(this.status));
+    return jobStatus(reply.args.slice(1).map(utf8));
+  }
+
+  /** GET_STATUS_UNIQUE: asks the next connected server about a unique id. */
+  async statusByUnique(unique: string): Promise<UniqueStatus> {
+    const stack = callerStack(this.statusByUnique);
+    const link = await this.pickLink(undefined, stack);
+    const reply = await link.ask(Type.GET_STATUS_UNIQUE, [unique], 'STATUS_RES_UNIQUE', undefined, stack);
+    const fields = reply.args.slice(1).map(utf8);
+    return { ...jobStatus(fields), waiting: Number(fields[4]) };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.links.map((link) => link.connection.close()));
+  }
+
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const link of this.links) link.connection.start();
+  }
+
+  private connected(link: ClientLink): void {
+    if (this.options.exceptions ?? true) link.requestOptional(Type.OPTION_REQ, ['exceptions'], 'OPTION_RES');
+    for (const wake of this.connectWaiters) wake();
+  }
+
+  /** The next connected server, round-robin; waits for one up to the connect timeout. */
+  private async pickLink(functionName: string | undefined, stack: CallSite): Promise<ClientLink> {
+    this.start();
+    const deadline = Date.now() + (this.options.connectTimeoutMs ?? 10_000);
+    for (;;) {
+      for (let i = 0; i < this.links.length; i++) {
+        const link = this.links[(this.cursor + i) % this.links.length]!;
+        if (link.connection.connected) {
+          this.cursor = (this.cursor + i + 1) % this.links.length;
+          return link;
+        }
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new ClientError('NO_SERVER', `no gearman server reachable (${this.links.map((l) => l.name).join(', ')})`, {
+          ...(functionName ? { functionName } : {}),
+          callerStack: stack,
+        });
+      }
+      await new Promise<void>((resolve) => {
+        const wake = (): void => {
+          clearTimeout(timer);
+          this.connectWaiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, left);
+        this.connectWaiters.add(wake);
+      });
+    }
+  }
+}
+
+function handleOf(task: Task): { handle?: string } {
+  return task.handle === undefined ? {} : { handle: task.handle };
+}
+
+function jobStatus(fields: string[]): JobStatus {
+  return {
+    known: fields[0] === '1',
+    running: fields[1] === '1',
+    numerator: Number(fields[2]),
+    denominator: Number(fields[3]),
+  };
+}

@@ -1,0 +1,324 @@
+import { Buffer } from 'node:buffer';
+import { type Socket, connect as tcpConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { type Logger, silentLogger } from '../util/log.ts';
+import { Backoff, type BackoffPolicy, DEFAULT_BACKOFF } from './backoff.ts';
+import { type Packet, Decoder } from './decoder.ts';
+import { type Arg, encodePacket, encodeTextLine } from './encoder.ts';
+import { Type } from './packets.ts';
+import { type ServerAddress, describeServer } from './server-address.ts';
+
+export interface ConnectionHandlers {
+  /** The socket is up (TLS handshake done): (re)register here. */
+  connected(): void;
+  /** The socket went away; a reconnect is scheduled unless the connection was closed. */
+  disconnected(reason: Error): void;
+  packet(packet: Packet): void;
+  text(line: string): void;
+}
+
+export interface ConnectionOptions {
+  readonly server: ServerAddress;
+  readonly backoff?: Partial<BackoffPolicy>;
+  readonly connectTimeoutMs?: number;
+  /** TCP keepalive idle time. */
+  readonly keepAliveMs?: number;
+  /** Send ECHO_REQ after this much silence; 0 turns the probe off. */
+  readonly echoIntervalMs?: number;
+  /** How long an ECHO_REQ may go unanswered. */
+  readonly echoTimeoutMs?: number;
+  readonly maxPacketSize?: number;
+  readonly logger?: Logger;
+  /** Names this connection in logs, e.g. "worker/build". */
+  readonly label?: string;
+}
+
+const PROBE_PREFIX = 'nodepool-builder-liveness:';
+/** Writes below this size that are queued in one turn are joined into one write. */
+const JOIN_LIMIT = 64 * 1024;
+
+/**
+ * One gearman connection to one server, kept up for as long as it is open: it reconnects with
+ * jittered exponential backoff, uses TCP_NODELAY and keepalive, and joins the packets sent in
+ * one event-loop turn into one write (a job's result and the next GRAB travel together).
+ */
+export class Connection {
+  readonly server: ServerAddress;
+  /** Successful connections after the first. */
+  reconnects = 0;
+
+  private readonly handlers: ConnectionHandlers;
+  private readonly options: ConnectionOptions;
+  private readonly logger: Logger;
+  private readonly label: string;
+  private readonly backoff: Backoff;
+  private socket: Socket | undefined;
+  private ready = false;
+  private closed = false;
+  private everConnected = false;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private outbox: Uint8Array[] = [];
+  private outboxBytes = 0;
+  private flushScheduled = false;
+  private drainWaiters: (() => void)[] = [];
+  private lastFailure = '';
+  private probe: LivenessProbe | undefined;
+
+  constructor(handlers: ConnectionHandlers, options: ConnectionOptions) {
+    this.handlers = handlers;
+    this.options = options;
+    this.server = options.server;
+    this.logger = options.logger ?? silentLogger;
+    this.label = `${options.label ?? 'gearman'} ${describeServer(options.server)}`;
+    this.backoff = new Backoff({ ...DEFAULT_BACKOFF, ...options.backoff });
+  }
+
+  get connected(): boolean {
+    return this.ready;
+  }
+
+  start(): void {
+    if (this.closed || this.socket || this.retryTimer) return;
+    this.open();
+  }
+
+  /** Queues a packet; false when the connection is down (the packet is dropped). */
+  send(type: number, args: readonly Arg[]): boolean {
+    if (!this.ready) return false;
+    for (const chunk of encodePacket('REQ', type, args)) this.enqueue(chunk);
+    return true;
+  }
+
+  sendText(line: string): boolean {
+    if (!this.ready) return false;
+    this.enqueue(encodeTextLine(line));
+    return true;
+  }
+
+  /** Resolves once the socket has taken everything queued (write backpressure). */
+  writable(): Promise<void> {
+    if (!this.ready || (!this.socket?.writableNeedDrain && this.outboxBytes === 0)) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Stops reconnecting and closes the socket after flushing what is queued. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const socket = this.socket;
+    if (!socket) return;
+    this.flush();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => socket.destroy(), 2_000);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.end();
+    });
+  }
+
+  /** Drops the socket now; a reconnect follows unless closed. */
+  destroy(reason: Error): void {
+    this.socket?.destroy(reason);
+  }
+
+  private open(): void {
+    const { server } = this;
+    const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
+    const socket: Socket = server.tls
+      ? tlsConnect({
+          host: server.host,
+          port: server.port,
+          ca: server.tls.ca,
+          cert: server.tls.cert,
+          key: server.tls.key,
+          servername: server.tls.servername ?? server.host,
+          rejectUnauthorized: server.tls.rejectUnauthorized ?? true,
+        })
+      : tcpConnect({ host: server.host, port: server.port });
+    this.socket = socket;
+    let failure: Error | undefined;
+    const connectTimer = setTimeout(() => {
+      socket.destroy(new Error(`connect timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+
+    const decoder = new Decoder(
+      {
+        packet: (packet) => this.receive(packet),
+        text: (line) => this.handlers.text(line),
+      },
+      { expect: 'RES', ...(this.options.maxPacketSize ? { maxPacketSize: this.options.maxPacketSize } : {}) },
+    );
+
+    socket.once(server.tls ? 'secureConnect' : 'connect', () => {
+      clearTimeout(connectTimer);
+      socket.setNoDelay(true);
+      socket.setKeepAlive(true, this.options.keepAliveMs ?? 30_000);
+      this.ready = true;
+      if (this.everConnected) this.reconnects++;
+      this.everConnected = true;
+      this.logger.debug(`${this.label}: connected`);
+      this.probe = this.startProbe();
+      this.handlers.connected();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      this.probe?.heard();
+      try {
+        decoder.push(chunk);
+      } catch (err) {
+        failure = err instanceof Error ? err : new Error(String(err));
+        this.logger.warn(`${this.label}: dropping the connection: ${failure.message}`);
+        socket.destroy(failure);
+      }
+    });
+    socket.on('drain', () => this.releaseDrainWaiters());
+    socket.on('error', (err) => {
+      failure ??= err;
+    });
+    socket.once('close', () => {
+      clearTimeout(connectTimer);
+      this.probe?.stop();
+      this.probe = undefined;
+      const wasReady = this.ready;
+      this.ready = false;
+      this.socket = undefined;
+      this.outbox = [];
+      this.outboxBytes = 0;
+      this.releaseDrainWaiters();
+      const reason = failure ?? new Error('connection closed by the server');
+      if (wasReady) this.handlers.disconnected(reason);
+      if (!this.closed) this.scheduleReconnect(reason, wasReady);
+    });
+  }
+
+  private receive(packet: Packet): void {
+    if (this.lastFailure) {
+      this.logger.info(`${this.label}: connection restored`);
+      this.lastFailure = '';
+    }
+    this.backoff.reset();
+    if (packet.type === Type.ECHO_RES && this.probe?.answers(packet.args[0]!)) return;
+    this.handlers.packet(packet);
+  }
+
+  private scheduleReconnect(reason: Error, wasReady: boolean): void {
+    const delay = this.backoff.next();
+    // One warning per distinct failure, not one per attempt: a wrong CA must not flood the log.
+    const message = reason.message;
+    if (message !== this.lastFailure || wasReady) {
+      this.logger.warn(`${this.label}: ${wasReady ? 'lost' : 'cannot connect'}: ${message}; retrying with backoff`);
+      this.lastFailure = message;
+    } else {
+      this.logger.debug(`${this.label}: still failing (${message}); next attempt in ${delay} ms`);
+    }
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.closed) this.open();
+    }, delay);
+  }
+
+  private enqueue(chunk: Uint8Array): void {
+    this.outbox.push(chunk);
+    this.outboxBytes += chunk.length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const socket = this.socket;
+    const chunks = this.outbox;
+    if (!socket || chunks.length === 0) return;
+    this.outbox = [];
+    const total = this.outboxBytes;
+    this.outboxBytes = 0;
+    if (chunks.length === 1) socket.write(chunks[0]!);
+    else if (total <= JOIN_LIMIT) socket.write(Buffer.concat(chunks, total));
+    else for (const chunk of chunks) socket.write(chunk);
+    if (!socket.writableNeedDrain) this.releaseDrainWaiters();
+  }
+
+  private releaseDrainWaiters(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private startProbe(): LivenessProbe | undefined {
+    const interval = this.options.echoIntervalMs ?? 0;
+    if (interval <= 0) return undefined;
+    return new LivenessProbe(
+      interval,
+      this.options.echoTimeoutMs ?? interval,
+      (token) => this.send(Type.ECHO_REQ, [token]),
+      (reason) => {
+        this.logger.warn(`${this.label}: ${reason}`);
+        this.destroy(new Error(reason));
+      },
+      () => this.logger.debug(`${this.label}: the server never answers ECHO_REQ; liveness probe off`),
+    );
+  }
+}
+
+/**
+ * Sends ECHO_REQ after a quiet interval. A server that has answered a probe before and stops
+ * answering is declared dead; one that never answered (gear's geard ignores ECHO_REQ) just
+ * turns the probe off, so it is tolerated.
+ */
+class LivenessProbe {
+  private timer: ReturnType<typeof setTimeout>;
+  private pending: string | undefined;
+  private supported = false;
+  private quiet = true;
+  private counter = 0;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly timeoutMs: number,
+    private readonly sendProbe: (token: string) => void,
+    private readonly dead: (reason: string) => void,
+    private readonly unsupported: () => void,
+  ) {
+    this.timer = setTimeout(() => this.tick(), intervalMs);
+  }
+
+  heard(): void {
+    this.quiet = false;
+  }
+
+  answers(data: Uint8Array): boolean {
+    const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
+    if (!text.startsWith(PROBE_PREFIX)) return false;
+    if (text === this.pending) {
+      this.pending = undefined;
+      this.supported = true;
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.tick(), this.intervalMs);
+    }
+    return true;
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+
+  private tick(): void {
+    if (this.pending !== undefined) {
+      if (this.supported) this.dead(`no answer to ECHO_REQ within ${this.timeoutMs} ms`);
+      else this.unsupported();
+      return;
+    }
+    if (!this.quiet) {
+      this.quiet = true;
+      this.timer = setTimeout(() => this.tick(), this.intervalMs);
+      return;
+    }
+    this.pending = `${PROBE_PREFIX}${++this.counter}`;
+    this.sendProbe(this.pending);
+    this.timer = setTimeout(() => this.tick(), this.timeoutMs);
+  }
+}

@@ -1,0 +1,146 @@
+import type { Logger } from '../util/log.ts';
+import { Connection, type ConnectionOptions } from './connection.ts';
+import type { Packet } from './decoder.ts';
+import type { Arg } from './encoder.ts';
+import { Type, packetName } from './packets.ts';
+import { utf8 } from './text.ts';
+import type { WorkerJob } from './worker-job.ts';
+
+export interface RegisteredFunction {
+  readonly name: string;
+  /** Sent as CAN_DO_TIMEOUT (ASCII milliseconds) when set. */
+  readonly timeoutMs?: number;
+}
+
+export interface AssignedJob {
+  readonly handle: string;
+  readonly functionName: string;
+  readonly unique: string;
+  readonly payload: Uint8Array;
+}
+
+/** What a link asks of the worker that owns it. */
+export interface LinkOwner {
+  functions(): Iterable<RegisteredFunction>;
+  clientId(): string | undefined;
+  /** A GRAB was answered (with a job or NO_JOB), or can no longer be: the reservation is freed. */
+  grabSettled(link: WorkerLink): void;
+  assigned(link: WorkerLink, job: AssignedJob): void;
+  /** The link may grab again (connected, or woken by NOOP). */
+  wake(link: WorkerLink): void;
+  lost(link: WorkerLink, reason: Error): void;
+}
+
+/**
+ * One worker connection to one server for one job class. It registers only that class's
+ * functions, so a GRAB on it can only ever return a job the class has a slot for.
+ */
+export class WorkerLink {
+  readonly connection: Connection;
+  /** May grab: connected and not sleeping after NO_JOB. */
+  awake = false;
+  grabPending = false;
+  /** Jobs received on the current session of this connection. */
+  readonly jobs = new Set<WorkerJob>();
+
+  constructor(
+    private readonly owner: LinkOwner,
+    private readonly logger: Logger,
+    options: ConnectionOptions,
+  ) {
+    this.connection = new Connection(
+      {
+        connected: () => this.registerAll(),
+        disconnected: (reason) => this.disconnected(reason),
+        packet: (packet) => this.receive(packet),
+        text: (line) => this.logger.debug(`${this.label}: ignoring a text line from the server (${line.length} bytes)`),
+      },
+      options,
+    );
+  }
+
+  get label(): string {
+    return `worker ${this.connection.server.host}:${this.connection.server.port}`;
+  }
+
+  send(type: number, args: readonly Arg[]): boolean {
+    return this.connection.send(type, args);
+  }
+
+  writable(): Promise<void> {
+    return this.connection.writable();
+  }
+
+  grab(): void {
+    if (this.send(Type.GRAB_JOB_UNIQ, [])) this.grabPending = true;
+  }
+
+  canDo(fn: RegisteredFunction): void {
+    if (fn.timeoutMs !== undefined && fn.timeoutMs > 0) {
+      this.send(Type.CAN_DO_TIMEOUT, [fn.name, String(Math.round(fn.timeoutMs))]);
+    } else {
+      this.send(Type.CAN_DO, [fn.name]);
+    }
+  }
+
+  cantDo(name: string): void {
+    this.send(Type.CANT_DO, [name]);
+  }
+
+  private registerAll(): void {
+    const id = this.owner.clientId();
+    if (id) this.send(Type.SET_CLIENT_ID, [id]);
+    for (const fn of this.owner.functions()) this.canDo(fn);
+    this.awake = true;
+    this.owner.wake(this);
+  }
+
+  private disconnected(reason: Error): void {
+    this.awake = false;
+    if (this.grabPending) {
+      this.grabPending = false;
+      this.owner.grabSettled(this);
+    }
+    for (const job of this.jobs) job.markConnectionLost(reason.message);
+    this.jobs.clear();
+    this.owner.lost(this, reason);
+  }
+
+  private receive(packet: Packet): void {
+    switch (packet.type) {
+      case Type.NOOP:
+        this.awake = true;
+        this.owner.wake(this);
+        return;
+      case Type.NO_JOB:
+        this.settleGrab();
+        this.awake = false;
+        this.send(Type.PRE_SLEEP, []);
+        return;
+      case Type.JOB_ASSIGN_UNIQ:
+      case Type.JOB_ASSIGN_ALL:
+      case Type.JOB_ASSIGN: {
+        const [handle, fn, ...rest] = packet.args;
+        // JOB_ASSIGN has no unique; JOB_ASSIGN_ALL carries a reducer before the data.
+        const unique = packet.type === Type.JOB_ASSIGN ? '' : utf8(rest[0]!);
+        const payload = rest[rest.length - 1]!;
+        this.settleGrab();
+        this.owner.assigned(this, { handle: utf8(handle!), functionName: utf8(fn!), unique, payload });
+        return;
+      }
+      case Type.ERROR: {
+        const [code, text] = packet.args.map(utf8);
+        this.logger.warn(`${this.label}: server error ${code}: ${text}`);
+        return;
+      }
+      default:
+        this.logger.debug(`${this.label}: ignoring ${packetName(packet.type)}`);
+    }
+  }
+
+  private settleGrab(): void {
+    if (!this.grabPending) return;
+    this.grabPending = false;
+    this.owner.grabSettled(this);
+  }
+}
