@@ -90,11 +90,57 @@ export class Client {
     );
   }
 
-  /** Submits a foreground job and resolves with its WORK_COMPLETE data. */
+  /**
+   * Submits a foreground job and resolves with its WORK_COMPLETE data. A connection lost
+   * before the server confirmed the job (JOB_CREATED) moves the job to the next server.
+   */
   async submit(functionName: string, payload: Arg, options: SubmitOptions = {}): Promise<JobResult> {
     const stack = callerStack(this.submit);
-    const link = await this.pickLink(functionName, stack);
+    const request: Arg[] = [functionName, options.unique ?? randomUUID(), payload];
     const type = SUBMIT_TYPE[options.priority ?? 'normal'][0];
+    const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
+    return this.withFailover(functionName, stack, (link) => this.submitOn(link, type, request, options, deadline, stack));
+  }
+
+  /** Submits a background job and resolves once a server has queued it. */
+  async submitBackground(
+    functionName: string,
+    payload: Arg,
+    options: Pick<SubmitOptions, 'unique' | 'priority'> = {},
+  ): Promise<BackgroundJob> {
+    const stack = callerStack(this.submitBackground);
+    const request: Arg[] = [functionName, options.unique ?? randomUUID(), payload];
+    const type = SUBMIT_TYPE[options.priority ?? 'normal'][1];
+    return this.withFailover(functionName, stack, async (link) => {
+      const created = await link.ask(type, request, 'JOB_CREATED', functionName, stack);
+      return { handle: utf8(created.args[0]!), server: link.name };
+    });
+  }
+
+  private async withFailover<T>(functionName: string, stack: CallSite, attempt: (link: ClientLink) => Promise<T>): Promise<T> {
+    const tried = new Set<ClientLink>();
+    for (;;) {
+      const link = await this.pickLink(functionName, stack, tried);
+      tried.add(link);
+      try {
+        return await attempt(link);
+      } catch (err) {
+        const unconfirmed = err instanceof ClientError && err.code === 'CONNECTION_LOST' && err.handle === undefined;
+        if (!unconfirmed || tried.size >= this.links.length) throw err;
+        this.logger.debug(`client: ${link.name} dropped before confirming ${functionName}; trying the next server`);
+      }
+    }
+  }
+
+  private submitOn(
+    link: ClientLink,
+    type: number,
+    request: readonly Arg[],
+    options: SubmitOptions,
+    deadline: number | undefined,
+    stack: CallSite,
+  ): Promise<JobResult> {
+    const functionName = String(request[0]);
     return new Promise<JobResult>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       let settled = false;
@@ -124,10 +170,10 @@ export class Client {
         task.reject(new ClientError('ABORTED', 'the caller cancelled the job', { ...context, ...handleOf(task) }));
       if (options.signal?.aborted) return onAbort();
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      if (options.timeoutMs !== undefined) {
+      if (deadline !== undefined) {
         timer = setTimeout(
           () => task.reject(new ClientError('TIMEOUT', `no result within ${options.timeoutMs} ms`, { ...context, ...handleOf(task) })),
-          options.timeoutMs,
+          Math.max(0, deadline - Date.now()),
         );
       }
       const created = {
@@ -136,17 +182,8 @@ export class Client {
         },
         reject: task.reject,
       };
-      link.request(type, [functionName, options.unique ?? randomUUID(), payload], 'JOB_CREATED', created, functionName, stack);
+      link.request(type, request, 'JOB_CREATED', created, functionName, stack);
     });
-  }
-
-  /** Submits a background job and resolves once the server has queued it. */
-  async submitBackground(functionName: string, payload: Arg, options: Pick<SubmitOptions, 'unique' | 'priority'> = {}): Promise<BackgroundJob> {
-    const stack = callerStack(this.submitBackground);
-    const link = await this.pickLink(functionName, stack);
-    const type = SUBMIT_TYPE[options.priority ?? 'normal'][1];
-    const created = await link.ask(type, [functionName, options.unique ?? randomUUID(), payload], 'JOB_CREATED', functionName, stack);
-    return { handle: utf8(created.args[0]!), server: link.name };
   }
 
   /** GET_STATUS for a handle, asked of the server that created it. */
@@ -182,13 +219,13 @@ export class Client {
   }
 
   /** The next connected server, round-robin; waits for one up to the connect timeout. */
-  private async pickLink(functionName: string | undefined, stack: CallSite): Promise<ClientLink> {
+  private async pickLink(functionName: string | undefined, stack: CallSite, exclude?: ReadonlySet<ClientLink>): Promise<ClientLink> {
     this.start();
     const deadline = Date.now() + (this.options.connectTimeoutMs ?? 10_000);
     for (;;) {
       for (let i = 0; i < this.links.length; i++) {
         const link = this.links[(this.cursor + i) % this.links.length]!;
-        if (link.connection.connected) {
+        if (link.connection.connected && !exclude?.has(link)) {
           this.cursor = (this.cursor + i + 1) % this.links.length;
           return link;
         }

@@ -23,9 +23,11 @@ export interface AssignedJob {
 export interface LinkOwner {
   functions(): Iterable<RegisteredFunction>;
   clientId(): string | undefined;
-  /** A GRAB was answered (with a job or NO_JOB), or can no longer be: the reservation is freed. */
-  grabSettled(link: WorkerLink): void;
-  assigned(link: WorkerLink, job: AssignedJob): void;
+  /**
+   * A GRAB was answered, or can no longer be: its reserved slot goes to the job that came,
+   * or is freed when none did.
+   */
+  grabSettled(link: WorkerLink, job?: AssignedJob): void;
   /** The link may grab again (connected, or woken by NOOP). */
   wake(link: WorkerLink): void;
   lost(link: WorkerLink, reason: Error): void;
@@ -124,8 +126,8 @@ export class WorkerLink {
         // JOB_ASSIGN has no unique; JOB_ASSIGN_ALL carries a reducer before the data.
         const unique = packet.type === Type.JOB_ASSIGN ? '' : utf8(rest[0]!);
         const payload = rest[rest.length - 1]!;
-        this.settleGrab();
-        this.owner.assigned(this, { handle: utf8(handle!), functionName: utf8(fn!), unique, payload });
+        this.grabPending = false;
+        this.owner.grabSettled(this, { handle: utf8(handle!), functionName: utf8(fn!), unique, payload });
         return;
       }
       case Type.ERROR: {

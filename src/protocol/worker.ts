@@ -154,12 +154,12 @@ export class Worker {
     const owner: LinkOwner = {
       functions: () => [...this.functionsByName.values()].filter((fn) => fn.jobClass === jobClass),
       clientId: () => (options.clientId ? `${options.clientId}/${jobClass.name}`.replace(/\s+/g, '_') : undefined),
-      grabSettled: () => {
+      grabSettled: (link, job) => {
         jobClass.reserved--;
+        if (job) this.run(jobClass, link, job);
         this.pump(jobClass);
         this.notifyIfIdle();
       },
-      assigned: (link, job) => this.run(jobClass, link, job),
       wake: () => this.pump(jobClass),
       lost: (link, reason) => {
         this.logger.debug(`${link.label} (${jobClass.name}): ${reason.message}`);
