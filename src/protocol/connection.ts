@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import { type Socket, connect as tcpConnect } from 'node:net';
+import { type Socket, isIP, connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { type Logger, silentLogger } from '../util/log.ts';
 import { Backoff, type BackoffPolicy, DEFAULT_BACKOFF } from './backoff.ts';
@@ -124,20 +124,32 @@ export class Connection {
     this.socket?.destroy(reason);
   }
 
+  private createSocket(): Socket {
+    const { server } = this;
+    if (!server.tls) return tcpConnect({ host: server.host, port: server.port });
+    // SNI may not carry an IP address; the certificate is still checked against the IP.
+    const servername = server.tls.servername ?? (isIP(server.host) ? undefined : server.host);
+    return tlsConnect({
+      host: server.host,
+      port: server.port,
+      ca: server.tls.ca,
+      cert: server.tls.cert,
+      key: server.tls.key,
+      ...(servername ? { servername } : {}),
+      rejectUnauthorized: server.tls.rejectUnauthorized ?? true,
+    });
+  }
+
   private open(): void {
     const { server } = this;
     const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
-    const socket: Socket = server.tls
-      ? tlsConnect({
-          host: server.host,
-          port: server.port,
-          ca: server.tls.ca,
-          cert: server.tls.cert,
-          key: server.tls.key,
-          servername: server.tls.servername ?? server.host,
-          rejectUnauthorized: server.tls.rejectUnauthorized ?? true,
-        })
-      : tcpConnect({ host: server.host, port: server.port });
+    let socket: Socket;
+    try {
+      socket = this.createSocket();
+    } catch (err) {
+      this.scheduleReconnect(err instanceof Error ? err : new Error(String(err)), false);
+      return;
+    }
     this.socket = socket;
     let failure: Error | undefined;
     const connectTimer = setTimeout(() => {

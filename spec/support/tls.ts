@@ -1,0 +1,94 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports.ts';
+import { eventually, run } from './run.ts';
+
+export interface TestPki {
+  readonly dir: string;
+  readonly ca: string;
+  readonly otherCa: string;
+  readonly clientCert: string;
+  readonly clientKey: string;
+  readonly serverCertFile: string;
+  readonly serverKeyFile: string;
+  readonly caFile: string;
+}
+
+async function openssl(dir: string, ...args: string[]): Promise<void> {
+  const result = await run('openssl', args.map((a) => a.replaceAll('$DIR', dir)));
+  if (result.code !== 0) throw new Error(`openssl ${args[0]} failed: ${result.stderr}`);
+}
+
+async function makeCa(dir: string, name: string): Promise<void> {
+  await openssl(dir, 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+    '-subj', `/CN=${name}`, '-keyout', `$DIR/${name}.key`, '-out', `$DIR/${name}.pem`);
+}
+
+async function makeLeaf(dir: string, ca: string, name: string, extension: string): Promise<void> {
+  await openssl(dir, 'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${name}`,
+    '-keyout', `$DIR/${name}.key`, '-out', `$DIR/${name}.csr`);
+  writeFileSync(join(dir, `${name}.ext`), extension);
+  await openssl(dir, 'x509', '-req', '-in', `$DIR/${name}.csr`, '-CA', `$DIR/${ca}.pem`, '-CAkey', `$DIR/${ca}.key`,
+    '-CAcreateserial', '-days', '2', '-extfile', `$DIR/${name}.ext`, '-out', `$DIR/${name}.pem`);
+}
+
+/** A throwaway CA with a server and a client certificate, plus an unrelated second CA. */
+export async function makeTestPki(): Promise<TestPki> {
+  const dir = mkdtempSync(join(tmpdir(), 'nodepool-builder-pki-'));
+  await makeCa(dir, 'test-ca');
+  await makeCa(dir, 'other-ca');
+  await makeLeaf(dir, 'test-ca', 'server', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  await makeLeaf(dir, 'test-ca', 'client', 'extendedKeyUsage=clientAuth\n');
+  const read = (name: string) => readFileSync(join(dir, name), 'utf8');
+  return {
+    dir,
+    ca: read('test-ca.pem'),
+    otherCa: read('other-ca.pem'),
+    clientCert: read('client.pem'),
+    clientKey: read('client.key'),
+    serverCertFile: join(dir, 'server.pem'),
+    serverKeyFile: join(dir, 'server.key'),
+    caFile: join(dir, 'test-ca.pem'),
+  };
+}
+
+export interface TlsFront {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/** stunnel4 terminating TLS in front of a plain job server; it requires a client certificate. */
+export async function startStunnel(pki: TestPki, target: { host: string; port: number }): Promise<TlsFront> {
+  const port = await freePort();
+  const conf = join(pki.dir, `stunnel-${port}.conf`);
+  writeFileSync(
+    conf,
+    [
+      'foreground = yes',
+      'pid =',
+      'debug = 3',
+      '[gearman]',
+      `accept = 127.0.0.1:${port}`,
+      `connect = ${target.host}:${target.port}`,
+      `cert = ${pki.serverCertFile}`,
+      `key = ${pki.serverKeyFile}`,
+      `CAfile = ${pki.caFile}`,
+      'verifyChain = yes',
+      'requireCert = yes',
+      '',
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn('stunnel4', [conf], { stdio: 'ignore' });
+  await eventually(async () => (await run('ss', ['-ltn', `sport = :${port}`])).stdout.includes(`:${port}`), 10_000, 'stunnel to listen');
+  return {
+    port,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
