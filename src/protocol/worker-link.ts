@@ -115,9 +115,10 @@ export class WorkerLink {
         this.owner.wake(this);
         return;
       case Type.NO_JOB:
-        this.settleGrab();
+        // Asleep first, so freeing the reserved slot does not grab here again.
         this.awake = false;
         this.send(Type.PRE_SLEEP, []);
+        this.settleGrab();
         return;
       case Type.JOB_ASSIGN_UNIQ:
       case Type.JOB_ASSIGN_ALL:
