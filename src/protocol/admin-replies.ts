@@ -252,7 +252,7 @@ const ROW_CODECS: { readonly [K in AdminCommandKind]?: RowCodec } = {
   prioritystatus: { parse: parsePriorityStatusRow, format: formatPriorityStatusRow },
   workers: { parse: parseWorkerRow, format: formatWorkerRow },
   showJobs: { parse: parseJobRow, format: formatJobRow },
-  showUniqueJobs: { parse: (line: string) => line.trim(), format: (unique: string) => unique },
+  showUniqueJobs: { parse: (line: string) => line, format: (unique: string) => unique },
 };
 
 /** The reply as gearmand sends it, line by line, without line endings. */
