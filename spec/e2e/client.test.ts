@@ -5,14 +5,14 @@ import { Worker } from '../../src/protocol/worker.ts';
 import { JOB_SERVERS, type JobServer } from '../support/job-servers.ts';
 import { eventually } from '../support/run.ts';
 
-const codeOf = async (promise: Promise<unknown>): Promise<string> => {
+const errorOf = async (promise: Promise<unknown>): Promise<ClientError> => {
   try {
     await promise;
   } catch (err) {
-    if (err instanceof ClientError) return err.code;
+    if (err instanceof ClientError) return err;
     throw err;
   }
-  return 'resolved';
+  throw new Error('expected the call to fail');
 };
 
 describe.each(JOB_SERVERS)('the client against $name', (kind) => {
@@ -65,11 +65,10 @@ describe.each(JOB_SERVERS)('the client against $name', (kind) => {
   });
 
   test('WORK_EXCEPTION carries the worker\'s one-line message and the caller\'s stack', async () => {
-    const err = await client.submit('boom', '').catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ClientError);
-    expect((err as ClientError).code).toBe('WORK_EXCEPTION');
-    expect((err as ClientError).message).toContain('TypeError: bad input');
-    expect((err as ClientError).stack).toContain('client.test.ts');
+    const err = await errorOf(client.submit('boom', ''));
+    expect(err.code).toBe('WORK_EXCEPTION');
+    expect(err.message).toContain('TypeError: bad input');
+    expect(err.stack).toContain('client.test.ts');
   });
 
   test('GET_STATUS and GET_STATUS_UNIQUE describe a running background job', async () => {
@@ -86,7 +85,7 @@ describe.each(JOB_SERVERS)('the client against $name', (kind) => {
   });
 
   test('a timeout rejects with TIMEOUT and names the job', async () => {
-    const err = await client.submit('wait', '', { timeoutMs: 150 }).catch((e: unknown) => e as ClientError);
+    const err = await errorOf(client.submit('wait', '', { timeoutMs: 150 }));
     expect(err.code).toBe('TIMEOUT');
     expect(err.handle).toMatch(/^H:/);
     release();
@@ -96,12 +95,12 @@ describe.each(JOB_SERVERS)('the client against $name', (kind) => {
     const controller = new AbortController();
     const pending = client.submit('wait', '', { signal: controller.signal });
     setTimeout(() => controller.abort(), 50);
-    expect(await codeOf(pending)).toBe('ABORTED');
+    expect((await errorOf(pending)).code).toBe('ABORTED');
     release();
   });
 
   test('a server that disconnects mid-job gives CONNECTION_LOST with the handle', async () => {
-    const pending = client.submit('wait', '').catch((e: unknown) => e as ClientError);
+    const pending = errorOf(client.submit('wait', ''));
     await Bun.sleep(100);
     await server.restart();
     const err = await pending;
@@ -113,7 +112,7 @@ describe.each(JOB_SERVERS)('the client against $name', (kind) => {
 
   test('no reachable server gives NO_SERVER after the connect timeout', async () => {
     const lonely = new Client({ servers: [{ host: '127.0.0.1', port: 1 }], connectTimeoutMs: 300 });
-    expect(await codeOf(lonely.submit('anything', ''))).toBe('NO_SERVER');
+    expect((await errorOf(lonely.submit('anything', ''))).code).toBe('NO_SERVER');
     await lonely.close();
   });
 });

@@ -168,3 +168,16 @@ describe('Decoder errors', () => {
     expect(() => decoder.push(NOOP)).toThrow(/DECODER_FAILED/);
   });
 });
+
+describe('Decoder text lines', () => {
+  test.each(Object.entries(splitters))('the line limit excludes both "\\n" and "\\r\\n" (%s)', (_, split) => {
+    const options = { maxLineLength: 4 };
+    expect(decodeIn(split(Buffer.from('abcd\r\nabcd\n')), options).seen).toEqual([{ text: 'abcd' }, { text: 'abcd' }]);
+    expect(decodeError(split(Buffer.from('abcde\n')), options).code).toBe('LINE_TOO_LONG');
+    expect(decodeError(split(Buffer.from('abcde\r\n')), options).code).toBe('LINE_TOO_LONG');
+  });
+
+  test('a leading byte-order mark is kept', () => {
+    expect(decodeIn([Uint8Array.of(0xef, 0xbb, 0xbf, 0x61, 0x0a)]).seen).toEqual([{ text: '\ufeffa' }]);
+  });
+});

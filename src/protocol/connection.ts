@@ -1,12 +1,12 @@
 import { Buffer } from 'node:buffer';
-import { type Socket, isIP, connect as tcpConnect } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import type { Socket } from 'node:net';
 import { type Logger, silentLogger } from '../util/log.ts';
 import { Backoff, type BackoffPolicy, DEFAULT_BACKOFF } from './backoff.ts';
 import { type Packet, Decoder } from './decoder.ts';
 import { type Arg, encodePacket, encodeTextLine } from './encoder.ts';
 import { Type } from './packets.ts';
 import { type ServerAddress, describeServer } from './server-address.ts';
+import { openSocket, readyEvent } from './socket.ts';
 
 export interface ConnectionHandlers {
   /** The socket is up (TLS handshake done): (re)register here. */
@@ -124,28 +124,12 @@ export class Connection {
     this.socket?.destroy(reason);
   }
 
-  private createSocket(): Socket {
-    const { server } = this;
-    if (!server.tls) return tcpConnect({ host: server.host, port: server.port });
-    // SNI may not carry an IP address; the certificate is still checked against the IP.
-    const servername = server.tls.servername ?? (isIP(server.host) ? undefined : server.host);
-    return tlsConnect({
-      host: server.host,
-      port: server.port,
-      ca: server.tls.ca,
-      cert: server.tls.cert,
-      key: server.tls.key,
-      ...(servername ? { servername } : {}),
-      rejectUnauthorized: server.tls.rejectUnauthorized ?? true,
-    });
-  }
-
   private open(): void {
     const { server } = this;
     const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
     let socket: Socket;
     try {
-      socket = this.createSocket();
+      socket = openSocket(server);
     } catch (err) {
       this.scheduleReconnect(err instanceof Error ? err : new Error(String(err)), false);
       return;
@@ -164,7 +148,7 @@ export class Connection {
       { expect: 'RES', ...(this.options.maxPacketSize ? { maxPacketSize: this.options.maxPacketSize } : {}) },
     );
 
-    socket.once(server.tls ? 'secureConnect' : 'connect', () => {
+    socket.once(readyEvent(server), () => {
       clearTimeout(connectTimer);
       socket.setNoDelay(true);
       socket.setKeepAlive(true, this.options.keepAliveMs ?? 30_000);

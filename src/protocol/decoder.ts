@@ -34,7 +34,8 @@ export interface DecoderOptions {
 const NO_ARGS: readonly Uint8Array[] = Object.freeze([]);
 const LF = 0x0a;
 const CR = 0x0d;
-const utf8 = new TextDecoder();
+// Keep a leading BOM: a text line is reported exactly as sent (invalid UTF-8 becomes U+FFFD).
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 const enum Pending {
   None,
@@ -121,11 +122,11 @@ export class Decoder {
       if (buf[off] !== 0) {
         const nl = buf.indexOf(LF, off);
         if (nl < 0) {
-          this.checkLineLength(end - off, buf.subarray(off, end));
+          this.checkPartialLine(end - off, buf.subarray(off, end));
           this.hold(buf.subarray(off), Pending.Text);
           return;
         }
-        this.checkLineLength(nl - off, buf.subarray(off, nl));
+        this.checkLineLength(nl - off - (nl > off && buf[nl - 1] === CR ? 1 : 0), buf.subarray(off, nl));
         this.emitLine(buf, off, nl);
         this.consumed += nl + 1 - off;
         off = nl + 1;
@@ -151,13 +152,13 @@ export class Decoder {
   private finishLine(chunk: Uint8Array): number {
     const nl = chunk.indexOf(LF);
     if (nl < 0) {
-      this.checkLineLength(this.spillLength + chunk.length, this.spill[0]!);
+      this.checkPartialLine(this.spillLength + chunk.length, this.spill[0]!);
       this.spill.push(chunk);
       this.spillLength += chunk.length;
       return -1;
     }
-    this.checkLineLength(this.spillLength + nl, this.spill[0]!);
     const line = this.join(chunk, nl);
+    this.checkLineLength(line.length - (line.length > 0 && line[line.length - 1] === CR ? 1 : 0), line);
     this.emitLine(line, 0, line.length);
     this.consumed += line.length + 1;
     this.release();
@@ -266,6 +267,11 @@ export class Decoder {
   private emitLine(buf: Uint8Array, start: number, nl: number): void {
     const end = nl > start && buf[nl - 1] === CR ? nl - 1 : nl;
     this.handlers.text(utf8.decode(buf.subarray(start, end)));
+  }
+
+  /** A line still waiting for its "\n" may hold one byte more: the "\r" of a "\r\n". */
+  private checkPartialLine(length: number, head: Uint8Array): void {
+    this.checkLineLength(length - 1, head);
   }
 
   private checkLineLength(length: number, head: Uint8Array): void {
