@@ -9,14 +9,13 @@ import {
   type AdminCommand,
   type AdminCommandKind,
   type AdminReply,
-  AdminReplyCollector,
-  collectorFor,
-  encodeAdminCommand,
+  formatAdminCommand,
   formatErrorLine,
   parseAdminRequest,
 } from '../../src/protocol/admin.ts';
+import { AdminClient } from '../../src/protocol/admin-client.ts';
 import { Decoder, type Packet } from '../../src/protocol/decoder.ts';
-import { encodePacketBuffer, encodeTextLine } from '../../src/protocol/encoder.ts';
+import { encodePacketBuffer } from '../../src/protocol/encoder.ts';
 import { Type } from '../../src/protocol/packets.ts';
 import { type Gearmand, startGearmand } from '../support/gearmand.ts';
 
@@ -26,70 +25,6 @@ function open(server: Gearmand): Promise<Socket> {
     socket.once('connect', () => resolve(socket));
     socket.once('error', reject);
   });
-}
-
-interface Pending {
-  readonly collector: AdminReplyCollector<AdminCommandKind>;
-  readonly lines: string[];
-  resolve(result: { reply: AdminReply; lines: string[] }): void;
-  reject(err: unknown): void;
-}
-
-/** One admin connection; replies come back in the order commands were sent. */
-class AdminLink {
-  private readonly pending: Pending[] = [];
-  private readonly decoder = new Decoder(
-    {
-      packet: () => this.fail(new Error('binary packet on an admin connection')),
-      text: (line) => this.line(line),
-    },
-    { expect: 'RES' },
-  );
-
-  constructor(private readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        this.decoder.push(chunk);
-      } catch (err) {
-        this.fail(err);
-      }
-    });
-  }
-
-  async send<C extends AdminCommand>(command: C): Promise<AdminReply<C['kind']>> {
-    const { reply } = await this.exchange(encodeAdminCommand(command), collectorFor(command));
-    return reply as AdminReply<C['kind']>;
-  }
-
-  /** Sends any line; its reply is collected as a reply to `kind`. */
-  raw(line: string, kind: AdminCommandKind): Promise<{ reply: AdminReply; lines: string[] }> {
-    return this.exchange(encodeTextLine(line), new AdminReplyCollector(kind));
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-
-  private exchange(bytes: Uint8Array, collector: AdminReplyCollector<AdminCommandKind>) {
-    return new Promise<{ reply: AdminReply; lines: string[] }>((resolve, reject) => {
-      this.pending.push({ collector, lines: [], resolve, reject });
-      this.socket.write(bytes);
-    });
-  }
-
-  private line(line: string): void {
-    const head = this.pending[0];
-    if (head === undefined) return this.fail(new Error(`unsolicited line ${JSON.stringify(line)}`));
-    head.lines.push(line);
-    const reply = head.collector.push(line);
-    if (reply === undefined) return;
-    this.pending.shift();
-    head.resolve({ reply, lines: head.lines });
-  }
-
-  private fail(err: unknown): void {
-    for (const waiter of this.pending.splice(0)) waiter.reject(err);
-  }
 }
 
 /** Sends binary packets and waits for the first reply packet of a given type. */
@@ -142,14 +77,17 @@ const BUILD = 'e2e:build';
 const UPLOAD = 'e2e:upload';
 
 let server: Gearmand;
-let admin: AdminLink;
+let admin: AdminClient;
+/** A command's reply as a union, ERR included. */
+const reply = <C extends AdminCommand>(command: C): Promise<AdminReply<C['kind']>> =>
+  admin.sendLine<C['kind']>(formatAdminCommand(command), command.kind);
 let worker: BinaryLink;
 let client: BinaryLink;
 const handles: string[] = [];
 
 beforeAll(async () => {
   server = await startGearmand();
-  admin = new AdminLink(await open(server));
+  admin = new AdminClient(server);
 
   worker = new BinaryLink(await open(server));
   worker.send(Type.SET_CLIENT_ID, ['e2e-worker']);
@@ -168,7 +106,7 @@ beforeAll(async () => {
 
   // The worker's CAN_DOs travel on another connection, maybe another server thread.
   for (let tries = 0; ; tries++) {
-    const status = ok(await admin.send({ kind: 'status' })).value;
+    const status = ok(await reply({ kind: 'status' })).value;
     if (status.find((row) => row.function === UPLOAD)?.workers === 1) break;
     if (tries > 100) throw new Error('the worker never showed up in status');
     await Bun.sleep(10);
@@ -184,7 +122,7 @@ afterAll(async () => {
 
 describe('admin replies from a real gearmand', () => {
   test('status matches gearadmin --status and the state we made', async () => {
-    const ours = ok(await admin.send({ kind: 'status' })).value;
+    const ours = ok(await reply({ kind: 'status' })).value;
     const theirs = tabbed(gearadmin(server, '--status')).map(([fn = '', total, running, workers]) => ({
       function: fn,
       total: Number(total),
@@ -197,7 +135,7 @@ describe('admin replies from a real gearmand', () => {
   });
 
   test('prioritystatus matches gearadmin --priority-status', async () => {
-    const ours = ok(await admin.send({ kind: 'prioritystatus' })).value;
+    const ours = ok(await reply({ kind: 'prioritystatus' })).value;
     const theirs = tabbed(gearadmin(server, '--priority-status')).map(([fn = '', high, normal, low, workers]) => ({
       function: fn,
       high: Number(high),
@@ -211,7 +149,7 @@ describe('admin replies from a real gearmand', () => {
   });
 
   test('workers matches gearadmin --workers for the connections that can do something', async () => {
-    const ours = ok(await admin.send({ kind: 'workers' })).value;
+    const ours = ok(await reply({ kind: 'workers' })).value;
     const lines = gearadmin(server, '--workers');
     expect(lines.at(-1)).toBe('.');
     const theirs = lines.slice(0, -1).map((line) => {
@@ -234,7 +172,7 @@ describe('admin replies from a real gearmand', () => {
   });
 
   test('show jobs and show unique jobs match gearadmin', async () => {
-    const jobs = ok(await admin.send({ kind: 'showJobs' })).value;
+    const jobs = ok(await reply({ kind: 'showJobs' })).value;
     const theirs = tabbed(gearadmin(server, '--show-jobs')).map(([handle = '', retries, ignored, queued]) => ({
       handle,
       retries: Number(retries),
@@ -245,39 +183,39 @@ describe('admin replies from a real gearmand', () => {
     expect(jobs.map((job) => job.handle).sort()).toEqual([...handles].sort());
     expect(jobs.every((job) => job.queued && !job.ignored && job.retries === 0)).toBe(true);
 
-    const uniques = ok(await admin.send({ kind: 'showUniqueJobs' })).value;
+    const uniques = ok(await reply({ kind: 'showUniqueJobs' })).value;
     expect(uniques).toEqual(gearadmin(server, '--show-unique-jobs').slice(0, -1));
     expect([...uniques].sort()).toEqual(['image-1', 'image-2']);
   });
 
   test('version, getpid and verbose match gearadmin', async () => {
-    expect(ok(await admin.send({ kind: 'version' })).value).toBe(gearadmin(server, '--server-version')[0]!);
-    expect(ok(await admin.send({ kind: 'getpid' })).value).toBe(server.pid);
-    expect(ok(await admin.send({ kind: 'verbose' })).value).toBe(gearadmin(server, '--server-verbose')[0]!);
+    expect(ok(await reply({ kind: 'version' })).value).toBe(gearadmin(server, '--server-version')[0]!);
+    expect(ok(await reply({ kind: 'getpid' })).value).toBe(server.pid);
+    expect(ok(await reply({ kind: 'verbose' })).value).toBe(gearadmin(server, '--server-verbose')[0]!);
   });
 
   test('function and job management answer OK or typed errors', async () => {
-    const unknownJob = await admin.send({ kind: 'cancelJob', handle: 'H:nowhere:1' });
+    const unknownJob = await reply({ kind: 'cancelJob', handle: 'H:nowhere:1' });
     expect(unknownJob.ok ? null : unknownJob.error.code).toBe('UNKNOWN_JOB');
 
-    const inUse = await admin.send({ kind: 'dropFunction', function: BUILD });
+    const inUse = await reply({ kind: 'dropFunction', function: BUILD });
     expect(inUse.ok ? null : inUse.error.code).toBe('FUNCTION_IN_USE');
-    const missing = await admin.send({ kind: 'dropFunction', function: 'e2e:missing' });
+    const missing = await reply({ kind: 'dropFunction', function: 'e2e:missing' });
     expect(missing.ok ? null : missing.error.code).toBe('FUNCTION_NOT_FOUND');
 
-    expect(await admin.send({ kind: 'maxqueue', function: BUILD, limit: { high: 5, normal: 5, low: 5 } })).toEqual({
+    expect(await reply({ kind: 'maxqueue', function: BUILD, limit: { high: 5, normal: 5, low: 5 } })).toEqual({
       ok: true,
       value: null,
     });
-    expect(await admin.send({ kind: 'createFunction', function: 'e2e:created' })).toEqual({ ok: true, value: null });
-    const status = ok(await admin.send({ kind: 'status' })).value;
+    expect(await reply({ kind: 'createFunction', function: 'e2e:created' })).toEqual({ ok: true, value: null });
+    const status = ok(await reply({ kind: 'status' })).value;
     expect(status).toContainEqual({ function: 'e2e:created', total: 0, running: 0, workers: 0 });
-    expect(await admin.send({ kind: 'dropFunction', function: 'e2e:created' })).toEqual({ ok: true, value: null });
+    expect(await reply({ kind: 'dropFunction', function: 'e2e:created' })).toEqual({ ok: true, value: null });
 
     // Cancelling a queued background job leaves it listed, flagged ignored and no longer queued.
     const victim = handles[1]!;
-    expect(await admin.send({ kind: 'cancelJob', handle: victim })).toEqual({ ok: true, value: null });
-    const jobs = ok(await admin.send({ kind: 'showJobs' })).value;
+    expect(await reply({ kind: 'cancelJob', handle: victim })).toEqual({ ok: true, value: null });
+    const jobs = ok(await reply({ kind: 'showJobs' })).value;
     expect(jobs.find((job) => job.handle === victim)).toEqual({ handle: victim, retries: 0, ignored: true, queued: false });
   });
 });
@@ -320,15 +258,15 @@ describe('parseAdminRequest reads lines the way gearmand does', () => {
   test.each(lines)('%p', async (line) => {
     const request = parseAdminRequest(line);
     if (request.ok) {
-      const { reply } = await admin.raw(line, request.command.kind);
-      if (!reply.ok) {
+      const answer = await admin.sendLine(line, request.command.kind);
+      if (!answer.ok) {
         // Only errors about the state may come back, never about the line itself.
-        expect(['UNKNOWN_JOB', 'FUNCTION_NOT_FOUND', 'FUNCTION_IN_USE']).toContain(reply.error.code);
+        expect(['UNKNOWN_JOB', 'FUNCTION_NOT_FOUND', 'FUNCTION_IN_USE']).toContain(answer.error.code);
       }
     } else {
       // Any single-line kind collects a one-line ERR answer.
-      const { lines: answer } = await admin.raw(line, 'cancelJob');
-      expect(answer).toEqual([formatErrorLine(request.error)]);
+      const answer = await admin.sendLine(line, 'cancelJob');
+      expect(answer.ok ? 'OK' : formatErrorLine(answer.error)).toBe(formatErrorLine(request.error));
     }
   });
 });

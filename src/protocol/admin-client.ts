@@ -1,0 +1,166 @@
+import type { Socket } from 'node:net';
+import {
+  type AdminCommand,
+  type AdminCommandKind,
+  type AdminReply,
+  AdminReplyCollector,
+  type AdminResults,
+  type FunctionPriorityStatus,
+  type FunctionStatus,
+  type JobInfo,
+  type QueueLimits,
+  type WorkerInfo,
+  collectorFor,
+  encodeAdminCommand,
+} from './admin.ts';
+import { ClientError } from './client-errors.ts';
+import { encodeTextLine } from './encoder.ts';
+import { Decoder } from './decoder.ts';
+import { type ServerAddress, describeServer } from './server-address.ts';
+import { openSocket, readyEvent } from './socket.ts';
+
+interface PendingCommand {
+  readonly collector: AdminReplyCollector<AdminCommandKind>;
+  resolve(reply: AdminReply): void;
+  reject(err: Error): void;
+}
+
+/**
+ * The gearman admin protocol over one connection, opened on first use. Commands are
+ * pipelined; the server answers them in order. An ERR reply rejects with an AdminError.
+ */
+export class AdminClient {
+  private socket: Socket | undefined;
+  private ready: Promise<Socket> | undefined;
+  private readonly pending: PendingCommand[] = [];
+
+  constructor(
+    readonly server: ServerAddress,
+    private readonly timeoutMs = 10_000,
+  ) {}
+
+  status(): Promise<readonly FunctionStatus[]> {
+    return this.send({ kind: 'status' });
+  }
+
+  priorityStatus(): Promise<readonly FunctionPriorityStatus[]> {
+    return this.send({ kind: 'prioritystatus' });
+  }
+
+  workers(): Promise<readonly WorkerInfo[]> {
+    return this.send({ kind: 'workers' });
+  }
+
+  version(): Promise<string> {
+    return this.send({ kind: 'version' });
+  }
+
+  pid(): Promise<number> {
+    return this.send({ kind: 'getpid' });
+  }
+
+  showJobs(): Promise<readonly JobInfo[]> {
+    return this.send({ kind: 'showJobs' });
+  }
+
+  showUniqueJobs(): Promise<readonly string[]> {
+    return this.send({ kind: 'showUniqueJobs' });
+  }
+
+  async cancelJob(handle: string): Promise<void> {
+    await this.send({ kind: 'cancelJob', handle });
+  }
+
+  async maxQueue(functionName: string, limit?: number | QueueLimits): Promise<void> {
+    await this.send({ kind: 'maxqueue', function: functionName, ...(limit === undefined ? {} : { limit }) });
+  }
+
+  /** Sends any admin command and resolves with its typed result; an ERR reply rejects with AdminError. */
+  async send<C extends AdminCommand>(command: C): Promise<AdminResults[C['kind']]> {
+    const reply = await this.request(encodeAdminCommand(command), collectorFor(command));
+    if (!reply.ok) throw reply.error;
+    return reply.value as AdminResults[C['kind']];
+  }
+
+  /** Sends a raw admin line and collects its reply as a reply to `kind`, ERR included. */
+  sendLine<K extends AdminCommandKind>(line: string, kind: K): Promise<AdminReply<K>> {
+    return this.request(encodeTextLine(line), new AdminReplyCollector(kind)) as Promise<AdminReply<K>>;
+  }
+
+  private async request(bytes: Uint8Array, collector: AdminReplyCollector<AdminCommandKind>): Promise<AdminReply> {
+    const socket = await this.connect();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.fail(new ClientError('TIMEOUT', `no admin reply within ${this.timeoutMs} ms`, { server: describeServer(this.server) }));
+      }, this.timeoutMs);
+      this.pending.push({
+        collector,
+        resolve: (reply) => {
+          clearTimeout(timer);
+          resolve(reply);
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      });
+      socket.write(bytes);
+    });
+  }
+
+  close(): void {
+    this.socket?.end();
+    this.socket = undefined;
+    this.ready = undefined;
+  }
+
+  private connect(): Promise<Socket> {
+    this.ready ??= new Promise<Socket>((resolve, reject) => {
+      const socket = openSocket(this.server);
+      const where = describeServer(this.server);
+      const decoder = new Decoder({ packet: () => {}, text: (line) => this.receive(line) }, { expect: 'RES' });
+      socket.once(readyEvent(this.server), () => {
+        socket.setNoDelay(true);
+        this.socket = socket;
+        resolve(socket);
+      });
+      socket.on('data', (chunk: Buffer) => {
+        try {
+          decoder.push(chunk);
+        } catch (err) {
+          socket.destroy(err instanceof Error ? err : new Error(String(err)));
+        }
+      });
+      socket.on('error', (err) => {
+        const failure = new ClientError('CONNECTION_LOST', `admin connection failed: ${err.message}`, { server: where }, err);
+        reject(failure);
+        this.fail(failure);
+      });
+      socket.on('close', () => {
+        this.fail(new ClientError('CONNECTION_LOST', 'admin connection closed', { server: where }));
+        this.socket = undefined;
+        this.ready = undefined;
+      });
+    });
+    return this.ready;
+  }
+
+  private receive(line: string): void {
+    const head = this.pending[0];
+    if (!head) return;
+    try {
+      const reply = head.collector.push(line);
+      if (!reply) return;
+      this.pending.shift();
+      head.resolve(reply);
+    } catch (err) {
+      this.pending.shift();
+      head.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private fail(err: Error): void {
+    for (const command of this.pending.splice(0)) command.reject(err);
+    this.socket?.destroy();
+  }
+}
