@@ -1,0 +1,109 @@
+import { describe, expect, test } from 'bun:test';
+import { loadConfig, parseConfig } from '../../src/config/load.ts';
+import { ConfigError } from '../../src/config/table-reader.ts';
+import { parseDuration, parseSize } from '../../src/config/units.ts';
+
+const errorOf = (text: string): ConfigError => {
+  try {
+    parseConfig(text, '/etc/nodepool-builder.toml');
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('the configuration file', () => {
+  test('every key of the reference file is read', async () => {
+    const config = await loadConfig('fixtures/config/full.toml');
+    expect(config.buildWorkers).toBe(2);
+    expect(config.uploadWorkers).toBe(6);
+    expect(config.minFreeSpace).toBe(20 * 1024 ** 3);
+    expect(config.shutdownGraceMs).toBe(600_000);
+    expect(config.statsd).toEqual({ host: '127.0.0.1', port: 8125, prefix: 'nodepool' });
+    expect(config.gearmanServers).toEqual([
+      { host: 'gearman-1.example', port: 4730 },
+      {
+        host: 'gearman-2.example',
+        port: 4730,
+        tls: { ca: '/etc/nodepool/ca.pem', cert: '/etc/nodepool/builder.pem', key: '/etc/nodepool/builder.key' },
+      },
+    ]);
+    expect(config.diskimages[0]).toMatchObject({
+      name: 'debian-bookworm',
+      builder: 'dib',
+      elements: ['debian-minimal', 'vm'],
+      formats: ['qcow2', 'raw'],
+      envVars: { DIB_DEBIAN_COMPONENTS: 'main' },
+      buildTimeoutMs: 8 * 3_600_000,
+      dibArgs: ['--image-size', '3'],
+      noTmpfs: true,
+    });
+    expect(config.diskimages[1]).toMatchObject({ builder: 'command', command: ['/usr/local/bin/packer-build', 'windows-2022'] });
+    expect(config.providers[0]).toMatchObject({ uploadMethod: 'import', minDisk: 10, minRam: 1024, meta: { hw_disk_bus: 'scsi' } });
+  });
+
+  test('an empty file gives the documented defaults', () => {
+    const config = parseConfig('', '/x.toml');
+    expect(config).toMatchObject({
+      imagesDir: '/var/lib/nodepool-builder/images',
+      logDir: '/var/lib/nodepool-builder/images/logs',
+      buildWorkers: 1,
+      uploadWorkers: 4,
+      minFreeSpace: 2 * 1024 ** 3,
+      gearmanServers: [],
+      diskimages: [],
+      providers: [],
+      statsd: undefined,
+    });
+  });
+
+  test.each([
+    ['build-wokers = 2', 'build-wokers', 'no such key'],
+    ['[[diskimages]]\nname = "a"\nelements = ["x"]\ncolour = "red"', 'diskimages[0].colour', 'no such key'],
+    ['build-workers = "two"', 'build-workers', 'an integer from 1 to 64, got "two"'],
+    ['[[diskimages]]\nname = "a"\nelements = ["x"]\nbuild-timeout = "8 hours"', 'diskimages[0].build-timeout', 'a duration'],
+    ['[[diskimages]]\nname = "a"', 'diskimages[0].elements', 'an array of strings (required)'],
+    ['[[diskimages]]\nname = "a"\nbuilder = "command"', 'diskimages[0].command', 'an array of strings (required)'],
+    ['[[diskimages]]\nname = "../evil"\nelements = ["x"]', 'diskimages[0].name', 'a name of letters'],
+    ['[[diskimages]]\nname = "a"\nelements = ["x"]\nformats = ["iso"]', 'diskimages[0].formats[0]', 'one of qcow2'],
+    ['[[diskimages]]\nname = "a"\nelements = ["x"]\nenv-vars = { A = 1 }', 'diskimages[0].env-vars.A', 'a string, got 1'],
+    ['[[diskimages]]\nname = "a"\nelements = ["x"]\n[[diskimages]]\nname = "a"\nelements = ["y"]', 'diskimages[1].name', 'not used by another'],
+    ['[[providers]]\nname = "p"', 'providers[0].cloud', 'a string (required)'],
+    ['[[providers]]\nname = "p"\ncloud = "c"\nimage-format = "iso"', 'providers[0].image-format', 'one of qcow2, raw, vhd'],
+    ['[[gearman-servers]]\nhost = "h"\nport = 70000', 'gearman-servers[0].port', 'an integer from 1 to 65535'],
+    ['[[gearman-servers]]\nhost = "h"\ntls-cert = "c.pem"', 'gearman-servers[0].tls-key', 'tls-cert and tls-key together'],
+    ['min-free-space = "lots"', 'min-free-space', 'a size such as'],
+    ['images-dir = [', 'line 1, column', 'valid TOML'],
+  ])('%p is refused at %s', (text, path, expected) => {
+    const err = errorOf(text);
+    expect(err.file).toBe('/etc/nodepool-builder.toml');
+    expect(err.path).toContain(path);
+    expect(err.message).toContain(expected);
+    expect(err.message.startsWith('/etc/nodepool-builder.toml: ')).toBe(true);
+  });
+
+  test('a missing file names the file', async () => {
+    const err = await loadConfig('/nonexistent/builder.toml').catch((e: unknown) => e as ConfigError);
+    expect(err.message).toBe('/nonexistent/builder.toml: expected a readable file, got "ENOENT"');
+  });
+});
+
+describe('units', () => {
+  test.each([
+    ['8h', 28_800_000],
+    ['90s', 90_000],
+    ['1h30m', 5_400_000],
+    ['500ms', 500],
+    ['2d', 172_800_000],
+  ])('duration %s', (text, ms) => expect(parseDuration(text)).toBe(ms));
+
+  test.each(['', '8', 'h', '8 h', '-1s', '1y'])('not a duration: %p', (text) => expect(parseDuration(text)).toBeUndefined());
+
+  test.each([
+    ['10G', 10 * 1024 ** 3],
+    ['512MiB', 512 * 1024 ** 2],
+    ['1.5 GB', 1.5 * 1024 ** 3],
+    ['2048', 2048],
+  ])('size %s', (text, bytes) => expect(parseSize(text)).toBe(bytes));
+});

@@ -1,0 +1,176 @@
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_PORT, type ServerAddress } from '../protocol/server-address.ts';
+import { ConfigError, TableReader } from './table-reader.ts';
+
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const NAME_EXPECTED = 'a name of letters, digits, ".", "_" and "-" (at most 128, starting with a letter or digit)';
+
+/** Formats disk-image-create can write with -t. */
+export const DIB_FORMATS = ['qcow2', 'raw', 'vhd', 'vhdx', 'vmdk', 'tar', 'tgz', 'squashfs', 'docker'] as const;
+/** Formats a provider can ask for; qemu-img converts to them when the build did not make one. */
+export const UPLOAD_FORMATS = ['qcow2', 'raw', 'vhd', 'vhdx', 'vmdk'] as const;
+export type UploadFormat = (typeof UPLOAD_FORMATS)[number];
+
+export interface DiskImageConfig {
+  readonly name: string;
+  readonly builder: 'dib' | 'command';
+  readonly elements: readonly string[];
+  readonly release: string | undefined;
+  readonly formats: readonly string[];
+  readonly envVars: Readonly<Record<string, string>>;
+  readonly buildTimeoutMs: number;
+  /** dib: extra disk-image-create arguments, e.g. ["--image-size", "1"]. */
+  readonly dibArgs: readonly string[];
+  readonly dibCmd: string;
+  readonly noTmpfs: boolean;
+  /** command: the operator's argv. */
+  readonly command: readonly string[];
+}
+
+export interface ProviderConfig {
+  readonly name: string;
+  readonly cloud: string;
+  readonly region: string | undefined;
+  readonly imageFormat: UploadFormat;
+  readonly imageNameFormat: string;
+  readonly uploadTimeoutMs: number;
+  readonly uploadMethod: 'put' | 'import';
+  readonly visibility: 'private' | 'shared' | 'community' | 'public';
+  readonly minDisk: number | undefined;
+  readonly minRam: number | undefined;
+  readonly meta: Readonly<Record<string, string>>;
+}
+
+export interface StatsdConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly prefix: string;
+}
+
+export interface BuilderConfig {
+  readonly file: string;
+  readonly imagesDir: string;
+  readonly logDir: string;
+  readonly buildLogRetention: number;
+  readonly buildWorkers: number;
+  readonly uploadWorkers: number;
+  readonly minFreeSpace: number;
+  readonly elementsPath: readonly string[];
+  readonly dibImageCache: string | undefined;
+  readonly clientId: string;
+  readonly shutdownGraceMs: number;
+  readonly cloudsFile: string | undefined;
+  readonly gearmanServers: readonly ServerAddress[];
+  readonly statsd: StatsdConfig | undefined;
+  readonly diskimages: readonly DiskImageConfig[];
+  readonly providers: readonly ProviderConfig[];
+}
+
+function oneOf<T extends string>(reader: TableReader, key: string, choices: readonly T[], fallback: T): T {
+  const value = reader.string(key, fallback);
+  if (!(choices as readonly string[]).includes(value)) throw reader.error(key, `one of ${choices.join(', ')}`, value);
+  return value as T;
+}
+
+function readServer(reader: TableReader): ServerAddress {
+  const host = reader.string('host');
+  const port = reader.integer('port', DEFAULT_PORT, 1, 65535);
+  const ca = reader.optionalString('tls-ca');
+  const cert = reader.optionalString('tls-cert');
+  const key = reader.optionalString('tls-key');
+  const servername = reader.optionalString('tls-server-name');
+  if ((cert === undefined) !== (key === undefined)) throw reader.error(cert ? 'tls-key' : 'tls-cert', 'tls-cert and tls-key together');
+  const tls = ca !== undefined || cert !== undefined || servername !== undefined;
+  // Paths are kept here; the worker reads the PEM files when it connects.
+  return tls
+    ? { host, port, tls: { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(servername ? { servername } : {}) } }
+    : { host, port };
+}
+
+function readDiskImage(reader: TableReader, defaults: { dibCmd: string }): DiskImageConfig {
+  const name = reader.string('name', undefined, NAME_PATTERN, NAME_EXPECTED);
+  const builder = oneOf(reader, 'builder', ['dib', 'command'] as const, 'dib');
+  const formats = reader.stringArray('formats', ['qcow2'], 1);
+  formats.forEach((format, i) => {
+    if (!(DIB_FORMATS as readonly string[]).includes(format)) throw reader.error(`formats[${i}]`, `one of ${DIB_FORMATS.join(', ')}`, format);
+  });
+  return {
+    name,
+    builder,
+    elements: reader.stringArray('elements', builder === 'dib' ? undefined : [], builder === 'dib' ? 1 : 0),
+    release: reader.optionalString('release'),
+    formats,
+    envVars: reader.stringMap('env-vars'),
+    buildTimeoutMs: reader.duration('build-timeout', 8 * 3_600_000),
+    dibArgs: reader.stringArray('dib-args', []),
+    dibCmd: reader.string('dib-cmd', defaults.dibCmd),
+    noTmpfs: reader.boolean('no-tmpfs', false),
+    command: reader.stringArray('command', builder === 'command' ? undefined : [], builder === 'command' ? 1 : 0),
+  };
+}
+
+function readProvider(reader: TableReader): ProviderConfig {
+  const minDisk = reader.has('min-disk') ? reader.integer('min-disk', undefined, 0) : undefined;
+  const minRam = reader.has('min-ram') ? reader.integer('min-ram', undefined, 0) : undefined;
+  return {
+    name: reader.string('name', undefined, NAME_PATTERN, NAME_EXPECTED),
+    cloud: reader.string('cloud'),
+    region: reader.optionalString('region'),
+    imageFormat: oneOf(reader, 'image-format', UPLOAD_FORMATS, 'qcow2'),
+    imageNameFormat: reader.string('image-name-format', '{image_name}-{timestamp}'),
+    uploadTimeoutMs: reader.duration('upload-timeout', 3_600_000),
+    uploadMethod: oneOf(reader, 'upload-method', ['put', 'import'] as const, 'put'),
+    visibility: oneOf(reader, 'visibility', ['private', 'shared', 'community', 'public'] as const, 'private'),
+    minDisk,
+    minRam,
+    meta: reader.stringMap('meta'),
+  };
+}
+
+function readStatsd(reader: TableReader): StatsdConfig {
+  return {
+    host: reader.string('host', '127.0.0.1'),
+    port: reader.integer('port', 8125, 1, 65535),
+    prefix: reader.string('prefix', 'nodepool'),
+  };
+}
+
+function unique<T extends { name: string }>(items: readonly T[], reader: TableReader, key: string): void {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    if (seen.has(item.name)) throw reader.error(`${key}[${i}].name`, `a name not used by another entry`, item.name);
+    seen.add(item.name);
+  });
+}
+
+/** Builds the typed configuration from a parsed TOML document, or throws a ConfigError. */
+export function readConfig(document: unknown, file: string): BuilderConfig {
+  const root = TableReader.root(document, file);
+  const imagesDir = root.string('images-dir', '/var/lib/nodepool-builder/images');
+  const dibCmd = root.string('dib-cmd', 'disk-image-create');
+  const config: BuilderConfig = {
+    file,
+    imagesDir,
+    logDir: root.string('log-dir', join(imagesDir, 'logs')),
+    buildLogRetention: root.integer('build-log-retention', 7, 1),
+    buildWorkers: root.integer('build-workers', 1, 1, 64),
+    uploadWorkers: root.integer('upload-workers', 4, 1, 256),
+    minFreeSpace: root.size('min-free-space', 2 * 1024 ** 3),
+    elementsPath: root.stringArray('elements-path', []),
+    dibImageCache: root.optionalString('dib-image-cache'),
+    clientId: root.string('client-id', hostname(), /^\S+$/, 'a client id without spaces'),
+    shutdownGraceMs: root.duration('shutdown-grace', 300_000),
+    cloudsFile: root.optionalString('clouds-file'),
+    gearmanServers: root.tables('gearman-servers', readServer),
+    statsd: root.table('statsd', readStatsd),
+    diskimages: root.tables('diskimages', (t) => readDiskImage(t, { dibCmd })),
+    providers: root.tables('providers', readProvider),
+  };
+  root.done();
+  unique(config.diskimages, root, 'diskimages');
+  unique(config.providers, root, 'providers');
+  return config;
+}
+
+export { ConfigError };
