@@ -84,8 +84,12 @@ describe('the configuration file', () => {
   });
 
   test('a missing file names the file', async () => {
-    const err = await loadConfig('/nonexistent/builder.toml').catch((e: unknown) => e as ConfigError);
-    expect(err.message).toBe('/nonexistent/builder.toml: expected a readable file, got "ENOENT"');
+    const err = await loadConfig('/nonexistent/builder.toml').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toBe('/nonexistent/builder.toml: expected a readable file, got "ENOENT"');
   });
 });
 

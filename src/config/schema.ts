@@ -23,6 +23,8 @@ export interface DiskImageConfig {
   /** dib: extra disk-image-create arguments, e.g. ["--image-size", "1"]. */
   readonly dibArgs: readonly string[];
   readonly dibCmd: string;
+  /** disk-image-create -x (shell tracing in the build log). */
+  readonly dibTrace: boolean;
   readonly noTmpfs: boolean;
   /** command: the operator's argv. */
   readonly command: readonly string[];
@@ -105,6 +107,7 @@ function readDiskImage(reader: TableReader, defaults: { dibCmd: string }): DiskI
     buildTimeoutMs: reader.duration('build-timeout', 8 * 3_600_000),
     dibArgs: reader.stringArray('dib-args', []),
     dibCmd: reader.string('dib-cmd', defaults.dibCmd),
+    dibTrace: reader.boolean('dib-trace', true),
     noTmpfs: reader.boolean('no-tmpfs', false),
     command: reader.stringArray('command', builder === 'command' ? undefined : [], builder === 'command' ? 1 : 0),
   };

@@ -73,6 +73,9 @@ export function encodePacketBuffer(magic: Magic, type: number, args: readonly Ar
 
 /** Encodes a text (admin protocol) command line. */
 export function encodeTextLine(line: string): Uint8Array {
-  if (line.includes('\n')) throw new ProtocolError('BAD_ARGUMENT', 'an admin command cannot contain a newline');
+  // A NUL first byte would make the server read a binary packet; gearmand cuts lines at NUL anyway.
+  if (line.includes('\n') || line.includes('\0')) {
+    throw new ProtocolError('BAD_ARGUMENT', 'an admin command cannot contain a newline or a NUL');
+  }
   return Buffer.from(`${line}\r\n`, 'utf8');
 }

@@ -1,0 +1,55 @@
+import { type WriteStream, createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+const TAIL_LINES = 20;
+
+/** A build's output: the complete log file on disk, the last lines for error reports, and listeners. */
+export class BuildLog {
+  private readonly tailLines: string[] = [];
+  private readonly listeners: ((line: string) => void)[] = [];
+  /** Set when writing the file failed (a full disk): the build goes on, the error is reported. */
+  writeError: Error | undefined;
+
+  private constructor(
+    readonly path: string,
+    private readonly stream: WriteStream,
+  ) {
+    stream.on('error', (err) => {
+      this.writeError ??= err;
+    });
+  }
+
+  static async open(path: string): Promise<BuildLog> {
+    await mkdir(dirname(path), { recursive: true });
+    const stream = createWriteStream(path, { flags: 'a', mode: 0o640 });
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve());
+      stream.once('error', reject);
+    });
+    return new BuildLog(path, stream);
+  }
+
+  onLine(listener: (line: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  line(text: string): void {
+    if (!this.writeError) this.stream.write(`${text}\n`);
+    this.tailLines.push(text);
+    if (this.tailLines.length > TAIL_LINES) this.tailLines.shift();
+    for (const listener of this.listeners) listener(text);
+  }
+
+  tail(): readonly string[] {
+    return this.tailLines;
+  }
+
+  close(): Promise<void> {
+    if (this.writeError) {
+      this.stream.destroy();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.stream.end(() => resolve()));
+  }
+}
