@@ -44,6 +44,8 @@ export class WorkerLink {
   grabPending = false;
   /** Jobs received on the current session of this connection. */
   readonly jobs = new Set<WorkerJob>();
+  /** Functions unregistered while a job of theirs runs here: CANT_DO goes out when it ends. */
+  private readonly retiring = new Set<string>();
 
   constructor(
     private readonly owner: LinkOwner,
@@ -85,8 +87,33 @@ export class WorkerLink {
     }
   }
 
+  /**
+   * Unregisters a function. gearmand drops a worker's running jobs of a function it sends
+   * CANT_DO for (their results then get JOB_NOT_FOUND), so while a job of it still runs here
+   * the CANT_DO waits until that job has sent its result.
+   */
   cantDo(name: string): void {
+    for (const job of this.jobs) {
+      if (job.functionName === name) {
+        this.retiring.add(name);
+        return;
+      }
+    }
     this.send(Type.CANT_DO, [name]);
+  }
+
+  /** A job left this link: send the CANT_DOs that waited for it. */
+  jobDone(job: WorkerJob): void {
+    this.jobs.delete(job);
+    if (!this.retiring.has(job.functionName)) return;
+    for (const other of this.jobs) if (other.functionName === job.functionName) return;
+    this.retiring.delete(job.functionName);
+    this.send(Type.CANT_DO, [job.functionName]);
+  }
+
+  /** Registering again cancels a CANT_DO still waiting. */
+  keep(name: string): void {
+    this.retiring.delete(name);
   }
 
   private registerAll(): void {
@@ -105,6 +132,7 @@ export class WorkerLink {
     }
     for (const job of this.jobs) job.markConnectionLost(reason.message);
     this.jobs.clear();
+    this.retiring.clear();
     this.owner.lost(this, reason);
   }
 

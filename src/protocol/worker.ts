@@ -84,6 +84,7 @@ export class Worker {
     const entry: FunctionEntry = { name, handler, jobClass, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) };
     this.functionsByName.set(name, entry);
     for (const link of jobClass.links) {
+      link.keep(name);
       link.canDo(entry);
       // A sleeping connection is not woken by CAN_DO: grab in case jobs are already queued.
       link.awake = link.connection.connected;
@@ -91,7 +92,7 @@ export class Worker {
     this.pump(jobClass);
   }
 
-  /** Unregisters a function (CANT_DO); jobs of it that are running carry on. */
+  /** Unregisters a function (CANT_DO); jobs of it that are running carry on and deliver their results. */
   unregister(name: string): boolean {
     const entry = this.functionsByName.get(name);
     if (!entry) return false;
@@ -237,7 +238,7 @@ export class Worker {
   private settle(jobClass: JobClass, link: WorkerLink, job: WorkerJob, terminal: () => void): void {
     if (!job.finished) terminal();
     jobClass.active--;
-    link.jobs.delete(job);
+    link.jobDone(job);
     this.running.delete(job);
     this.pump(jobClass);
     this.notifyIfIdle();

@@ -1,0 +1,111 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { AdminClient } from '../../src/protocol/admin-client.ts';
+import { eventually } from './run.ts';
+
+export const TINY_ELEMENTS = resolve('fixtures/elements');
+
+/** A tiny-root diskimage in TOML; `extra` adds keys to its table. */
+export function tinyImage(name: string, extra = ''): string {
+  return [
+    '[[diskimages]]',
+    `name = "${name}"`,
+    'elements = ["tiny-root"]',
+    'formats = ["qcow2"]',
+    'dib-trace = false',
+    'no-tmpfs = true',
+    'dib-args = ["-n", "--image-size", "0.1"]',
+    'env-vars = { DIB_JOURNAL_SIZE = "4" }',
+    extra,
+  ].join('\n');
+}
+
+export interface BuilderProcess {
+  readonly dir: string;
+  readonly imagesDir: string;
+  readonly configFile: string;
+  readonly pid: number;
+  /** Everything the builder logged so far. */
+  log(): string;
+  signal(name: NodeJS.Signals): void;
+  /** Resolves with the exit code once the process is gone. */
+  exited(): Promise<number | null>;
+  start(): Promise<void>;
+  writeConfig(body: string): void;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Runs `nodepool-builder run` from the sources in a child process, against the given job
+ * server, with its own images-dir; resolves once it has registered its build functions.
+ */
+export async function startBuilder(server: { host: string; port: number }, body: string, waitFor: string[] = []): Promise<BuilderProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'nodepool-builder-e2e-'));
+  const imagesDir = join(dir, 'images');
+  const configFile = join(dir, 'builder.toml');
+  const logFile = join(dir, 'builder.log');
+  const writeConfig = (text: string) =>
+    writeFileSync(
+      configFile,
+      [
+        `images-dir = "${imagesDir}"`,
+        `elements-path = ["${TINY_ELEMENTS}"]`,
+        'min-free-space = "0"',
+        'client-id = "e2e-builder"',
+        'shutdown-grace = "10s"',
+        '[[gearman-servers]]',
+        `host = "${server.host}"`,
+        `port = ${server.port}`,
+        text,
+      ].join('\n'),
+    );
+  writeConfig(body);
+  let child: ChildProcess | undefined;
+  let exit: Promise<number | null> = Promise.resolve(null);
+  const admin = new AdminClient(server);
+
+  const handle: BuilderProcess = {
+    dir,
+    imagesDir,
+    configFile,
+    get pid() {
+      return child?.pid ?? -1;
+    },
+    log: () => readFileSync(logFile, 'utf8'),
+    signal: (name) => child?.kill(name),
+    exited: () => exit,
+    writeConfig,
+    async start() {
+      const out = createWriteStream(logFile, { flags: 'a' });
+      child = spawn(process.execPath, ['src/cli/main.ts', 'run', '-c', configFile, '--debug'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child.stdout?.pipe(out);
+      child.stderr?.pipe(out);
+      const current = child;
+      exit = new Promise((done) => current.once('exit', (code) => done(code)));
+      const names = waitFor.length ? waitFor : [...body.matchAll(/name = "([^"]+)"/g)].map((m) => `image-build:${m[1]}`);
+      await eventually(
+        async () => {
+          if (current.exitCode !== null) throw new Error(`the builder exited (${current.exitCode}):\n${handle.log()}`);
+          const workers = await admin.workers();
+          const registered = new Set(workers.filter((w) => w.clientId.startsWith('e2e-builder/')).flatMap((w) => w.functions));
+          return names.every((name) => registered.has(name));
+        },
+        20_000,
+        `the builder to register ${names.join(', ')}`,
+      );
+    },
+    async [Symbol.asyncDispose]() {
+      admin.close();
+      if (child && child.exitCode === null) {
+        child.kill('SIGKILL');
+        await exit;
+      }
+    },
+  };
+  await handle.start();
+  return handle;
+}

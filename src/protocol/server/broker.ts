@@ -1,0 +1,234 @@
+/**
+ * The job lifecycle with its notifications: submissions, grabs, work results, lost workers,
+ * CAN_DO_TIMEOUT, SUBMIT_JOB_EPOCH timers and wake-ups. JobStore decides; the broker tells
+ * the connections concerned.
+ */
+import type { Logger } from '../../util/log.ts';
+import { Type } from '../packets.ts';
+import { type Ability, type ClientSide, type Job, type WorkerSide } from './job.ts';
+import { JobStore, type Submission, latin1 } from './job-store.ts';
+import type { ResolvedOptions } from './options.ts';
+import { Wakeups } from './wakeups.ts';
+import { NO_JOB, errorPacket, response } from './wire.ts';
+
+/** A connection as the broker sees it: both roles, and a way to answer it. */
+export interface BrokerPeer extends WorkerSide, ClientSide {
+  readonly abilities: Map<string, Ability>;
+  readonly label: string;
+}
+
+export type GrabKind = 'GRAB_JOB' | 'GRAB_JOB_UNIQ' | 'GRAB_JOB_ALL';
+
+/** setTimeout's ceiling; a later SUBMIT_JOB_EPOCH time is re-checked when it fires. */
+const MAX_TIMER_MS = 0x7fffffff;
+
+export class Broker {
+  readonly store: JobStore;
+  private readonly wakeups: Wakeups;
+  private readonly logger: Logger;
+  private dueTimer: ReturnType<typeof setTimeout> | undefined;
+  private dueTimerAt = 0;
+  /** Shutting down: no submission is taken and no job starts. */
+  private draining = false;
+
+  constructor(options: ResolvedOptions) {
+    this.store = new JobStore(options);
+    this.wakeups = new Wakeups(options.wakeTimeoutMs);
+    this.logger = options.logger;
+  }
+
+  // ---- clients ----------------------------------------------------------------------------
+
+  /** SUBMIT_*: answers JOB_CREATED (also when joining a job with the same unique) or ERROR. */
+  submit(peer: BrokerPeer, submission: Submission, foreground: boolean): void {
+    if (this.draining) {
+      peer.send(errorPacket('QUEUE_ERROR', 'The server is shutting down'));
+      return;
+    }
+    const result = this.store.submit(submission, foreground ? peer : undefined);
+    if (!result.ok) {
+      peer.send(errorPacket(result.code, result.text));
+      return;
+    }
+    const { job } = result;
+    peer.send(response(Type.JOB_CREATED, [job.handleBytes]));
+    if (!result.created) return;
+    if (job.state === 'scheduled') this.armDueTimer();
+    else this.wakeups.balance(job.fn);
+  }
+
+  /** `cancel job`: its clients get WORK_FAIL and it will not run. False for an unknown handle. */
+  cancel(handle: string): boolean {
+    const job = this.store.jobs.get(handle);
+    const waiters = this.store.cancel(handle);
+    if (job === undefined || waiters === undefined) return false;
+    const fail = response(Type.WORK_FAIL, [job.handleBytes]);
+    for (const client of waiters) client.send(fail);
+    return true;
+  }
+
+  // ---- workers ----------------------------------------------------------------------------
+
+  canDo(peer: BrokerPeer, name: Uint8Array, timeoutMs: number): void {
+    const fn = this.store.functionFor(name);
+    const known = peer.abilities.get(fn.name);
+    peer.abilities.set(fn.name, { fn, timeoutMs });
+    if (known !== undefined) return;
+    fn.workers.add(peer);
+    this.wakeups.added(peer, fn);
+  }
+
+  /** CANT_DO. Unlike gearmand, jobs of the function that the worker runs stay with it. */
+  cantDo(peer: BrokerPeer, name: string): void {
+    const ability = peer.abilities.get(name);
+    if (ability === undefined) return;
+    this.wakeups.removed(peer, ability.fn);
+    peer.abilities.delete(name);
+    ability.fn.workers.delete(peer);
+  }
+
+  resetAbilities(peer: BrokerPeer): void {
+    for (const name of [...peer.abilities.keys()]) this.cantDo(peer, name);
+  }
+
+  preSleep(peer: BrokerPeer): void {
+    this.wakeups.sleep(peer, this.store.hasWorkFor(peer));
+  }
+
+  grab(peer: BrokerPeer, kind: GrabKind): void {
+    const wasWoken = this.wakeups.awake(peer);
+    const job = this.draining ? undefined : this.store.take(peer);
+    if (job === undefined) peer.send(NO_JOB);
+    else {
+      peer.send(assignment(job, kind));
+      const timeoutMs = peer.abilities.get(job.fn.name)?.timeoutMs ?? 0;
+      if (timeoutMs > 0) job.timer = setTimeout(() => this.timedOut(job), timeoutMs);
+    }
+    if (wasWoken) for (const { fn } of peer.abilities.values()) this.wakeups.balance(fn);
+  }
+
+  /** The running job `handle` of this worker, or undefined after answering ERROR. */
+  runningJob(peer: BrokerPeer, handle: Uint8Array, notFound: readonly [string, string]): Job | undefined {
+    const job = this.store.jobs.get(latin1(handle));
+    if (job !== undefined && job.worker === peer && job.state === 'running') return job;
+    peer.send(errorPacket(notFound[0], notFound[1]));
+    return undefined;
+  }
+
+  /** WORK_STATUS, WORK_DATA, WORK_WARNING: forwarded to every attached submission. */
+  update(job: Job, type: number, args: readonly Uint8Array[]): void {
+    if (type === Type.WORK_STATUS) {
+      job.numerator = atoiUint32(args[1]!);
+      job.denominator = atoiUint32(args[2]!);
+    }
+    if (job.waiters.length === 0) return;
+    const packet = response(type, args);
+    for (const client of job.waiters) client.send(packet);
+  }
+
+  /** WORK_COMPLETE and WORK_FAIL end the job for every client. */
+  finish(job: Job, type: number, args: readonly Uint8Array[]): void {
+    if (job.waiters.length > 0) {
+      const packet = response(type, args);
+      for (const client of job.waiters) client.send(packet);
+    }
+    this.store.finish(job);
+  }
+
+  /** WORK_EXCEPTION ends the job: WORK_FAIL for clients that did not ask for exceptions. */
+  exception(job: Job, data: Uint8Array): void {
+    let exception: Uint8Array[] | undefined;
+    let fail: Uint8Array[] | undefined;
+    for (const client of job.waiters) {
+      if (client.exceptions) client.send((exception ??= response(Type.WORK_EXCEPTION, [job.handleBytes, data])));
+      else client.send((fail ??= response(Type.WORK_FAIL, [job.handleBytes])));
+    }
+    this.store.finish(job);
+  }
+
+  // ---- connections ------------------------------------------------------------------------
+
+  /** A connection closed: its running jobs are requeued, its submissions stop waiting. */
+  closed(peer: BrokerPeer): void {
+    this.wakeups.gone(peer);
+    for (const { fn } of peer.abilities.values()) fn.workers.delete(peer);
+    peer.abilities.clear();
+    for (const job of [...peer.running]) this.requeue(job, `its worker (${peer.label}) disconnected`);
+    for (const job of [...peer.waiting.keys()]) this.store.detach(job, peer);
+  }
+
+  /** From now on, submissions are refused and workers get NO_JOB; running jobs may finish. */
+  drain(): void {
+    this.draining = true;
+  }
+
+  /** Stops the timers; returns the background jobs that never finished, for the shutdown log. */
+  stop(): Job[] {
+    this.wakeups.stop();
+    if (this.dueTimer !== undefined) clearTimeout(this.dueTimer);
+    this.dueTimer = undefined;
+    const unfinished: Job[] = [];
+    for (const job of this.store.jobs.values()) {
+      this.store.stopTimer(job);
+      if (job.background && !job.ignored) unfinished.push(job);
+    }
+    return unfinished;
+  }
+
+  private timedOut(job: Job): void {
+    job.timer = undefined;
+    this.logger.warn(`job ${job.handle} (${job.fn.name}): worker timeout reached; requeueing`);
+    this.requeue(job, 'its worker timed out (CAN_DO_TIMEOUT)');
+  }
+
+  private requeue(job: Job, why: string): void {
+    const outcome = this.store.requeue(job);
+    if (outcome === 'requeued') {
+      this.logger.info(`job ${job.handle} (${job.fn.name}) requeued: ${why}`);
+      this.wakeups.balance(job.fn);
+    } else if (outcome === 'exhausted') {
+      this.logger.warn(`job ${job.handle} (${job.fn.name}) failed after ${job.retries} attempts: ${why}`);
+      this.finish(job, Type.WORK_FAIL, [job.handleBytes]);
+    }
+  }
+
+  private armDueTimer(): void {
+    const at = this.store.nextDueAt;
+    if (at === undefined) return;
+    if (this.dueTimer !== undefined) {
+      if (this.dueTimerAt <= at) return;
+      clearTimeout(this.dueTimer);
+    }
+    this.dueTimerAt = at;
+    this.dueTimer = setTimeout(() => this.releaseDue(), Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())));
+    this.dueTimer.unref?.();
+  }
+
+  private releaseDue(): void {
+    this.dueTimer = undefined;
+    for (const fn of this.store.releaseDue(Date.now())) this.wakeups.balance(fn);
+    this.armDueTimer();
+  }
+}
+
+/** JOB_ASSIGN, JOB_ASSIGN_UNIQ, or for GRAB_JOB_ALL, JOB_ASSIGN_ALL when the job has a reducer. */
+function assignment(job: Job, kind: GrabKind): Uint8Array[] {
+  const { handleBytes, fn, uniqueBytes, payload, reducer } = job;
+  if (kind === 'GRAB_JOB') return response(Type.JOB_ASSIGN, [handleBytes, fn.nameBytes, payload]);
+  if (kind === 'GRAB_JOB_ALL' && reducer !== undefined) {
+    return response(Type.JOB_ASSIGN_ALL, [handleBytes, fn.nameBytes, uniqueBytes, reducer, payload]);
+  }
+  return response(Type.JOB_ASSIGN_UNIQ, [handleBytes, fn.nameBytes, uniqueBytes, payload]);
+}
+
+/** C's (uint32_t)atoi(): leading blanks, a sign, digits; anything else reads 0. */
+export function atoiUint32(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length && (bytes[i] === 0x20 || (bytes[i]! >= 0x09 && bytes[i]! <= 0x0d))) i++;
+  let sign = 1;
+  if (bytes[i] === 0x2d || bytes[i] === 0x2b) sign = bytes[i++] === 0x2d ? -1 : 1;
+  let n = 0;
+  for (; i < bytes.length && bytes[i]! >= 0x30 && bytes[i]! <= 0x39; i++) n = (n * 10 + (bytes[i]! - 0x30)) % 0x100000000;
+  return (sign * n) >>> 0;
+}
+

@@ -1,0 +1,179 @@
+/**
+ * The embedded gearman job server: TCP and TLS listeners sharing one job store, the binary
+ * protocol and the admin text protocol on the same port.
+ *
+ *   const server = new GearmanServer({ port: 4730, logger });
+ *   const { host, port } = await server.listen();
+ *   ...
+ *   await server.close({ graceMs: 5_000 });
+ */
+import { Buffer } from 'node:buffer';
+import { type Server, type Socket, createServer as createTcpServer } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import type { Logger } from '../../util/log.ts';
+import { type AdminContext, answerAdminLine } from './admin-commands.ts';
+import { Broker } from './broker.ts';
+import { ServerStateError } from './errors.ts';
+import type { Job } from './job.ts';
+import { type GearmanServerOptions, type ListenOptions, type ResolvedOptions, resolveOptions } from './options.ts';
+import { Peer, type PeerHandlers } from './peer.ts';
+import { handleRequest } from './requests.ts';
+
+export interface BoundAddress {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: boolean;
+}
+
+export interface CloseOptions {
+  /** How long running jobs may still finish (their results reach their clients); meanwhile no new job starts. Default 0. */
+  readonly graceMs?: number;
+}
+
+export interface ServerStats {
+  readonly connections: number;
+  readonly jobs: number;
+  readonly queued: number;
+  readonly running: number;
+  readonly heldBytes: number;
+}
+
+export class GearmanServer {
+  private readonly options: ResolvedOptions;
+  private readonly logger: Logger;
+  private readonly broker: Broker;
+  private readonly listeners: { server: Server; address: BoundAddress }[] = [];
+  /** Open connections, oldest first (the order `workers` lists them in). */
+  private readonly peers = new Set<Peer>();
+  private readonly handlers: PeerHandlers;
+  private readonly admin: AdminContext;
+  private nextPeerId = 1;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: GearmanServerOptions = {}) {
+    this.options = resolveOptions(options);
+    this.logger = this.options.logger;
+    this.broker = new Broker(this.options);
+    this.admin = { broker: this.broker, connections: () => this.peers };
+    this.handlers = {
+      packet: (peer, packet) => handleRequest(this.broker, peer, packet),
+      text: (peer, line) => peer.sendText(answerAdminLine(this.admin, line)),
+      closed: (peer) => {
+        this.peers.delete(peer);
+        this.broker.closed(peer);
+      },
+    };
+  }
+
+  /** The addresses listened on, in the order listen() was called. */
+  get addresses(): readonly BoundAddress[] {
+    return this.listeners.map((l) => l.address);
+  }
+
+  /**
+   * Starts a listener; with no argument, the one the constructor's options describe. Call it
+   * again (say, with `tls`) to serve the same jobs on more ports.
+   */
+  async listen(options?: ListenOptions): Promise<BoundAddress> {
+    if (this.closing) throw new ServerStateError('CLOSED', 'the server is closed');
+    const host = options?.host ?? this.options.host;
+    const port = options === undefined ? this.options.port : (options.port ?? 0);
+    const tls = options === undefined ? this.options.tls : options.tls;
+    const server = tls
+      ? createTlsServer({
+          cert: pem(tls.cert),
+          key: pem(tls.key),
+          ...(tls.ca === undefined ? {} : { ca: pem(tls.ca) }),
+          requestCert: tls.requireClientCert === true,
+          rejectUnauthorized: tls.requireClientCert === true,
+          handshakeTimeout: this.options.partialPacketTimeoutMs,
+        })
+      : createTcpServer();
+    server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => this.accept(socket));
+    if (tls) server.on('tlsClientError', (err: Error) => this.logger.info(`TLS handshake refused: ${err.message}`));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err) =>
+        reject(new ServerStateError('LISTEN_FAILED', `cannot listen on ${host}:${port}: ${err.message}`, { cause: err })),
+      );
+      server.listen(port, host, () => resolve());
+    });
+    server.on('error', (err) => this.logger.error(`listener ${host}:${port}: ${err.message}`));
+    const bound = server.address();
+    const address: BoundAddress = {
+      host,
+      port: typeof bound === 'object' && bound !== null ? bound.port : port,
+      tls: tls !== undefined,
+    };
+    this.listeners.push({ server, address });
+    this.logger.info(`gearman job server listening on ${tls ? 'tls://' : ''}${host}:${address.port}`);
+    return address;
+  }
+
+  stats(): ServerStats {
+    const { store } = this.broker;
+    let queued = 0;
+    let running = 0;
+    for (const fn of store.functions.values()) {
+      queued += fn.queued[0] + fn.queued[1] + fn.queued[2];
+      running += fn.running;
+    }
+    return { connections: this.peers.size, jobs: store.jobs.size, queued, running, heldBytes: store.heldBytes };
+  }
+
+  /**
+   * Stops accepting connections; lets running jobs finish for up to `graceMs` while no new
+   * job starts and submissions are refused; logs every background job that will not run
+   * (function, handle and unique, never the payload); closes every connection.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    this.closing ??= this.shutDown(options.graceMs ?? 0);
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closing || this.peers.size >= this.options.maxConnections) {
+      this.logger.warn(`refusing a connection from ${socket.remoteAddress}: ${this.closing ? 'shutting down' : 'too many connections'}`);
+      socket.destroy();
+      return;
+    }
+    const peer = new Peer(socket, this.nextPeerId++, this.handlers, this.options, this.logger);
+    this.peers.add(peer);
+  }
+
+  private async shutDown(graceMs: number): Promise<void> {
+    const stopped = Promise.all(
+      this.listeners.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))),
+    );
+    this.broker.drain();
+    if (graceMs > 0) await this.waitForRunningJobs(graceMs);
+    this.report(this.broker.stop());
+    for (const peer of this.peers) peer.end();
+    await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 2_000))]);
+  }
+
+  private async waitForRunningJobs(graceMs: number): Promise<void> {
+    const deadline = Date.now() + graceMs;
+    while (this.stats().running > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+
+  private report(unfinished: readonly Job[]): void {
+    if (unfinished.length === 0) {
+      this.logger.info('gearman job server stopped with no background job left');
+      return;
+    }
+    for (const job of unfinished) {
+      this.logger.warn(
+        `background job lost at shutdown: function=${job.fn.name} handle=${job.handle} unique=${job.unique} (${job.state})`,
+      );
+    }
+    this.logger.warn(`gearman job server stopped; ${unfinished.length} background job(s) were not run to the end`);
+  }
+}
+
+function pem(value: string | Uint8Array): string | Buffer {
+  return typeof value === 'string' ? value : Buffer.from(value);
+}

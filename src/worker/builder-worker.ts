@@ -1,0 +1,224 @@
+import { buildImage } from '../builders/build-image.ts';
+import type { ImageBuilder } from '../builders/builder.ts';
+import type { BuilderConfig, DiskImageConfig, ProviderConfig } from '../config/schema.ts';
+import { JobFailure } from '../protocol/job-errors.ts';
+import type { ServerAddress } from '../protocol/server-address.ts';
+import { Worker, type WorkerOptions } from '../protocol/worker.ts';
+import type { WorkerJob } from '../protocol/worker-job.ts';
+import { formatImageName } from '../uploaders/image-name.ts';
+import type { Uploader } from '../uploaders/uploader.ts';
+import type { Logger } from '../util/log.ts';
+import { FollowStream } from './follow-stream.ts';
+import type { ImageRecord } from './image-record.ts';
+import { ImageLocks } from './image-locks.ts';
+import {
+  BUILD_PREFIX,
+  DELETE_PREFIX,
+  UPLOAD_PREFIX,
+  checkDeleteRequest,
+  jsonResult,
+  parseBuildRequest,
+  parseUploadRequest,
+} from './jobs.ts';
+import { pruneBuildLogs } from './log-retention.ts';
+import { ImageRepository } from './repository.ts';
+
+/** Makes the file a provider needs (converting when the build did not make that format). */
+export type FormatPreparer = (image: ImageRecord, format: string, signal: AbortSignal) => Promise<ImageRecord>;
+
+export interface BuilderWorkerOptions {
+  readonly logger: Logger;
+  /** Uploaders by provider name; a provider without one fails its uploads clearly. */
+  readonly uploaderFor: (provider: ProviderConfig) => Uploader;
+  readonly prepareFormat?: FormatPreparer;
+  readonly builders?: Readonly<Record<string, ImageBuilder>>;
+  /** Worker connection tuning (backoff, timeouts); the servers come from the config. */
+  readonly workerOptions?: Partial<WorkerOptions>;
+  readonly deleteTimeoutMs?: number;
+}
+
+/**
+ * The nodepool-builder worker: registers image-build:<name> for every diskimage it can build,
+ * and image-upload:<id> / image-delete:<id> for every image it holds, so uploads and deletes
+ * reach the host that has the file.
+ */
+export class BuilderWorker {
+  readonly repository: ImageRepository;
+  private config: BuilderConfig;
+  private readonly worker: Worker;
+  private readonly locks = new ImageLocks();
+  private readonly logger: Logger;
+  private readonly builds = new AbortController();
+  private readonly uploads = new AbortController();
+
+  constructor(
+    config: BuilderConfig,
+    private readonly options: BuilderWorkerOptions,
+    servers?: readonly ServerAddress[],
+  ) {
+    this.config = config;
+    this.logger = options.logger;
+    this.repository = new ImageRepository(config.imagesDir, this.logger);
+    this.worker = new Worker({
+      servers: servers ?? config.gearmanServers,
+      slots: { build: config.buildWorkers, upload: config.uploadWorkers },
+      clientId: config.clientId,
+      logger: this.logger,
+      ...options.workerOptions,
+    });
+  }
+
+  /** Recovers the repository, registers every function and starts taking jobs. */
+  async start(): Promise<ImageRecord[]> {
+    const images = await this.repository.recover();
+    for (const image of this.config.diskimages) this.registerBuild(image);
+    for (const image of images) this.registerImage(image.id);
+    this.worker.start();
+    this.logger.info(
+      `serving ${this.config.diskimages.length} diskimage(s) and ${images.length} image(s) on ${this.worker.describe()}`,
+    );
+    return images;
+  }
+
+  registered(): string[] {
+    return this.worker.registered();
+  }
+
+  stats() {
+    return this.worker.stats();
+  }
+
+  /**
+   * Applies a new configuration: diskimages added or removed change the image-build functions;
+   * jobs in flight are never interrupted (a removed diskimage's running build finishes and its
+   * image is kept). Settings that need new connections are only noted.
+   */
+  reload(next: BuilderConfig): void {
+    const before = new Set(this.config.diskimages.map((d) => d.name));
+    const after = new Set(next.diskimages.map((d) => d.name));
+    for (const name of before) if (!after.has(name)) this.worker.unregister(BUILD_PREFIX + name);
+    this.config = next;
+    for (const image of next.diskimages) this.registerBuild(image);
+    this.logger.info(`configuration reloaded: ${next.diskimages.length} diskimage(s), ${next.providers.length} provider(s)`);
+  }
+
+  /**
+   * SIGTERM: stop taking jobs, abort builds (DIB is killed and its staging removed), let uploads
+   * finish within the grace period, then close.
+   */
+  async stop(graceMs = this.config.shutdownGraceMs): Promise<void> {
+    this.builds.abort(new Error('the builder is stopping'));
+    const abortUploads = setTimeout(() => this.uploads.abort(new Error('shutdown grace period is over')), graceMs);
+    await this.worker.stop(graceMs + 5_000);
+    clearTimeout(abortUploads);
+  }
+
+  private registerBuild(image: DiskImageConfig): void {
+    this.worker.register(BUILD_PREFIX + image.name, (job) => this.build(job, image.name), { jobClass: 'build' });
+  }
+
+  private registerImage(id: string): void {
+    this.worker.register(UPLOAD_PREFIX + id, (job) => this.upload(job, id), { jobClass: 'upload' });
+    this.worker.register(DELETE_PREFIX + id, (job) => this.delete(job, id), { jobClass: 'upload' });
+  }
+
+  private async build(job: WorkerJob, name: string): Promise<string> {
+    const request = parseBuildRequest(job.payload);
+    const image = this.config.diskimages.find((d) => d.name === name);
+    if (!image) throw new JobFailure('UNKNOWN_IMAGE', `diskimage ${name} is no longer configured here`);
+    const follow = request.follow ? new FollowStream((chunk) => void job.data(chunk)) : undefined;
+    this.logger.info(`building ${name} as ${request.imageId} (job ${job.handle})`);
+    try {
+      const record = await buildImage(
+        {
+          repository: this.repository,
+          logDir: this.config.logDir,
+          minFreeSpace: this.config.minFreeSpace,
+          host: { elementsPath: this.config.elementsPath, dibImageCache: this.config.dibImageCache },
+          logger: this.logger,
+          ...(this.options.builders ? { builders: this.options.builders } : {}),
+        },
+        image,
+        request.imageId,
+        { signal: this.builds.signal, ...(follow ? { onLine: (line: string) => follow.line(line) } : {}) },
+      );
+      this.registerImage(record.id);
+      this.logger.info(`built ${name} ${record.id}: ${Object.keys(record.formats).join(', ')}`);
+      return jsonResult({
+        'image-id': record.id,
+        formats: Object.fromEntries(Object.entries(record.formats).map(([f, file]) => [f, { size: file.size, sha256: file.sha256 }])),
+      });
+    } finally {
+      follow?.flush();
+      await pruneBuildLogs(this.config.logDir, name, this.config.buildLogRetention, this.repository).catch((err: unknown) =>
+        this.logger.warn(`pruning build logs of ${name}: ${(err as Error).message}`),
+      );
+    }
+  }
+
+  private async upload(job: WorkerJob, id: string): Promise<string> {
+    const request = parseUploadRequest(job.payload);
+    const provider = this.config.providers.find((p) => p.name === request.provider);
+    if (!provider) throw new JobFailure('UNKNOWN_PROVIDER', `no provider ${request.provider} in ${this.config.file}`);
+    const release = this.locks.beginUpload(id);
+    try {
+      let image = this.repository.get(id);
+      if (!image) throw new JobFailure('UNKNOWN_IMAGE', `image ${id} is not on this host`);
+      const signal = AbortSignal.any([this.uploads.signal, AbortSignal.timeout(provider.uploadTimeoutMs)]);
+      if (!image.formats[provider.imageFormat]) {
+        if (!this.options.prepareFormat) {
+          throw new JobFailure('NO_FORMAT', `image ${id} has no ${provider.imageFormat} file and no converter is configured`);
+        }
+        image = await this.options.prepareFormat(image, provider.imageFormat, signal);
+      }
+      const file = image.formats[provider.imageFormat]!;
+      const imageName =
+        request.imageName ??
+        formatImageName(provider.imageNameFormat, { imageName: image.name, imageId: id, provider: provider.name, timestamp: Date.now() });
+      let lastStatus = 0;
+      const result = await this.options.uploaderFor(provider).upload({
+        image,
+        provider,
+        imageName,
+        path: this.repository.pathOf(id, file.file),
+        format: provider.imageFormat,
+        size: file.size,
+        md5: file.md5,
+        sha256: file.sha256,
+        signal,
+        progress: (sent, total) => {
+          const now = Date.now();
+          if (now - lastStatus < 500 && sent < total) return;
+          lastStatus = now;
+          void job.status(sent, total);
+        },
+      });
+      this.logger.info(`uploaded ${id} to ${provider.name} as ${result.externalId}`);
+      return jsonResult({ 'external-id': result.externalId, ...result.extras });
+    } finally {
+      release();
+    }
+  }
+
+  private async delete(job: WorkerJob, id: string): Promise<string> {
+    checkDeleteRequest(job.payload);
+    // No new uploads from here on: take the function away before waiting for running ones.
+    this.worker.unregister(UPLOAD_PREFIX + id);
+    const release = await this.locks.beginDelete(id, this.options.deleteTimeoutMs ?? 30 * 60_000).catch((err: unknown) => {
+      if (this.repository.get(id)) this.worker.register(UPLOAD_PREFIX + id, (j) => this.upload(j, id), { jobClass: 'upload' });
+      throw err;
+    });
+    try {
+      const image = this.repository.get(id);
+      await this.repository.delete(id);
+      this.worker.unregister(DELETE_PREFIX + id);
+      if (image) {
+        await pruneBuildLogs(this.config.logDir, image.name, this.config.buildLogRetention, this.repository);
+        this.logger.info(`deleted image ${id}`);
+      }
+      return jsonResult({});
+    } finally {
+      release();
+    }
+  }
+}
