@@ -7,8 +7,9 @@ import { eventually } from './run.ts';
 
 export const TINY_ELEMENTS = resolve('fixtures/elements');
 
-/** A tiny-root diskimage in TOML; `extra` adds keys to its table. */
-export function tinyImage(name: string, extra = ''): string {
+/** A tiny-root diskimage in TOML; `env` adds env-vars, `extra` adds keys to its table. */
+export function tinyImage(name: string, options: { env?: Record<string, string>; extra?: string } = {}): string {
+  const env = Object.entries({ DIB_JOURNAL_SIZE: '4', ...options.env }).map(([k, v]) => `${k} = "${v}"`);
   return [
     '[[diskimages]]',
     `name = "${name}"`,
@@ -17,8 +18,8 @@ export function tinyImage(name: string, extra = ''): string {
     'dib-trace = false',
     'no-tmpfs = true',
     'dib-args = ["-n", "--image-size", "0.1"]',
-    'env-vars = { DIB_JOURNAL_SIZE = "4" }',
-    extra,
+    `env-vars = { ${env.join(', ')} }`,
+    options.extra ?? '',
   ].join('\n');
 }
 
@@ -101,8 +102,13 @@ export async function startBuilder(server: { host: string; port: number }, body:
     async [Symbol.asyncDispose]() {
       admin.close();
       if (child && child.exitCode === null) {
-        child.kill('SIGKILL');
-        await exit;
+        // SIGTERM first: the builder kills its DIB process groups on the way out.
+        child.kill('SIGTERM');
+        const stopped = await Promise.race([exit.then(() => true), Bun.sleep(20_000).then(() => false)]);
+        if (!stopped) {
+          child.kill('SIGKILL');
+          await exit;
+        }
       }
     },
   };

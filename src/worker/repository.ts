@@ -5,6 +5,7 @@ import { JobFailure } from '../protocol/job-errors.ts';
 import type { Logger } from '../util/log.ts';
 import { isImageId } from './image-id.ts';
 import { type ImageRecord, isImageRecord } from './image-record.ts';
+import { killStrayProcesses } from './stray-processes.ts';
 
 export const METADATA_FILE = 'metadata.json';
 
@@ -39,7 +40,12 @@ export class ImageRepository {
   /** Creates the layout, removes leftovers of crashed builds and deletes, and loads every complete image. */
   async recover(): Promise<ImageRecord[]> {
     await Promise.all([this.imagesDir, this.stagingDir, this.trashDir].map((dir) => mkdir(dir, { recursive: true })));
-    for (const leftover of await readdir(this.stagingDir)) {
+    const leftovers = await readdir(this.stagingDir);
+    if (leftovers.length > 0) {
+      const killed = await killStrayProcesses(`${this.stagingDir}/`);
+      if (killed.length) this.logger.warn(`killed ${killed.length} process(es) still building into ${this.stagingDir}`);
+    }
+    for (const leftover of leftovers) {
       this.logger.warn(`removing the unfinished build ${leftover} left in ${this.stagingDir}`);
       await rm(join(this.stagingDir, leftover), { recursive: true, force: true });
     }

@@ -36,6 +36,27 @@ const LINGER_MS = 2_000;
  */
 const READ_PAUSE_BYTES = 1024 * 1024;
 
+/**
+ * Peers with output queued this turn. They are flushed together once the turn's I/O has been
+ * handled (setImmediate), so results that several workers deliver to one client in the same
+ * turn leave in one write: fewer syscalls under load, and at most one turn of added latency.
+ */
+const dirty: Peer[] = [];
+let flushQueued = false;
+
+function scheduleFlush(peer: Peer): void {
+  dirty.push(peer);
+  if (flushQueued) return;
+  flushQueued = true;
+  setImmediate(flushAll);
+}
+
+function flushAll(): void {
+  flushQueued = false;
+  const peers = dirty.splice(0);
+  for (const peer of peers) peer.flush();
+}
+
 export class Peer implements WorkerSide, ClientSide {
   /** Stands in for gearmand's file descriptor in `workers`. */
   readonly id: number;
@@ -43,6 +64,7 @@ export class Peer implements WorkerSide, ClientSide {
   /** SET_CLIENT_ID, "-" until set. */
   clientId = '-';
   exceptions = false;
+  exceptionHandle: string | undefined;
   readonly abilities = new Map<string, Ability>();
   readonly running = new Set<Job>();
   readonly waiting = new Map<Job, number>();
@@ -98,7 +120,7 @@ export class Peer implements WorkerSide, ClientSide {
     }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(() => this.flush());
+      scheduleFlush(this);
     }
   }
 
@@ -177,7 +199,8 @@ export class Peer implements WorkerSide, ClientSide {
     }, partialPacketTimeoutMs);
   }
 
-  private flush(): void {
+  /** Writes what is queued (the scheduler calls it once per event-loop turn). */
+  flush(): void {
     this.flushScheduled = false;
     const chunks = this.outbox;
     if (chunks.length === 0 || this.closed) return;

@@ -10,6 +10,8 @@ import { ERRORS, errorPacket, response } from './wire.ts';
 export interface RequestPeer extends BrokerPeer {
   clientId: string;
   exceptions: boolean;
+  /** The job this worker last ended with WORK_EXCEPTION. */
+  exceptionHandle: string | undefined;
 }
 
 /** gearmand keeps 127 bytes of a client id (GEARMAND_SERVER_CON_ID_SIZE). */
@@ -133,9 +135,18 @@ const NOT_FOUND: ReadonlyMap<number, readonly [string, string]> = new Map<number
 ]);
 
 function workResult(broker: Broker, peer: RequestPeer, type: number, args: readonly Uint8Array[]): void {
+  const terminal = type === Type.WORK_COMPLETE || type === Type.WORK_FAIL;
+  if (terminal && peer.exceptionHandle !== undefined && peer.exceptionHandle === latin1(args[0]!)) {
+    // Perl's Gearman::Worker follows WORK_EXCEPTION with WORK_FAIL, and dies on the ERROR
+    // gearmand 1.1.20 answers (its WORK_EXCEPTION already ended the job). Accept it quietly.
+    peer.exceptionHandle = undefined;
+    return;
+  }
   const job = broker.runningJob(peer, args[0]!, NOT_FOUND.get(type)!);
   if (job === undefined) return;
-  if (type === Type.WORK_COMPLETE || type === Type.WORK_FAIL) broker.finish(job, type, args);
-  else if (type === Type.WORK_EXCEPTION) broker.exception(job, args[1]!);
-  else broker.update(job, type, args);
+  if (terminal) broker.finish(job, type, args);
+  else if (type === Type.WORK_EXCEPTION) {
+    broker.exception(job, args[1]!);
+    peer.exceptionHandle = job.handle;
+  } else broker.update(job, type, args);
 }
