@@ -1,12 +1,14 @@
-import { ProtocolError } from './errors.ts';
+import { Buffer } from 'node:buffer';
+import { ProtocolError, type ProtocolErrorCode } from './errors.ts';
 import {
   DEFAULT_MAX_LINE_LENGTH,
   DEFAULT_MAX_PACKET_SIZE,
   HEADER_SIZE,
+  MAX_TYPE,
   type Magic,
-  type PacketSpec,
+  PACKET_TABLE,
   allowsMagic,
-  packetSpec,
+  packetName,
 } from './packets.ts';
 
 /** A decoded binary packet. Arguments are views into the bytes that were pushed: no copies. */
@@ -37,6 +39,28 @@ const CR = 0x0d;
 // Keep a leading BOM: a text line is reported exactly as sent (invalid UTF-8 becomes U+FFFD).
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
+const RULE_UNKNOWN = -1;
+const RULE_WRONG_MAGIC = -2;
+const ruleTables = new Map<Magic | 'ANY', Int8Array>();
+
+/**
+ * Per (type, magic): the packet's argument count, or RULE_UNKNOWN / RULE_WRONG_MAGIC.
+ * Indexed by type * 2 + (1 for RES); one table per expected magic, shared by all decoders.
+ */
+function headerRules(expect: Magic | 'ANY'): Int8Array {
+  let rules = ruleTables.get(expect);
+  if (rules) return rules;
+  rules = new Int8Array((MAX_TYPE + 1) * 2).fill(RULE_UNKNOWN);
+  for (const spec of PACKET_TABLE) {
+    for (const [bit, magic] of [[0, 'REQ'], [1, 'RES']] as const) {
+      const allowed = allowsMagic(spec, magic) && (expect === 'ANY' || expect === magic);
+      rules[(spec.code << 1) | bit] = allowed ? spec.args.length : RULE_WRONG_MAGIC;
+    }
+  }
+  ruleTables.set(expect, rules);
+  return rules;
+}
+
 const enum Pending {
   None,
   Binary,
@@ -66,12 +90,18 @@ export class Decoder {
   private need = 0;
   private failure: ProtocolError | undefined;
   private inPush = false;
+  private readonly rules: Int8Array;
+  /** The header readHeader checked last. */
+  private type = 0;
+  private magic: Magic = 'REQ';
+  private argCount = 0;
 
   constructor(handlers: DecoderHandlers, options: DecoderOptions = {}) {
     this.handlers = handlers;
     this.maxPacketSize = options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
     this.maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
     this.expect = options.expect ?? 'ANY';
+    this.rules = headerRules(this.expect);
   }
 
   /** Bytes held for a packet or line that is not complete yet. */
@@ -196,52 +226,48 @@ export class Decoder {
     return used;
   }
 
-  /** Validates the 12-byte header at `off` and returns the packet's total size. */
+  /**
+   * Validates the 12-byte header at `off`, remembers its type, magic and argument count for
+   * emitPacket, and returns the packet's total size. One table lookup decides both whether the
+   * type exists and whether it may travel with this magic here.
+   */
   private readHeader(buf: Uint8Array, off: number): number {
     const last = buf[off + 3];
     if (buf[off + 1] !== 0x52 || buf[off + 2] !== 0x45 || (last !== 0x51 && last !== 0x53)) {
-      throw new ProtocolError('BAD_MAGIC', 'expected \\0REQ or \\0RES', {
-        offset: this.consumed,
-        bytes: buf.subarray(off, off + HEADER_SIZE),
-      });
+      throw this.headerError('BAD_MAGIC', 'expected \\0REQ or \\0RES', buf, off);
     }
     const type = ((buf[off + 4]! << 24) | (buf[off + 5]! << 16) | (buf[off + 6]! << 8) | buf[off + 7]!) >>> 0;
     const size = ((buf[off + 8]! << 24) | (buf[off + 9]! << 16) | (buf[off + 10]! << 8) | buf[off + 11]!) >>> 0;
-    const spec = packetSpec(type);
-    if (spec === undefined) {
-      throw new ProtocolError('UNKNOWN_TYPE', `unknown packet type ${type}`, {
-        offset: this.consumed,
-        bytes: buf.subarray(off, off + HEADER_SIZE),
-      });
-    }
-    const magic: Magic = last === 0x51 ? 'REQ' : 'RES';
-    if ((this.expect !== 'ANY' && magic !== this.expect) || !allowsMagic(spec, magic)) {
-      throw new ProtocolError('UNEXPECTED_MAGIC', `${spec.name} does not travel as ${magic} here`, {
-        type,
-        offset: this.consumed,
-        bytes: buf.subarray(off, off + HEADER_SIZE),
-      });
+    const isResponse = last === 0x53 ? 1 : 0;
+    const rule = type <= MAX_TYPE ? this.rules[(type << 1) | isResponse]! : RULE_UNKNOWN;
+    if (rule === RULE_UNKNOWN) throw this.headerError('UNKNOWN_TYPE', `unknown packet type ${type}`, buf, off);
+    const name = packetName(type);
+    if (rule === RULE_WRONG_MAGIC) {
+      throw this.headerError('UNEXPECTED_MAGIC', `${name} does not travel as ${isResponse ? 'RES' : 'REQ'} here`, buf, off, type);
     }
     if (size > this.maxPacketSize) {
-      throw new ProtocolError('PACKET_TOO_LARGE', `declared size ${size} exceeds the limit of ${this.maxPacketSize}`, {
-        type,
-        offset: this.consumed,
-        bytes: buf.subarray(off, off + HEADER_SIZE),
-      });
+      throw this.headerError('PACKET_TOO_LARGE', `declared size ${size} exceeds the limit of ${this.maxPacketSize}`, buf, off, type);
     }
-    if (size === 0 || spec.args.length > 0) return HEADER_SIZE + size;
-    throw new ProtocolError('UNEXPECTED_BODY', `${spec.name} takes no arguments but carries ${size} bytes`, {
-      type,
+    if (size !== 0 && rule === 0) {
+      throw this.headerError('UNEXPECTED_BODY', `${name} takes no arguments but carries ${size} bytes`, buf, off, type);
+    }
+    this.type = type;
+    this.magic = isResponse ? 'RES' : 'REQ';
+    this.argCount = rule;
+    return HEADER_SIZE + size;
+  }
+
+  private headerError(code: ProtocolErrorCode, message: string, buf: Uint8Array, off: number, type?: number): ProtocolError {
+    return new ProtocolError(code, message, {
+      ...(type === undefined ? {} : { type }),
       offset: this.consumed,
       bytes: buf.subarray(off, off + HEADER_SIZE),
     });
   }
 
+  /** Emits the packet whose header readHeader just checked. */
   private emitPacket(buf: Uint8Array, start: number, end: number): void {
-    const type = (buf[start + 4]! << 24) | (buf[start + 5]! << 16) | (buf[start + 6]! << 8) | buf[start + 7]!;
-    const spec = packetSpec(type) as PacketSpec;
-    const magic: Magic = buf[start + 3] === 0x51 ? 'REQ' : 'RES';
-    const count = spec.args.length;
+    const { type, magic, argCount: count } = this;
     if (count === 0) {
       this.handlers.packet({ magic, type, args: NO_ARGS });
       return;
@@ -253,7 +279,7 @@ export class Decoder {
       if (nul < 0 || nul >= end) {
         throw new ProtocolError(
           'MISSING_ARGUMENT',
-          `${spec.name} needs ${count} arguments (${count - 1} NUL separators) but has ${i}`,
+          `${packetName(type)} needs ${count} arguments (${count - 1} NUL separators) but has ${i}`,
           { type, offset: this.consumed, bytes: buf.subarray(start, end) },
         );
       }
@@ -296,7 +322,8 @@ export class Decoder {
   }
 
   private joinCopy(chunk: Uint8Array, take: number): Uint8Array {
-    const out = new Uint8Array(this.spillLength + take);
+    // Unzeroed: every byte is overwritten below.
+    const out = Buffer.allocUnsafeSlow(this.spillLength + take);
     let at = 0;
     for (const part of this.spill) {
       out.set(part, at);
