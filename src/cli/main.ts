@@ -1,7 +1,10 @@
 import { defineCommand, runMain } from 'citty';
 import pkg from '../../package.json' with { type: 'json' };
+import { imageBuildCommand, imageDeleteCommand, imageUploadCommand } from './commands/client-commands.ts';
 import { configValidateCommand } from './commands/config-validate.ts';
+import { dibImageListCommand } from './commands/dib-image-list.ts';
 import { runCommand } from './commands/run.ts';
+import { statusCommand } from './commands/status.ts';
 
 export const main = defineCommand({
   meta: {
@@ -11,6 +14,11 @@ export const main = defineCommand({
   },
   subCommands: {
     run: runCommand,
+    'image-build': imageBuildCommand,
+    'image-upload': imageUploadCommand,
+    'image-delete': imageDeleteCommand,
+    status: statusCommand,
+    'dib-image-list': dibImageListCommand,
     'config-validate': configValidateCommand,
   },
 });

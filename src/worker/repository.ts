@@ -52,8 +52,14 @@ export class ImageRepository {
     for (const leftover of await readdir(this.trashDir)) {
       await rm(join(this.trashDir, leftover), { recursive: true, force: true });
     }
+    return this.load();
+  }
+
+  /** Loads every complete image without changing anything on disk. */
+  async load(): Promise<ImageRecord[]> {
     this.records.clear();
-    for (const id of (await readdir(this.imagesDir)).sort()) {
+    const ids = await readdir(this.imagesDir).catch(() => [] as string[]);
+    for (const id of ids.sort()) {
       const record = await this.readRecord(id);
       if (record) this.records.set(id, record);
     }

@@ -6,10 +6,9 @@ import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../util/log.ts';
 import { type Packet, Decoder } from '../decoder.ts';
-import type { Arg } from '../encoder.ts';
 import { ProtocolError } from '../errors.ts';
 import type { Ability, ClientSide, Job, SleepState, WorkerSide } from './job.ts';
-import { NOOP, errorPacket, latin1Bytes, protocolErrorName, response } from './wire.ts';
+import { NOOP, errorPacket, latin1Bytes, protocolErrorName } from './wire.ts';
 
 export interface PeerHandlers {
   packet(peer: Peer, packet: Packet): void;
@@ -104,28 +103,22 @@ export class Peer implements WorkerSide, ClientSide {
     return `connection ${this.id} (${this.address})`;
   }
 
-  get isClosed(): boolean {
-    return this.closed || this.closing;
-  }
-
   send(chunks: readonly Uint8Array[]): void {
     if (this.closing) return;
     for (const chunk of chunks) {
       this.outbox.push(chunk);
       this.outboxBytes += chunk.length;
     }
-    if (this.outboxBytes + this.socket.writableLength > this.limits.maxOutboundBytes) {
+    const backlog = this.outboxBytes + this.socket.writableLength;
+    if (backlog > this.limits.maxOutboundBytes) {
       this.drop(`more than ${this.limits.maxOutboundBytes} bytes of output unread`);
       return;
     }
+    if (!this.readPaused && backlog > Math.min(READ_PAUSE_BYTES, this.limits.maxOutboundBytes / 2)) this.pauseReading();
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       scheduleFlush(this);
     }
-  }
-
-  sendPacket(type: number, args: readonly Arg[]): void {
-    this.send(response(type, args));
   }
 
   sendError(code: string, text: string): void {
@@ -211,11 +204,14 @@ export class Peer implements WorkerSide, ClientSide {
     if (chunks.length === 1) socket.write(chunks[0]!);
     else if (total <= JOIN_LIMIT) socket.write(Buffer.concat(chunks, total));
     else for (const chunk of chunks) socket.write(chunk);
-    if (!this.readPaused && socket.writableLength > Math.min(READ_PAUSE_BYTES, this.limits.maxOutboundBytes / 2)) {
-      this.readPaused = true;
-      socket.pause();
-      this.stopPartialTimer();
-    }
+    // Output stays paused only while the socket still holds it; otherwise no 'drain' would come.
+    if (this.readPaused && socket.writableLength === 0) this.drained();
+  }
+
+  private pauseReading(): void {
+    this.readPaused = true;
+    this.socket.pause();
+    this.stopPartialTimer();
   }
 
   private drained(): void {

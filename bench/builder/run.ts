@@ -1,0 +1,75 @@
+/**
+ * The builder's overhead over bare disk-image-create: the same tiny-root build with the same
+ * arguments and environment, run bare and as an image-build job through gearmand and our
+ * builder (submit → WORK_COMPLETE, which includes verifying outputs, metadata and the commit).
+ * Rounds alternate which goes first; medians are compared. Run: npm run bench:builder
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '../../src/protocol/client.ts';
+import { TINY_ELEMENTS, startBuilder, tinyImage } from '../../spec/support/builder-process.ts';
+import { startGearmand } from '../../spec/support/gearmand.ts';
+import { run } from '../../spec/support/run.ts';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function bare(dir: string): Promise<number> {
+  const out = join(dir, `bare-${Date.now()}`);
+  mkdirSync(out);
+  const started = performance.now();
+  const result = await run(
+    'env',
+    [
+      `ELEMENTS_PATH=${TINY_ELEMENTS}`,
+      'DIB_JOURNAL_SIZE=4',
+      'disk-image-create', '-t', 'qcow2', '--checksum', '--no-tmpfs', '-n', '--image-size', '0.1',
+      '-o', join(out, 'tiny'), 'tiny-root',
+    ],
+    '',
+    600_000,
+  );
+  const elapsed = performance.now() - started;
+  if (result.code !== 0) throw new Error(`bare disk-image-create failed:\n${result.stdout}${result.stderr}`);
+  rmSync(out, { recursive: true, force: true });
+  return elapsed;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-builder-'));
+  await using gearmand = await startGearmand();
+  await using builder = await startBuilder(gearmand, tinyImage('tiny'));
+  const client = new Client({ servers: [gearmand] });
+  const ours = async (round: number): Promise<number> => {
+    const started = performance.now();
+    await client.submit('image-build:tiny', JSON.stringify({ 'image-id': `bench-${round}` }), { timeoutMs: 600_000 });
+    const elapsed = performance.now() - started;
+    await client.submit(`image-delete:bench-${round}`, '', { timeoutMs: 60_000 });
+    return elapsed;
+  };
+  await bare(dir); // warm caches for both
+  const bareTimes: number[] = [];
+  const ourTimes: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    if (round % 2 === 0) {
+      bareTimes.push(await bare(dir));
+      ourTimes.push(await ours(round));
+    } else {
+      ourTimes.push(await ours(round));
+      bareTimes.push(await bare(dir));
+    }
+    console.log(`round ${round + 1}/${ROUNDS}: bare ${bareTimes.at(-1)!.toFixed(0)} ms, builder ${ourTimes.at(-1)!.toFixed(0)} ms`);
+  }
+  await client.close();
+  const b = median(bareTimes);
+  const o = median(ourTimes);
+  console.log(`\ncores ${navigator.hardwareConcurrency}, bun ${Bun.version}, ${ROUNDS} rounds, medians:`);
+  console.log(`  bare disk-image-create   ${b.toFixed(0)} ms`);
+  console.log(`  image-build via builder  ${o.toFixed(0)} ms`);
+  console.log(`  ratio builder/bare ${(o / b).toFixed(3)}  overhead ${(((o - b) / b) * 100).toFixed(1)} %  (goal ≤ 2 %)`);
+  rmSync(dir, { recursive: true, force: true });
+  void builder;
+}
+
+await main();

@@ -1,0 +1,32 @@
+import { ConfigError } from '../config/table-reader.ts';
+import { AdminError } from '../protocol/admin-errors.ts';
+import { ClientError } from '../protocol/client-errors.ts';
+
+/** Exit codes every command uses. */
+export const EXIT = { ok: 0, jobFailed: 1, usage: 2, unreachable: 3 } as const;
+
+/** A problem with how the command was called (bad arguments, bad config). */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof UsageError || err instanceof ConfigError) return EXIT.usage;
+  if (err instanceof ClientError) {
+    return err.code === 'WORK_FAIL' || err.code === 'WORK_EXCEPTION' || err.code === 'SERVER_ERROR' ? EXIT.jobFailed : EXIT.unreachable;
+  }
+  if (err instanceof AdminError) return EXIT.jobFailed;
+  return EXIT.jobFailed;
+}
+
+/** Runs a command body: one clear line on stderr on failure (the stack only with --debug). */
+export async function runCli(debug: boolean, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`nodepool-builder: ${message}\n`);
+    if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    process.exit(exitCodeFor(err));
+  }
+}
