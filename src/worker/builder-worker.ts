@@ -21,6 +21,7 @@ import {
   parseUploadRequest,
 } from './jobs.ts';
 import { pruneBuildLogs } from './log-retention.ts';
+import { type Metrics, noMetrics, statsdMetrics } from './metrics.ts';
 import { ImageRepository } from './repository.ts';
 
 /** Makes the file a provider needs (converting when the build did not make that format). */
@@ -35,6 +36,8 @@ export interface BuilderWorkerOptions {
   /** Worker connection tuning (backoff, timeouts); the servers come from the config. */
   readonly workerOptions?: Partial<WorkerOptions>;
   readonly deleteTimeoutMs?: number;
+  /** statsd by default when the config has [statsd]; nothing otherwise. */
+  readonly metrics?: Metrics;
 }
 
 /**
@@ -50,6 +53,8 @@ export class BuilderWorker {
   private readonly logger: Logger;
   private readonly builds = new AbortController();
   private readonly uploads = new AbortController();
+  private readonly metrics: Metrics;
+  private metricsTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     config: BuilderConfig,
@@ -59,6 +64,7 @@ export class BuilderWorker {
     this.config = config;
     this.logger = options.logger;
     this.repository = new ImageRepository(config.imagesDir, this.logger);
+    this.metrics = options.metrics ?? (config.statsd ? statsdMetrics(config.statsd, config.clientId) : noMetrics);
     this.worker = new Worker({
       servers: servers ?? config.gearmanServers,
       slots: { build: config.buildWorkers, upload: config.uploadWorkers },
@@ -74,6 +80,8 @@ export class BuilderWorker {
     for (const image of this.config.diskimages) this.registerBuild(image);
     for (const image of images) this.registerImage(image.id);
     this.worker.start();
+    this.metricsTimer = setInterval(() => this.reportWorkerState(), 10_000);
+    this.metricsTimer.unref();
     this.logger.info(
       `serving ${this.config.diskimages.length} diskimage(s) and ${images.length} image(s) on ${this.worker.describe()}`,
     );
@@ -111,6 +119,13 @@ export class BuilderWorker {
     const abortUploads = setTimeout(() => this.uploads.abort(new Error('shutdown grace period is over')), graceMs);
     await this.worker.stop(graceMs + 5_000);
     clearTimeout(abortUploads);
+    clearInterval(this.metricsTimer);
+    this.metrics.close();
+  }
+
+  private reportWorkerState(): void {
+    const { busy, reconnects } = this.worker.stats();
+    this.metrics.workerState(busy, reconnects);
   }
 
   private registerBuild(image: DiskImageConfig): void {
@@ -128,6 +143,8 @@ export class BuilderWorker {
     if (!image) throw new JobFailure('UNKNOWN_IMAGE', `diskimage ${name} is no longer configured here`);
     const follow = request.follow ? new FollowStream((chunk) => void job.data(chunk)) : undefined;
     this.logger.info(`building ${name} as ${request.imageId} (job ${job.handle})`);
+    const started = Date.now();
+    this.reportWorkerState();
     try {
       const record = await buildImage(
         {
@@ -144,10 +161,15 @@ export class BuilderWorker {
       );
       this.registerImage(record.id);
       this.logger.info(`built ${name} ${record.id}: ${Object.keys(record.formats).join(', ')}`);
+      const sizes = Object.fromEntries(Object.entries(record.formats).map(([format, file]) => [format, file.size]));
+      this.metrics.buildFinished(name, 0, Date.now() - started, sizes);
       return jsonResult({
         'image-id': record.id,
         formats: Object.fromEntries(Object.entries(record.formats).map(([f, file]) => [f, { size: file.size, sha256: file.sha256 }])),
       });
+    } catch (err) {
+      this.metrics.buildFinished(name, 1, Date.now() - started, {});
+      throw err;
     } finally {
       follow?.flush();
       await pruneBuildLogs(this.config.logDir, name, this.config.buildLogRetention, this.repository).catch((err: unknown) =>
@@ -161,6 +183,7 @@ export class BuilderWorker {
     const provider = this.config.providers.find((p) => p.name === request.provider);
     if (!provider) throw new JobFailure('UNKNOWN_PROVIDER', `no provider ${request.provider} in ${this.config.file}`);
     const release = this.locks.beginUpload(id);
+    const started = Date.now();
     try {
       let image = this.repository.get(id);
       if (!image) throw new JobFailure('UNKNOWN_IMAGE', `image ${id} is not on this host`);
@@ -194,6 +217,7 @@ export class BuilderWorker {
         },
       });
       this.logger.info(`uploaded ${id} to ${provider.name} as ${result.externalId}`);
+      this.metrics.uploadFinished(image.name, provider.name, Date.now() - started);
       return jsonResult({ 'external-id': result.externalId, ...result.extras });
     } finally {
       release();

@@ -5,19 +5,23 @@ import { AdminClient } from '../../../src/protocol/admin-client.ts';
 import { type BuilderProcess, startBuilder, tinyImage } from '../../support/builder-process.ts';
 import { type Gearmand, startGearmand } from '../../support/gearmand.ts';
 import { eventually, run } from '../../support/run.ts';
+import { startUdpListener } from '../../support/udp-listener.ts';
 
 describe('the build → register → delete cycle, driven by the gearman CLI', () => {
   let gearmand: Gearmand;
   let builder: BuilderProcess;
   let admin: AdminClient;
+  let statsd: Awaited<ReturnType<typeof startUdpListener>>;
 
   beforeAll(async () => {
     gearmand = await startGearmand();
-    builder = await startBuilder(gearmand, tinyImage('tiny'));
+    statsd = await startUdpListener();
+    builder = await startBuilder(gearmand, `[statsd]\nport = ${statsd.port}\n${tinyImage('tiny')}`);
     admin = new AdminClient(gearmand);
   });
 
   afterAll(async () => {
+    statsd.close();
     admin.close();
     await builder[Symbol.asyncDispose]();
     await gearmand.kill();
@@ -47,6 +51,8 @@ describe('the build → register → delete cycle, driven by the gearman CLI', (
 
     await eventually(async () => (await functions()).includes('image-upload:cycle-1'));
     expect(await functions()).toContain('image-delete:cycle-1');
+    await eventually(() => statsd.lines.includes('nodepool.dib_image_build.tiny.status.rc:0|g'), 5000, 'the statsd build status');
+    expect(statsd.lines).toContain(`nodepool.dib_image_build.tiny.qcow2.size:${metadata.formats.qcow2.size}|g`);
   });
 
   test('image-delete with nodepool 0.3\'s "" removes every file and both functions', async () => {
