@@ -1,3 +1,4 @@
+import { startEmbeddedServer } from './embedded-server.ts';
 import { startGearmand } from './gearmand.ts';
 
 /** A job server a test can kill and restart on the same port. */
@@ -15,4 +16,7 @@ export interface JobServerKind {
 }
 
 /** Every e2e test of the worker and client runs against each of these servers. */
-export const JOB_SERVERS: readonly JobServerKind[] = [{ name: 'gearmand', start: startGearmand }];
+export const JOB_SERVERS: readonly JobServerKind[] = [
+  { name: 'gearmand', start: startGearmand },
+  { name: 'embedded', start: startEmbeddedServer },
+];

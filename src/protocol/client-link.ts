@@ -172,7 +172,8 @@ export class ClientLink {
   }
 
   private finish(packet: Packet, fn: (task: Task) => void): void {
-    const handle = utf8(packet.args[0]!);
+    // gearmand 1.1.20 sends the WORK_FAIL it makes from a WORK_EXCEPTION with a NUL after the handle.
+    const handle = utf8(packet.args[0]!).replace(/\0$/, '');
     const list = this.tasks.get(handle);
     if (!list) return;
     this.tasks.delete(handle);

@@ -1,0 +1,71 @@
+/**
+ * Job server benchmark: echo jobs/s through gearmand and through our server, the same raw
+ * workers, clients and load for both, each server in its own process. Run with
+ * `npm run bench:server`. Knobs (environment):
+ *   BENCH_ROUNDS     timed rounds per server and shape (default 5), interleaved
+ *   BENCH_JOBS       jobs per run (default 20,000)
+ *   BENCH_IN_FLIGHT  SUBMIT_JOBs outstanding at once (default 16)
+ */
+import os from 'node:os';
+import { type Load, runLoad } from './load.ts';
+import { EMBEDDED, GEARMAND, type RunningServer, type ServerKind } from './servers.ts';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 16);
+const SHAPES = [1, 4] as const;
+const KINDS: readonly ServerKind[] = [GEARMAND, EMBEDDED];
+const PAYLOAD = new TextEncoder().encode('{"image-id": "0123456789abcdef"}');
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en');
+
+async function main(): Promise<void> {
+  console.log(
+    `job server bench: ${JOBS.toLocaleString('en')} echo jobs a run, ${IN_FLIGHT} in flight, ${ROUNDS} interleaved rounds; ` +
+      `${os.cpus().length} CPUs, ${os.cpus()[0]?.model ?? 'unknown CPU'}, bun ${Bun.version}`,
+  );
+  const servers: RunningServer[] = [];
+  for (const kind of KINDS) servers.push(await kind.start());
+  const samples = new Map<string, number[]>();
+  const key = (server: string, connections: number): string => `${server}/${connections}`;
+  try {
+    // One untimed warm-up run each.
+    for (const server of servers) for (const connections of SHAPES) await runLoad(server.port, load(connections, 2_000));
+    for (let round = 0; round < ROUNDS; round++) {
+      // Alternate who goes first, so drift and warm caches hit both alike.
+      const order = round % 2 === 0 ? servers : [...servers].reverse();
+      for (const connections of SHAPES) {
+        for (const server of order) {
+          const rate = await runLoad(server.port, load(connections, JOBS));
+          const list = samples.get(key(server.name, connections)) ?? [];
+          list.push(rate);
+          samples.set(key(server.name, connections), list);
+        }
+      }
+    }
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+  console.log('');
+  console.log('| connections | gearmand jobs/s | ours jobs/s | ours / gearmand |');
+  console.log('|---:|---:|---:|---:|');
+  for (const connections of SHAPES) {
+    const theirs = median(samples.get(key('gearmand', connections)) ?? [0]);
+    const ours = median(samples.get(key('ours', connections)) ?? [0]);
+    console.log(`| ${connections} | ${fmt(theirs)} | ${fmt(ours)} | ${(ours / theirs).toFixed(2)}× |`);
+  }
+  console.log('');
+  for (const [name, values] of samples) console.log(`${name}: ${values.map(fmt).join(', ')}`);
+}
+
+function load(connections: number, jobs: number): Load {
+  return { connections, inFlight: IN_FLIGHT, jobs, payload: PAYLOAD };
+}
+
+await main();

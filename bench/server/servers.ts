@@ -1,0 +1,74 @@
+/** The two job servers under test, each in its own process on 127.0.0.1 and a free port. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+
+export interface RunningServer {
+  readonly name: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export interface ServerKind {
+  readonly name: string;
+  start(): Promise<RunningServer>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function waitListening(name: string, port: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${name} exited early with code ${child.exitCode}`);
+    if (await canConnect(port)) return;
+    await Bun.sleep(20);
+  }
+  throw new Error(`${name} did not listen on ${port} within 10 s`);
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
+  };
+}
+
+async function launch(name: string, command: string, args: (port: number) => string[]): Promise<RunningServer> {
+  const port = await freePort();
+  const child = spawn(command, args(port), { stdio: 'ignore' });
+  await waitListening(name, port, child);
+  return { name, port, stop: stopper(child) };
+}
+
+export const GEARMAND: ServerKind = {
+  name: 'gearmand',
+  // The same command line as the e2e tests and DESIGN.md §4.
+  start: () => launch('gearmand', 'gearmand', (port) => ['--listen=127.0.0.1', `--port=${port}`, '--log-file=none', '--threads=2']),
+};
+
+export const EMBEDDED: ServerKind = {
+  name: 'ours',
+  start: () => launch('ours', process.execPath, (port) => [join(import.meta.dir, 'server-main.ts'), String(port)]),
+};

@@ -1,0 +1,25 @@
+/**
+ * Runs our job server alone in this process, for tests that must kill it for real:
+ *   bun spec/support/embedded-server-main.ts <port> [jobRetries]
+ * Prints "READY <port>" once it listens; logs go to stderr.
+ */
+import { GearmanServer } from '../../src/protocol/server/index.ts';
+import type { Logger } from '../../src/util/log.ts';
+
+const port = Number(process.argv[2] ?? 0);
+const jobRetries = Number(process.argv[3] ?? 0);
+const verbose = process.env.EMBEDDED_SERVER_LOG === '1';
+const write = (level: string) => (message: string) => {
+  if (verbose || level === 'warn' || level === 'error') process.stderr.write(`[geard ${level}] ${message}\n`);
+};
+const logger: Logger = { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
+
+const server = new GearmanServer({ host: '127.0.0.1', port, jobRetries, logger });
+const { port: bound } = await server.listen();
+process.stdout.write(`READY ${bound}\n`);
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    void server.close().then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,59 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { JobServer } from './job-servers.ts';
+import { freePort } from './ports.ts';
+
+const MAIN = join(import.meta.dir, 'embedded-server-main.ts');
+
+/** Our job server in a child process on 127.0.0.1 and a random port, like the gearmand helper. */
+export interface EmbeddedServer extends JobServer {
+  readonly pid: number;
+}
+
+function launch(port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [MAIN, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the embedded server did not listen on ${port} within 10 s`));
+    }, 10_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('READY')) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the embedded server exited early with code ${code}`));
+    });
+  });
+}
+
+export async function startEmbeddedServer(): Promise<EmbeddedServer> {
+  const host = '127.0.0.1';
+  const port = await freePort();
+  let child = await launch(port);
+
+  const kill = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
+  };
+  return {
+    host,
+    port,
+    get pid() {
+      return child.pid ?? -1;
+    },
+    kill,
+    async restart() {
+      await kill();
+      child = await launch(port);
+    },
+    [Symbol.asyncDispose]: kill,
+  };
+}
