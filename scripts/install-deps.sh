@@ -10,6 +10,8 @@ APT_PACKAGES=(
   libgearman-client-perl  # Perl Gearman::Client / Gearman::Worker, an independent peer
   stunnel4             # a real TLS endpoint in front of gearmand
   iproute2             # ss, for port checks in tests
+  python3-diskimage-builder debootstrap kpartx sudo qemu-utils  # disk-image-create (it calls sudo even as root)
+  glance-api keystone python3-openstackclient qemu-utils sqlite3 curl  # real Glance + Keystone v3 for the uploader's tests and bench
 )
 
 missing=()

@@ -83,6 +83,17 @@ describe('the configuration file', () => {
     expect(err.message.startsWith('/etc/nodepool-builder.toml: ')).toBe(true);
   });
 
+  test('relative paths are relative to the configuration file', () => {
+    const config = parseConfig(
+      'images-dir = "images"\nelements-path = ["../elements"]\n[[gearman-servers]]\nhost = "h"\ntls-ca = "ca.pem"',
+      '/etc/nodepool-builder/builder.toml',
+    );
+    expect(config.imagesDir).toBe('/etc/nodepool-builder/images');
+    expect(config.logDir).toBe('/etc/nodepool-builder/images/logs');
+    expect(config.elementsPath).toEqual(['/etc/elements']);
+    expect(config.gearmanServers[0]?.tls?.ca).toBe('/etc/nodepool-builder/ca.pem');
+  });
+
   test('a missing file names the file', async () => {
     const err = await loadConfig('/nonexistent/builder.toml').then(
       () => undefined,

@@ -3,6 +3,7 @@ import pkg from '../../package.json' with { type: 'json' };
 import { imageBuildCommand, imageDeleteCommand, imageUploadCommand } from './commands/client-commands.ts';
 import { configValidateCommand } from './commands/config-validate.ts';
 import { dibImageListCommand } from './commands/dib-image-list.ts';
+import { geardCommand } from './commands/geard.ts';
 import { runCommand } from './commands/run.ts';
 import { statusCommand } from './commands/status.ts';
 
@@ -14,6 +15,7 @@ export const main = defineCommand({
   },
   subCommands: {
     run: runCommand,
+    geard: geardCommand,
     'image-build': imageBuildCommand,
     'image-upload': imageUploadCommand,
     'image-delete': imageDeleteCommand,

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_PORT, type ServerAddress } from '../protocol/server-address.ts';
 import { ConfigError, TableReader } from './table-reader.ts';
 
@@ -75,12 +75,20 @@ function oneOf<T extends string>(reader: TableReader, key: string, choices: read
   return value as T;
 }
 
-function readServer(reader: TableReader): ServerAddress {
+/** Relative paths in the file are relative to the file's own directory. */
+type PathResolver = (path: string) => string;
+
+function optionalPath(reader: TableReader, key: string, path: PathResolver): string | undefined {
+  const value = reader.optionalString(key);
+  return value === undefined ? undefined : path(value);
+}
+
+function readServer(reader: TableReader, path: PathResolver): ServerAddress {
   const host = reader.string('host');
   const port = reader.integer('port', DEFAULT_PORT, 1, 65535);
-  const ca = reader.optionalString('tls-ca');
-  const cert = reader.optionalString('tls-cert');
-  const key = reader.optionalString('tls-key');
+  const ca = optionalPath(reader, 'tls-ca', path);
+  const cert = optionalPath(reader, 'tls-cert', path);
+  const key = optionalPath(reader, 'tls-key', path);
   const servername = reader.optionalString('tls-server-name');
   if ((cert === undefined) !== (key === undefined)) throw reader.error(cert ? 'tls-key' : 'tls-cert', 'tls-cert and tls-key together');
   const tls = ca !== undefined || cert !== undefined || servername !== undefined;
@@ -150,22 +158,23 @@ function unique<T extends { name: string }>(items: readonly T[], reader: TableRe
 /** Builds the typed configuration from a parsed TOML document, or throws a ConfigError. */
 export function readConfig(document: unknown, file: string): BuilderConfig {
   const root = TableReader.root(document, file);
-  const imagesDir = root.string('images-dir', '/var/lib/nodepool-builder/images');
+  const path: PathResolver = (value) => resolve(dirname(file), value);
+  const imagesDir = path(root.string('images-dir', '/var/lib/nodepool-builder/images'));
   const dibCmd = root.string('dib-cmd', 'disk-image-create');
   const config: BuilderConfig = {
     file,
     imagesDir,
-    logDir: root.string('log-dir', join(imagesDir, 'logs')),
+    logDir: path(root.string('log-dir', join(imagesDir, 'logs'))),
     buildLogRetention: root.integer('build-log-retention', 7, 1),
     buildWorkers: root.integer('build-workers', 1, 1, 64),
     uploadWorkers: root.integer('upload-workers', 4, 1, 256),
     minFreeSpace: root.size('min-free-space', 2 * 1024 ** 3),
-    elementsPath: root.stringArray('elements-path', []),
-    dibImageCache: root.optionalString('dib-image-cache'),
+    elementsPath: root.stringArray('elements-path', []).map(path),
+    dibImageCache: optionalPath(root, 'dib-image-cache', path),
     clientId: root.string('client-id', hostname(), /^\S+$/, 'a client id without spaces'),
     shutdownGraceMs: root.duration('shutdown-grace', 300_000),
-    cloudsFile: root.optionalString('clouds-file'),
-    gearmanServers: root.tables('gearman-servers', readServer),
+    cloudsFile: optionalPath(root, 'clouds-file', path),
+    gearmanServers: root.tables('gearman-servers', (t) => readServer(t, path)),
     statsd: root.table('statsd', readStatsd),
     diskimages: root.tables('diskimages', (t) => readDiskImage(t, { dibCmd })),
     providers: root.tables('providers', readProvider),

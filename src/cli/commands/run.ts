@@ -2,50 +2,67 @@ import { defineCommand } from 'citty';
 import { loadConfig } from '../../config/load.ts';
 import { loadTlsFiles } from '../../config/tls-files.ts';
 import { JobFailure } from '../../protocol/job-errors.ts';
+import { type ServerAddress, parseServerAddress } from '../../protocol/server-address.ts';
+import { GearmanServer } from '../../protocol/server/index.ts';
 import { BuilderWorker } from '../../worker/builder-worker.ts';
+import { UsageError, runCli } from '../cli-error.ts';
 import { createLogger } from '../logger.ts';
+import { waitForStopSignal } from '../signals.ts';
 
 export const runCommand = defineCommand({
-  meta: { name: 'run', description: 'Run the builder worker in the foreground (SIGHUP reloads, SIGTERM stops).' },
+  meta: {
+    name: 'run',
+    description: 'Run the builder worker in the foreground (SIGHUP reloads the config, SIGTERM stops it).',
+  },
   args: {
     config: { type: 'string', alias: 'c', description: 'Configuration file (TOML)', required: true, valueHint: 'FILE' },
+    geard: { type: 'boolean', description: 'Also run the embedded job server in-process (the default when the config lists no gearman-servers)' },
+    'geard-listen': { type: 'string', description: 'Where the embedded job server listens', default: '127.0.0.1:4730', valueHint: 'HOST:PORT' },
     debug: { type: 'boolean', description: 'Log at debug level, build output included' },
     'log-json': { type: 'boolean', description: 'Log JSON lines to stderr' },
   },
-  async run({ args }) {
-    const logger = createLogger({ debug: args.debug === true, json: args['log-json'] === true });
-    const config = await loadConfig(args.config);
-    if (config.gearmanServers.length === 0) throw new Error(`${config.file}: no [[gearman-servers]] configured`);
-    const servers = await Promise.all(config.gearmanServers.map(loadTlsFiles));
-    const builder = new BuilderWorker(
-      config,
-      {
-        logger,
-        uploaderFor: (provider) => {
-          throw new JobFailure('NO_UPLOADER', `no uploader is available for provider ${provider.name}`);
-        },
-      },
-      servers,
-    );
-    await builder.start();
+  run: ({ args }) =>
+    runCli(args.debug === true, async () => {
+      const logger = createLogger({ debug: args.debug === true, json: args['log-json'] === true });
+      const config = await loadConfig(args.config);
+      const servers: ServerAddress[] = await Promise.all(config.gearmanServers.map(loadTlsFiles));
 
-    process.on('SIGHUP', () => {
-      loadConfig(args.config).then(
-        (next) => builder.reload(next),
-        (err: unknown) => logger.error(`reload refused, the running configuration stays: ${(err as Error).message}`),
+      let geard: GearmanServer | undefined;
+      if (args.geard || servers.length === 0) {
+        const listen = (() => {
+          try {
+            return parseServerAddress(args['geard-listen']);
+          } catch (err) {
+            throw new UsageError(`--geard-listen: ${(err as Error).message}`);
+          }
+        })();
+        geard = new GearmanServer({ host: listen.host, port: listen.port, logger: logger.withTag('geard') });
+        const bound = await geard.listen();
+        servers.push({ host: bound.host, port: bound.port });
+      }
+
+      const builder = new BuilderWorker(
+        config,
+        {
+          logger,
+          uploaderFor: (provider) => {
+            throw new JobFailure('NO_UPLOADER', `no uploader is available for provider ${provider.name}`);
+          },
+        },
+        servers,
       );
-    });
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        logger.info(`${signal}: stopping`);
-        builder.stop().then(resolve, (err: unknown) => {
-          logger.error(`stopping: ${(err as Error).message}`);
-          resolve();
-        });
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
-    logger.info('stopped');
-  },
+      await builder.start();
+
+      process.on('SIGHUP', () => {
+        loadConfig(args.config).then(
+          (next) => builder.reload(next),
+          (err: unknown) => logger.error(`reload refused, the running configuration stays: ${(err as Error).message}`),
+        );
+      });
+      const signal = await waitForStopSignal();
+      logger.info(`${signal}: stopping`);
+      await builder.stop();
+      await geard?.close({ graceMs: 5_000 });
+      logger.info('stopped');
+    }),
 });
