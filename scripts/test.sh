@@ -21,7 +21,7 @@ step() { # name, command...
 step typecheck npx tsc --noEmit -p tsconfig.json
 
 echo "== bun test"
-$BUN test --timeout 60000 spec 2>&1 | tee "$log"
+$BUN test --timeout 180000 spec 2>&1 | tee "$log"
 bun_status=${PIPESTATUS[0]}
 bun_pass=$(grep -Eo '^ *[0-9]+ pass$' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
 bun_fail=$(grep -Eo '^ *[0-9]+ fail$' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)

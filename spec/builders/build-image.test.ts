@@ -9,6 +9,7 @@ import type { DiskImageConfig } from '../../src/config/schema.ts';
 import { JobFailure } from '../../src/protocol/job-errors.ts';
 import { ImageRepository } from '../../src/worker/repository.ts';
 import { captureLogs } from '../support/log-capture.ts';
+import { rejection } from '../support/rejection.ts';
 import { run } from '../support/run.ts';
 
 const FAKE = resolve('fixtures/builders/fake-image.sh');
@@ -18,15 +19,7 @@ function image(extra: string): DiskImageConfig {
   return config.diskimages[0]!;
 }
 
-const failureOf = async (promise: Promise<unknown>): Promise<JobFailure> => {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof JobFailure) return err;
-    throw err;
-  }
-  throw new Error('expected a JobFailure');
-};
+const failureOf = (promise: Promise<unknown>) => rejection(promise, JobFailure);
 
 describe('buildImage with the command builder', () => {
   let root: string;

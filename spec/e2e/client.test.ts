@@ -3,17 +3,10 @@ import { Client } from '../../src/protocol/client.ts';
 import { ClientError } from '../../src/protocol/client-errors.ts';
 import { Worker } from '../../src/protocol/worker.ts';
 import { JOB_SERVERS, type JobServer } from '../support/job-servers.ts';
+import { rejection } from '../support/rejection.ts';
 import { eventually } from '../support/run.ts';
 
-const errorOf = async (promise: Promise<unknown>): Promise<ClientError> => {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ClientError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-};
+const errorOf = (promise: Promise<unknown>) => rejection(promise, ClientError);
 
 describe.each(JOB_SERVERS)('the client against $name', (kind) => {
   let server: JobServer;

@@ -1,22 +1,13 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdminClient } from '../../../src/protocol/admin-client.ts';
-import { Client } from '../../../src/protocol/client.ts';
 import { ClientError } from '../../../src/protocol/client-errors.ts';
-import { type BuilderProcess, startBuilder, tinyImage } from '../../support/builder-process.ts';
-import { type Gearmand, startGearmand } from '../../support/gearmand.ts';
+import { useBuilderBed } from '../../support/builder-bed.ts';
+import { type BuilderProcess, tinyImage } from '../../support/builder-process.ts';
+import { rejection } from '../../support/rejection.ts';
 import { eventually, run } from '../../support/run.ts';
 
-const failure = async (promise: Promise<unknown>): Promise<ClientError> => {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ClientError) return err;
-    throw err;
-  }
-  throw new Error('expected the job to fail');
-};
+const failure = (promise: Promise<unknown>) => rejection(promise, ClientError);
 
 /** disk-image-create processes still running for a staging directory of this builder. */
 async function dibProcesses(builder: BuilderProcess): Promise<string[]> {
@@ -25,66 +16,48 @@ async function dibProcesses(builder: BuilderProcess): Promise<string[]> {
 }
 
 describe('builds that fail', () => {
-  let gearmand: Gearmand;
-  let builder: BuilderProcess;
-  let client: Client;
-  let admin: AdminClient;
-
-  beforeAll(async () => {
-    gearmand = await startGearmand();
-    builder = await startBuilder(
-      gearmand,
-      [
-        tinyImage('broken', { env: { TINY_ROOT_FAIL: '1' } }),
-        tinyImage('slow', { env: { TINY_ROOT_SLEEP: '60' }, extra: 'build-timeout = "3s"' }),
-        tinyImage('tiny'),
-      ].join('\n'),
-    );
-    client = new Client({ servers: [gearmand] });
-    admin = new AdminClient(gearmand);
-  });
-
-  afterAll(async () => {
-    admin.close();
-    await client.close();
-    await builder[Symbol.asyncDispose]();
-    await gearmand.kill();
-  });
+  const bed = useBuilderBed(() =>
+    [
+      tinyImage('broken', { env: { TINY_ROOT_FAIL: '1' } }),
+      tinyImage('slow', { env: { TINY_ROOT_SLEEP: '60' }, extra: 'build-timeout = "3s"' }),
+      tinyImage('tiny'),
+    ].join('\n'),
+  );
 
   const leftovers = () => [
-    ...readdirSync(join(builder.imagesDir, 'staging')),
-    ...readdirSync(join(builder.imagesDir, 'images')),
+    ...readdirSync(join(bed.builder.imagesDir, 'staging')),
+    ...readdirSync(join(bed.builder.imagesDir, 'images')),
   ];
 
   test('a failing element gives WORK_FAIL and leaves no files', async () => {
-    const err = await failure(client.submit('image-build:broken', JSON.stringify({ 'image-id': 'broken-1' }), { timeoutMs: 120_000 }));
+    const err = await failure(bed.client.submit('image-build:broken', JSON.stringify({ 'image-id': 'broken-1' }), { timeoutMs: 120_000 }));
     expect(err.code).toBe('WORK_FAIL');
     expect(leftovers()).toEqual([]);
-    await eventually(() => /build broken broken-1 failed: .*exited with 3/.test(builder.log()), 5000, 'the failure in the log');
-    expect(builder.log()).toContain('tiny-root: failing because TINY_ROOT_FAIL=1');
-    expect((await admin.status()).some((row) => row.function === 'image-upload:broken-1')).toBe(false);
+    await eventually(() => /build broken broken-1 failed: .*exited with 3/.test(bed.builder.log()), 5000, 'the failure in the log');
+    expect(bed.builder.log()).toContain('tiny-root: failing because TINY_ROOT_FAIL=1');
+    expect((await bed.admin.status()).some((row) => row.function === 'image-upload:broken-1')).toBe(false);
   });
 
   test('a build past its build-timeout is killed with its whole process group', async () => {
     const started = Date.now();
-    const err = await failure(client.submit('image-build:slow', JSON.stringify({ 'image-id': 'slow-1' }), { timeoutMs: 120_000 }));
+    const err = await failure(bed.client.submit('image-build:slow', JSON.stringify({ 'image-id': 'slow-1' }), { timeoutMs: 120_000 }));
     expect(err.code).toBe('WORK_FAIL');
     expect(Date.now() - started).toBeLessThan(60_000);
-    await eventually(() => builder.log().includes('the build timed out after 3000 ms'), 5000, 'the timeout in the log');
+    await eventually(() => bed.builder.log().includes('the build timed out after 3000 ms'), 5000, 'the timeout in the log');
     expect(leftovers()).toEqual([]);
-    await eventually(async () => (await dibProcesses(builder)).length === 0, 15_000, 'DIB processes to be gone');
+    await eventually(async () => (await dibProcesses(bed.builder)).length === 0, 15_000, 'DIB processes to be gone');
   });
 
   test('the build slot is free again: a good build runs after the failures', async () => {
-    const result = await client.submit('image-build:tiny', JSON.stringify({ 'image-id': 'good-1' }), { timeoutMs: 120_000 });
+    const result = await bed.client.submit('image-build:tiny', JSON.stringify({ 'image-id': 'good-1' }), { timeoutMs: 120_000 });
     expect(JSON.parse(Buffer.from(result.data).toString())).toMatchObject({ 'image-id': 'good-1' });
-    expect(existsSync(join(builder.imagesDir, 'images', 'good-1', 'tiny.qcow2'))).toBe(true);
+    expect(existsSync(join(bed.builder.imagesDir, 'images', 'good-1', 'tiny.qcow2'))).toBe(true);
   });
 
   test('a build id that exists is refused and the image is not touched', async () => {
-    const err = await failure(client.submit('image-build:tiny', JSON.stringify({ 'image-id': 'good-1' }), { timeoutMs: 30_000 }));
+    const err = await failure(bed.client.submit('image-build:tiny', JSON.stringify({ 'image-id': 'good-1' }), { timeoutMs: 30_000 }));
     expect(err.code).toBe('WORK_FAIL');
-    await eventually(() => builder.log().includes('image id exists: good-1'), 5000, 'the refusal in the log');
-    expect(existsSync(join(builder.imagesDir, 'images', 'good-1', 'tiny.qcow2'))).toBe(true);
+    await eventually(() => bed.builder.log().includes('image id exists: good-1'), 5000, 'the refusal in the log');
+    expect(existsSync(join(bed.builder.imagesDir, 'images', 'good-1', 'tiny.qcow2'))).toBe(true);
   });
 });

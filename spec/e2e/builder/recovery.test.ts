@@ -1,35 +1,16 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdminClient } from '../../../src/protocol/admin-client.ts';
-import { Client } from '../../../src/protocol/client.ts';
-import { type BuilderProcess, startBuilder, tinyImage } from '../../support/builder-process.ts';
-import { type Gearmand, startGearmand } from '../../support/gearmand.ts';
+import { useBuilderBed } from '../../support/builder-bed.ts';
+import { tinyImage } from '../../support/builder-process.ts';
 import { eventually } from '../../support/run.ts';
 
 describe('a builder killed with SIGKILL in the middle of a build', () => {
-  let gearmand: Gearmand;
-  let builder: BuilderProcess;
-  let client: Client;
-  let admin: AdminClient;
-
-  beforeAll(async () => {
-    gearmand = await startGearmand();
-    builder = await startBuilder(gearmand, [tinyImage('tiny'), tinyImage('slow', { env: { TINY_ROOT_SLEEP: '30' } })].join('\n'));
-    client = new Client({ servers: [gearmand] });
-    admin = new AdminClient(gearmand);
-  });
-
-  afterAll(async () => {
-    admin.close();
-    await client.close();
-    await builder[Symbol.asyncDispose]();
-    await gearmand.kill();
-  });
-
-  const registered = async () => (await admin.status()).filter((row) => row.workers > 0).map((row) => row.function);
+  const bed = useBuilderBed(() => [tinyImage('tiny'), tinyImage('slow', { env: { TINY_ROOT_SLEEP: '30' } })].join('\n'));
+  const { registered } = bed;
 
   test('after a restart staging is clean, the partial image has no functions, complete images are back', async () => {
+    const { builder, client } = bed;
     await client.submit('image-build:tiny', JSON.stringify({ 'image-id': 'done-1' }), { timeoutMs: 120_000 });
     await client.submitBackground('image-build:slow', JSON.stringify({ 'image-id': 'partial-1' }));
     await eventually(() => existsSync(join(builder.imagesDir, 'staging', 'partial-1')), 30_000, 'the slow build to start');
