@@ -29,15 +29,17 @@ describe.each(JOB_SERVERS)('unregistering a function while its job runs, via $na
   });
 
   test('the running job still delivers its result, and the function is gone afterwards', async () => {
-    let release: () => void = () => {};
+    let release: (() => void) | undefined;
     worker.register('image-delete:x', async () => {
       worker.unregister('image-delete:x');
       await new Promise<void>((resolve) => (release = resolve));
       return '{}';
     });
     const pending = client.submit('image-delete:x', '', { timeoutMs: 10_000 });
-    await eventually(async () => (await admin.status()).some((row) => row.function === 'image-delete:x' && row.running === 1));
-    release();
+    await eventually(() => release !== undefined, 5000, 'the job to start');
+    // The server still has the worker down for the function while its job runs.
+    expect((await admin.status()).find((row) => row.function === 'image-delete:x')).toMatchObject({ running: 1, workers: 1 });
+    release!();
     expect(Buffer.from((await pending).data).toString()).toBe('{}');
     await eventually(async () => !(await admin.status()).some((row) => row.function === 'image-delete:x' && row.workers > 0));
   });

@@ -47,6 +47,7 @@ export async function startBuilder(server: { host: string; port: number }, body:
   const imagesDir = join(dir, 'images');
   const configFile = join(dir, 'builder.toml');
   const logFile = join(dir, 'builder.log');
+  // The body's own top-level keys must come before any table, so the server table goes last.
   const writeConfig = (text: string) =>
     writeFileSync(
       configFile,
@@ -56,10 +57,10 @@ export async function startBuilder(server: { host: string; port: number }, body:
         'min-free-space = "0"',
         'client-id = "e2e-builder"',
         'shutdown-grace = "10s"',
+        text,
         '[[gearman-servers]]',
         `host = "${server.host}"`,
         `port = ${server.port}`,
-        text,
       ].join('\n'),
     );
   writeConfig(body);
