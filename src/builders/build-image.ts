@@ -47,8 +47,10 @@ export async function buildImage(env: BuildEnvironment, image: DiskImageConfig, 
   log.onLine((line) => env.logger.debug(`[${image.name} ${id}] ${line}`));
   const started = new Date();
   const deadline = started.getTime() + image.buildTimeoutMs;
+  // Asked while the build runs, so it adds nothing to the build's time.
+  const version = builder.version(image).catch(() => undefined);
+  let commandMs = 0;
   try {
-    const builderVersion = await builder.version(image);
     await builder.build({
       image,
       id,
@@ -56,15 +58,18 @@ export async function buildImage(env: BuildEnvironment, image: DiskImageConfig, 
       host: env.host,
       run: async (argv, processEnv) => {
         log.line(`nodepool-builder: running ${argv.join(' ')}`);
+        const commandStarted = Date.now();
         const outcome = await runProcess(argv, {
           env: processEnv,
           cwd: staging.dir,
           timeoutMs: Math.max(1, deadline - Date.now()),
           onLine: (line) => log.line(line),
           ...(options.signal ? { signal: options.signal } : {}),
-        }).catch((err: unknown) => {
-          throw new JobFailure('BUILD_FAILED', `cannot run ${argv[0]}: ${oneLine(err)}`);
-        });
+        })
+          .catch((err: unknown) => {
+            throw new JobFailure('BUILD_FAILED', `cannot run ${argv[0]}: ${oneLine(err)}`);
+          })
+          .finally(() => (commandMs += Date.now() - commandStarted));
         if (outcome.timedOut) throw new JobFailure('BUILD_TIMEOUT', `the build timed out after ${image.buildTimeoutMs} ms`);
         if (outcome.aborted) throw new JobFailure('BUILD_ABORTED', 'the build was aborted (the builder is stopping)');
         if (outcome.code !== 0) {
@@ -80,7 +85,7 @@ export async function buildImage(env: BuildEnvironment, image: DiskImageConfig, 
       formats,
       build: {
         builder: builder.kind,
-        builderVersion,
+        builderVersion: await version,
         host: hostname(),
         started: started.toISOString(),
         finished: new Date().toISOString(),
@@ -88,7 +93,8 @@ export async function buildImage(env: BuildEnvironment, image: DiskImageConfig, 
       },
     };
     await env.repository.commit(staging, record);
-    log.line(`nodepool-builder: image ${id} is ready`);
+    const totalMs = Date.now() - started.getTime();
+    log.line(`nodepool-builder: image ${id} is ready: ${totalMs} ms, ${commandMs} ms of them in the build command`);
     return record;
   } catch (err) {
     await env.repository.discard(staging);
