@@ -41,7 +41,8 @@ export class WorkerLink {
   readonly connection: Connection;
   /** May grab: connected and not sleeping after NO_JOB. */
   awake = false;
-  grabPending = false;
+  /** GRABs sent here and not answered yet; each holds one of the class's slots. */
+  grabsPending = 0;
   /** Jobs received on the current session of this connection. */
   readonly jobs = new Set<WorkerJob>();
   /** Functions unregistered while a job of theirs runs here: CANT_DO goes out when it ends. */
@@ -76,7 +77,7 @@ export class WorkerLink {
   }
 
   grab(): void {
-    if (this.send(Type.GRAB_JOB_UNIQ, [])) this.grabPending = true;
+    if (this.send(Type.GRAB_JOB_UNIQ, [])) this.grabsPending++;
   }
 
   canDo(fn: RegisteredFunction): void {
@@ -126,10 +127,7 @@ export class WorkerLink {
 
   private disconnected(reason: Error): void {
     this.awake = false;
-    if (this.grabPending) {
-      this.grabPending = false;
-      this.owner.grabSettled(this);
-    }
+    for (; this.grabsPending > 0; this.grabsPending--) this.owner.grabSettled(this);
     for (const job of this.jobs) job.markConnectionLost(reason.message);
     this.jobs.clear();
     this.retiring.clear();
@@ -143,9 +141,10 @@ export class WorkerLink {
         this.owner.wake(this);
         return;
       case Type.NO_JOB:
-        // Asleep first, so freeing the reserved slot does not grab here again.
+        // Asleep first, so freeing the reserved slot does not grab here again; PRE_SLEEP once
+        // the last GRAB in flight has been answered.
         this.awake = false;
-        this.send(Type.PRE_SLEEP, []);
+        if (this.grabsPending <= 1) this.send(Type.PRE_SLEEP, []);
         this.settleGrab();
         return;
       case Type.JOB_ASSIGN_UNIQ:
@@ -155,7 +154,9 @@ export class WorkerLink {
         // JOB_ASSIGN has no unique; JOB_ASSIGN_ALL carries a reducer before the data.
         const unique = packet.type === Type.JOB_ASSIGN ? '' : utf8(rest[0]!);
         const payload = rest[rest.length - 1]!;
-        this.grabPending = false;
+        // A job came, so more may be queued: this link may grab again.
+        this.awake = true;
+        if (this.grabsPending > 0) this.grabsPending--;
         this.owner.grabSettled(this, { handle: utf8(handle!), functionName: utf8(fn!), unique, payload });
         return;
       }
@@ -170,8 +171,8 @@ export class WorkerLink {
   }
 
   private settleGrab(): void {
-    if (!this.grabPending) return;
-    this.grabPending = false;
+    if (this.grabsPending === 0) return;
+    this.grabsPending--;
     this.owner.grabSettled(this);
   }
 }

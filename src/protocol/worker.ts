@@ -27,6 +27,9 @@ export interface WorkerOptions {
   readonly maxPacketSize?: number;
 }
 
+/** GRABs one connection keeps in flight at most (more only multiply NO_JOB answers). */
+const MAX_GRABS_PER_LINK = 4;
+
 interface JobClass {
   readonly name: string;
   readonly slots: number;
@@ -178,19 +181,24 @@ export class Worker {
     });
   }
 
-  /** Sends GRABs while the class has free slots, round-robin over its awake connections. */
+  /**
+   * Sends GRABs while the class has free slots, round-robin over its awake connections. Each
+   * GRAB reserves a slot, and a connection keeps a few in flight (a GRAB is a round trip
+   * through the server; one at a time leaves slots idle between jobs).
+   */
   private pump(jobClass: JobClass): void {
     const { links } = jobClass;
     while (!this.stopping && jobClass.active + jobClass.reserved < jobClass.slots) {
       let picked: WorkerLink | undefined;
       for (let i = 0; i < links.length && !picked; i++) {
         const link = links[(jobClass.cursor + i) % links.length]!;
-        if (link.awake && !link.grabPending && link.connection.connected) picked = link;
+        if (link.awake && link.grabsPending < MAX_GRABS_PER_LINK && link.connection.connected) picked = link;
       }
       if (!picked) return;
       jobClass.cursor = (links.indexOf(picked) + 1) % links.length;
+      const before = picked.grabsPending;
       picked.grab();
-      if (!picked.grabPending) return;
+      if (picked.grabsPending === before) return;
       jobClass.reserved++;
     }
   }

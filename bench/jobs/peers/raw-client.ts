@@ -1,0 +1,35 @@
+/**
+ * The practical limit, client side: node:net with TCP_NODELAY and the hand-built protocol of
+ * raw-client-core.ts (pipelined SUBMIT_JOB, one write per connection per received chunk).
+ */
+import type { Buffer } from 'node:buffer';
+import { type Socket, connect } from 'node:net';
+import type { EchoDriver } from '../harness/batch.ts';
+import { clientMain } from '../harness/client-main.ts';
+import { createRawClient } from './raw-client-core.ts';
+
+function open(host: string, port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    socket.once('error', reject);
+    socket.once('connect', () => {
+      socket.setNoDelay(true);
+      resolve(socket);
+    });
+  });
+}
+
+await clientMain(async (args): Promise<EchoDriver> => {
+  const sockets = await Promise.all(Array.from({ length: args.conns }, () => open(args.host, args.port)));
+  const client = createRawClient(
+    args.fn,
+    sockets.map((socket) => (bytes: Buffer) => socket.write(bytes)),
+  );
+  sockets.forEach((socket, index) => socket.on('data', (chunk: Buffer) => client.onData(index, chunk)));
+  return {
+    submit: client.submit,
+    close() {
+      for (const socket of sockets) socket.end();
+    },
+  };
+});

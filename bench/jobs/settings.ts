@@ -1,0 +1,52 @@
+/**
+ * Knobs of the jobs benchmark, read from the environment. Every contender runs with the same
+ * values; the children get them on their command line.
+ */
+const int = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new TypeError(`${name} must be a positive integer, got "${raw}"`);
+  return value;
+};
+
+const list = (name: string, fallback: readonly number[]): number[] => {
+  const raw = process.env[name];
+  if (!raw) return [...fallback];
+  return raw.split(',').map((part) => {
+    const value = Number(part.trim());
+    if (!Number.isInteger(value) || value < 1) throw new TypeError(`${name} takes a list like "1,4", got "${raw}"`);
+    return value;
+  });
+};
+
+export interface Settings {
+  /** Timed jobs per run. */
+  readonly jobs: number;
+  /**
+   * Untimed jobs per run before the clock starts. Bun's JIT is still tiering up for the first
+   * ~20,000 jobs (its compiler threads then take 10-30 µs of CPU per job, on 2 cores shared with
+   * gearmand), so the default warms up as long as it measures: the figures are steady state.
+   */
+  readonly warmup: number;
+  /** Jobs in flight from the client side, over all its connections. */
+  readonly inflight: number;
+  /** Timed rounds; every contender runs once per round, in a rotating order. */
+  readonly rounds: number;
+  /** Connection counts: each run uses this many worker and this many client connections. */
+  readonly connections: readonly number[];
+  /** Contender names to run (all by default). */
+  readonly only: readonly string[] | undefined;
+}
+
+export function readSettings(): Settings {
+  const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+  return {
+    jobs: int('BENCH_JOBS', 20_000),
+    warmup: int('BENCH_WARMUP', 20_000),
+    inflight: int('BENCH_INFLIGHT', 16),
+    rounds: int('BENCH_ROUNDS', 5),
+    connections: list('BENCH_CONNECTIONS', [1, 4]),
+    only: only && only.length > 0 ? only : undefined,
+  };
+}
