@@ -1,14 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { JobServer } from './job-servers.ts';
+import { type ChildServer, childServer } from './child-server.ts';
 import { freePort } from './ports.ts';
 
 const MAIN = join(import.meta.dir, 'embedded-server-main.ts');
 
 /** Our job server in a child process on 127.0.0.1 and a random port, like the gearmand helper. */
-export interface EmbeddedServer extends JobServer {
-  readonly pid: number;
-}
+export type EmbeddedServer = ChildServer;
 
 function launch(port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, [MAIN, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -33,27 +31,6 @@ function launch(port: number): Promise<ChildProcess> {
 }
 
 export async function startEmbeddedServer(): Promise<EmbeddedServer> {
-  const host = '127.0.0.1';
   const port = await freePort();
-  let child = await launch(port);
-
-  const kill = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGKILL');
-    await exited;
-  };
-  return {
-    host,
-    port,
-    get pid() {
-      return child.pid ?? -1;
-    },
-    kill,
-    async restart() {
-      await kill();
-      child = await launch(port);
-    },
-    [Symbol.asyncDispose]: kill,
-  };
+  return childServer('127.0.0.1', port, () => launch(port));
 }

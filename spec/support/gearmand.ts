@@ -1,18 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
+import { type ChildServer, childServer } from './child-server.ts';
 import { freePort } from './ports.ts';
 
 /** A real gearmand on 127.0.0.1 and a random port, for e2e tests. */
-export interface Gearmand {
-  readonly host: string;
-  readonly port: number;
-  readonly pid: number;
-  /** Kills the server (SIGKILL) and waits for it to exit. */
-  kill(): Promise<void>;
-  /** Starts a fresh gearmand on the same port. */
-  restart(): Promise<void>;
-  [Symbol.asyncDispose](): Promise<void>;
-}
+export type Gearmand = ChildServer;
 
 function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -44,27 +36,9 @@ function launch(host: string, port: number): ChildProcess {
 export async function startGearmand(): Promise<Gearmand> {
   const host = '127.0.0.1';
   const port = await freePort();
-  let child = launch(host, port);
-  await waitListening(host, port, child);
-
-  const kill = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGKILL');
-    await exited;
-  };
-  return {
-    host,
-    port,
-    get pid() {
-      return child.pid ?? -1;
-    },
-    kill,
-    async restart() {
-      await kill();
-      child = launch(host, port);
-      await waitListening(host, port, child);
-    },
-    [Symbol.asyncDispose]: kill,
-  };
+  return childServer(host, port, async () => {
+    const child = launch(host, port);
+    await waitListening(host, port, child);
+    return child;
+  });
 }
