@@ -1,0 +1,114 @@
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { parse } from 'yaml';
+import type { Logger } from '../util/log.ts';
+import { CloudConfigError } from './errors.ts';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+export type Mapping = Record<string, unknown>;
+
+export interface CloudFileLocations {
+  /** The builder config's clouds-file: searched first, like OS_CLIENT_CONFIG_FILE. */
+  readonly cloudsFile?: string | undefined;
+  readonly env: Env;
+  readonly cwd: string;
+  readonly home: string;
+}
+
+export interface CloudFiles {
+  /** clouds.yaml deep-merged with secure.yaml: the "clouds" mapping. */
+  readonly clouds: Mapping;
+  /** The files read, for error messages. */
+  readonly files: readonly string[];
+}
+
+const SECRET_KEYS = new Set(['password', 'application_credential_secret', 'token', 'auth_token']);
+
+export function isMapping(value: unknown): value is Mapping {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** openstacksdk's merge_clouds: mappings merge key by key, anything else is replaced. */
+export function deepMerge(base: Mapping, over: Mapping): Mapping {
+  const merged: Mapping = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = merged[key];
+    merged[key] = isMapping(current) && isMapping(value) ? deepMerge(current, value) : value;
+  }
+  return merged;
+}
+
+/**
+ * Candidate files in openstacksdk's order: the override, then the current directory, the
+ * user's config directory, then /etc/openstack; each as .yaml, .yml and .json. The builder's
+ * own clouds-file comes first, and a secure.yaml beside it before the others.
+ */
+export function candidates(base: 'clouds' | 'secure', locations: CloudFileLocations): string[] {
+  const { env, cwd, home } = locations;
+  const dirs = [cwd];
+  if (env.XDG_CONFIG_HOME) dirs.push(join(env.XDG_CONFIG_HOME, 'openstack'));
+  dirs.push(join(home, '.config', 'openstack'), '/etc/openstack');
+  const files = dirs.flatMap((dir) => ['.yaml', '.yml', '.json'].map((suffix) => join(dir, base + suffix)));
+  const nextToCloudsFile = locations.cloudsFile
+    ? ['.yaml', '.yml', '.json'].map((suffix) => join(dirname(locations.cloudsFile!), `secure${suffix}`))
+    : [];
+  const first = base === 'clouds' ? [locations.cloudsFile, env.OS_CLIENT_CONFIG_FILE] : [env.OS_CLIENT_SECURE_FILE, ...nextToCloudsFile];
+  return [...new Set([...first.filter((f): f is string => !!f), ...files])];
+}
+
+function holdsSecrets(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(holdsSecrets);
+  if (!isMapping(value)) return false;
+  return Object.entries(value).some(([key, v]) => (SECRET_KEYS.has(key.replace(/-/g, '_')) && v !== '' && v != null) || holdsSecrets(v));
+}
+
+/** Reads the first of `files` that exists and parses; unreadable or broken files are skipped, as openstacksdk does. */
+async function readFirst(files: readonly string[], logger: Logger): Promise<{ path: string; document: Mapping } | undefined> {
+  for (const path of files) {
+    let text: string;
+    let mode: number;
+    try {
+      mode = (await stat(path)).mode;
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EACCES') logger.warn(`skipping ${path}: permission denied`);
+      else if (code !== 'ENOENT' && code !== 'ENOTDIR') logger.warn(`skipping ${path}: ${(err as Error).message}`);
+      continue;
+    }
+    let document: unknown;
+    try {
+      // PyYAML's safe_load reads YAML 1.1 (yes/no are booleans) and lets a repeated key win: so do we.
+      document = path.endsWith('.json') ? JSON.parse(text) : parse(text, { version: '1.1', uniqueKeys: false });
+    } catch (err) {
+      // Only the first line: the rest quotes the file, secrets included.
+      logger.warn(`skipping ${path}: ${(err as Error).message.split('\n')[0]}`);
+      continue;
+    }
+    if (!isMapping(document)) throw new CloudConfigError(`${path} is empty or not a mapping`);
+    if (!('clouds' in document)) logger.warn(`${path} has no "clouds" key`);
+    if (mode & 0o004 && holdsSecrets(document.clouds)) {
+      logger.warn(`${path} holds cloud credentials and is readable by other users (mode ${(mode & 0o777).toString(8)}): chmod o-r it`);
+    }
+    return { path, document };
+  }
+  return undefined;
+}
+
+/** clouds.yaml (the first found) with secure.yaml (the first found) deep-merged over it. */
+export async function loadCloudFiles(locations: CloudFileLocations, logger: Logger): Promise<CloudFiles> {
+  if (locations.cloudsFile !== undefined) {
+    // Named in the builder's own config: a missing file is a mistake, not a reason to search.
+    await stat(locations.cloudsFile).catch((err: unknown) => {
+      throw new CloudConfigError(`clouds-file ${locations.cloudsFile}: ${(err as Error).message}`);
+    });
+  }
+  const clouds = await readFirst(candidates('clouds', locations), logger);
+  const secure = await readFirst(candidates('secure', locations), logger);
+  const base = isMapping(clouds?.document.clouds) ? clouds.document.clouds : {};
+  const over = isMapping(secure?.document.clouds) ? secure.document.clouds : {};
+  return {
+    clouds: deepMerge(base, over),
+    files: [clouds?.path, secure?.path].filter((f): f is string => f !== undefined),
+  };
+}

@@ -1,0 +1,60 @@
+import { JobFailure } from '../protocol/job-errors.ts';
+
+/** clouds.yaml / secure.yaml / OS_* do not describe a usable cloud: the operator must fix the file. */
+export class CloudConfigError extends JobFailure {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CLOUD_CONFIG', message, options);
+  }
+}
+
+/** Keystone refused the credentials, or gave a token without what we need (no catalog, no image service). */
+export class CloudAuthError extends JobFailure {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/** The cloud answered an HTTP error status. `detail` is the server's own message, cleaned of HTML. */
+export class HttpStatusError extends Error {
+  override readonly name = 'HttpStatusError';
+  readonly code: string;
+
+  constructor(
+    readonly status: number,
+    readonly method: string,
+    readonly url: string,
+    readonly detail: string,
+  ) {
+    super(`${method} ${url} answered ${status}${detail ? `: ${detail}` : ''}`);
+    this.code = `HTTP_${status}`;
+  }
+
+  /** Worth another try: the server may do better in a moment. */
+  get transient(): boolean {
+    return this.status >= 500 || this.status === 408 || this.status === 429;
+  }
+}
+
+/** The request never got an answer: refused, reset, timed out, or closed mid-way. Retryable. */
+export class HttpConnectionError extends Error {
+  override readonly name = 'HttpConnectionError';
+  readonly code: string;
+
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    cause: unknown,
+  ) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`${method} ${url} failed: ${reason}`, { cause });
+    this.code = (cause as { code?: unknown } | undefined)?.code?.toString() ?? 'CONNECTION';
+  }
+}
+
+/** The TLS handshake failed (untrusted or mismatched certificate): retrying will not help. */
+export class HttpTlsError extends JobFailure {
+  constructor(method: string, url: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super('TLS', `${method} ${url}: TLS failed (${reason}); check the cloud's cacert / verify settings`, { cause });
+  }
+}

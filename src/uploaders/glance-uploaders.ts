@@ -1,0 +1,76 @@
+import { homedir } from 'node:os';
+import type { ProviderConfig } from '../config/schema.ts';
+import type { Logger } from '../util/log.ts';
+import { type CloudFiles, type Env, loadCloudFiles } from './cloud-files.ts';
+import { type CloudSessionOptions, CloudSession } from './cloud-session.ts';
+import { resolveCloud } from './clouds.ts';
+import { GlanceUploader, type GlanceUploaderOptions } from './glance-uploader.ts';
+import type { Uploader } from './uploader.ts';
+
+export interface GlanceUploadersOptions {
+  readonly logger: Logger;
+  /** BuilderConfig.cloudsFile: read before the standard clouds.yaml locations. */
+  readonly cloudsFile?: string | undefined;
+  /** OS_* variables (and OS_CLIENT_CONFIG_FILE, OS_CLOUD…); process.env by default. */
+  readonly env?: Env;
+  readonly cwd?: string;
+  readonly home?: string;
+  readonly uploader?: GlanceUploaderOptions;
+  readonly session?: CloudSessionOptions;
+}
+
+/** uploaderFor for BuilderWorker: one Glance uploader per provider, one session (token, pool) per cloud and region. */
+export interface GlanceUploaders {
+  (provider: ProviderConfig): Uploader;
+  /** Closes every cloud's connections. */
+  close(): Promise<void>;
+}
+
+export function createGlanceUploaders(options: GlanceUploadersOptions): GlanceUploaders {
+  const env = options.env ?? process.env;
+  const { logger } = options;
+  let files: Promise<CloudFiles> | undefined;
+  const sessions = new Map<string, Promise<CloudSession>>();
+  const uploaders = new Map<string, Uploader>();
+
+  const readFiles = (): Promise<CloudFiles> => {
+    files ??= loadCloudFiles(
+      { cloudsFile: options.cloudsFile, env, cwd: options.cwd ?? process.cwd(), home: options.home ?? env.HOME ?? homedir() },
+      logger,
+    ).catch((err: unknown) => {
+      files = undefined; // a fixed file is read again on the next upload
+      throw err;
+    });
+    return files;
+  };
+
+  const sessionFor = (cloud: string | undefined, region: string | undefined): Promise<CloudSession> => {
+    const key = `${cloud ?? ''}\0${region ?? ''}`;
+    let session = sessions.get(key);
+    if (!session) {
+      session = readFiles().then((loaded) => CloudSession.open(resolveCloud(loaded, env, { cloud, region }), logger, options.session));
+      session.catch(() => sessions.delete(key));
+      sessions.set(key, session);
+    }
+    return session;
+  };
+
+  const uploaderFor = (provider: ProviderConfig): Uploader => {
+    const key = `${provider.name}\0${provider.cloud}\0${provider.region ?? ''}`;
+    let uploader = uploaders.get(key);
+    if (!uploader) {
+      // An empty cloud name lets OS_CLOUD (or the only cloud) decide, as openstacksdk does.
+      uploader = new GlanceUploader(() => sessionFor(provider.cloud || undefined, provider.region), logger, options.uploader);
+      uploaders.set(key, uploader);
+    }
+    return uploader;
+  };
+
+  return Object.assign(uploaderFor, {
+    async close(): Promise<void> {
+      const opened = await Promise.allSettled(sessions.values());
+      sessions.clear();
+      await Promise.all(opened.map((s) => (s.status === 'fulfilled' ? s.value.close() : undefined)));
+    },
+  });
+}

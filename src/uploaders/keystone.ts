@@ -1,0 +1,100 @@
+import type { Logger } from '../util/log.ts';
+import { abortable } from './abortable.ts';
+import type { CloudAuth } from './clouds.ts';
+import { type CatalogService, parseCatalog, versionedEndpoint } from './endpoint.ts';
+import { CloudAuthError, HttpStatusError } from './errors.ts';
+import type { HttpClient } from './http.ts';
+import { authRequestBody, describeCredentials } from './keystone-auth.ts';
+import { DEFAULT_RETRY, type RetryPolicy, withRetries } from './retry.ts';
+import { Secret } from './secret.ts';
+
+export type KeystoneAuth = Exclude<CloudAuth, { type: 'none' }>;
+
+export interface Token {
+  readonly value: Secret;
+  /** Epoch milliseconds. */
+  readonly expiresAt: number;
+  readonly catalog: readonly CatalogService[];
+}
+
+export interface KeystoneOptions {
+  /** A cached token with less than this left is replaced (default 120 s). */
+  readonly refreshMarginMs?: number;
+  readonly retry?: RetryPolicy;
+  /** Bounds one authentication, whoever waits for it (default 60 s). */
+  readonly timeoutMs?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * Keystone v3 tokens for one cloud: cached, replaced when fewer than `refreshMarginMs`
+ * remain, and shared by concurrent callers (one POST /v3/auth/tokens at a time).
+ */
+export class KeystoneSession {
+  private current: Token | undefined;
+  private pending: Promise<Token> | undefined;
+  private identityUrl: string | undefined;
+  private readonly refreshMarginMs: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly http: HttpClient,
+    private readonly auth: KeystoneAuth,
+    private readonly cloud: string,
+    private readonly logger: Logger,
+    private readonly options: KeystoneOptions = {},
+  ) {
+    this.refreshMarginMs = options.refreshMarginMs ?? 120_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** A token good for at least the refresh margin; `fresh` asks for a new one (before a long upload). */
+  token(signal: AbortSignal, fresh = false): Promise<Token> {
+    const current = this.current;
+    if (!fresh && current && current.expiresAt - this.now() > this.refreshMarginMs) return Promise.resolve(current);
+    if (!this.pending) {
+      this.pending = this.authenticate().finally(() => {
+        this.pending = undefined;
+      });
+    }
+    return abortable(this.pending, signal);
+  }
+
+  /** Forgets the cached token (after a 401 from a service). */
+  invalidate(): void {
+    this.current = undefined;
+  }
+
+  private async authenticate(): Promise<Token> {
+    const signal = AbortSignal.timeout(this.options.timeoutMs ?? 60_000);
+    this.identityUrl ??= await withRetries(`version discovery of ${this.auth.authUrl}`, this.policy, signal, this.logger, () =>
+      versionedEndpoint(this.http, this.auth.authUrl, 3, signal, this.logger),
+    );
+    const url = `${this.identityUrl}/auth/tokens`;
+    const response = await withRetries(`authenticating to cloud "${this.cloud}"`, this.policy, signal, this.logger, () =>
+      this.http.send({ method: 'POST', url, body: { json: authRequestBody(this.auth) }, signal }),
+    ).catch((err: unknown) => {
+      if (err instanceof HttpStatusError && !err.transient) {
+        throw new CloudAuthError(
+          'AUTH_FAILED',
+          `Keystone at ${url} refused ${describeCredentials(this.auth)} for cloud "${this.cloud}" (${err.status}${err.detail ? `: ${err.detail}` : ''})`,
+        );
+      }
+      throw err;
+    });
+    const value = response.headers['x-subject-token'];
+    const body = response.body as { token?: { expires_at?: unknown; catalog?: unknown } } | undefined;
+    const expiresAt = Date.parse(String(body?.token?.expires_at));
+    if (!value || Number.isNaN(expiresAt)) {
+      throw new CloudAuthError('AUTH_FAILED', `Keystone at ${url} answered ${response.status} without a token for cloud "${this.cloud}"`);
+    }
+    const token: Token = { value: new Secret(value), expiresAt, catalog: parseCatalog(body?.token?.catalog) };
+    this.current = token;
+    this.logger.debug(`authenticated to cloud "${this.cloud}" with ${describeCredentials(this.auth)}; token valid until ${new Date(expiresAt).toISOString()}`);
+    return token;
+  }
+
+  private get policy(): RetryPolicy {
+    return this.options.retry ?? DEFAULT_RETRY;
+  }
+}

@@ -1,0 +1,42 @@
+import { JobFailure } from '../protocol/job-errors.ts';
+import { HttpConnectionError, HttpStatusError } from './errors.ts';
+
+const STATUS_CODES: Readonly<Record<number, string>> = {
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  409: 'CONFLICT',
+  413: 'TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+};
+
+export interface FailureContext {
+  readonly what: string;
+  readonly cloud: string;
+  readonly signal: AbortSignal;
+  readonly timeoutMs: number;
+}
+
+function abortReason(reason: unknown, timeoutMs: number): string {
+  // AbortSignal.timeout() aborts with a DOMException named TimeoutError.
+  const { name, message } = (typeof reason === 'object' && reason !== null ? reason : {}) as { name?: unknown; message?: unknown };
+  if (name === 'TimeoutError') return `upload-timeout (${Math.round(timeoutMs / 1000)} s) expired`;
+  return typeof message === 'string' ? message : String(reason);
+}
+
+/**
+ * Sorts an upload's error into an expected failure (WORK_FAIL: the cloud refused, could not
+ * be reached, or the job ran out of time) or leaves it as it is (a bug: WORK_EXCEPTION).
+ */
+export function toUploadFailure(err: unknown, context: FailureContext): unknown {
+  if (err instanceof JobFailure) return err;
+  const where = `${context.what} to cloud "${context.cloud}"`;
+  if (context.signal.aborted) {
+    return new JobFailure('UPLOAD_ABORTED', `${where} stopped: ${abortReason(context.signal.reason, context.timeoutMs)}`, { cause: err });
+  }
+  if (err instanceof HttpStatusError) {
+    const code = STATUS_CODES[err.status] ?? (err.status >= 500 ? 'CLOUD_ERROR' : 'CLOUD_REFUSED');
+    return new JobFailure(code, `${where}: ${err.message}`, { cause: err });
+  }
+  if (err instanceof HttpConnectionError) return new JobFailure('CLOUD_UNREACHABLE', `${where}: ${err.message}`, { cause: err });
+  return err;
+}
