@@ -19,6 +19,10 @@ step() { # name, command...
 }
 
 step typecheck npx tsc --noEmit -p tsconfig.json
+# Built before the tests: spec/e2e/binary.test.ts drives the product through this binary.
+step "build the binary" npm run -s build
+step "smoke-run the binary" bash scripts/smoke-binary.sh dist/nodepool-builder
+export NODEPOOL_BUILDER_BIN=dist/nodepool-builder
 
 echo "== bun test"
 $BUN test --timeout 180000 spec 2>&1 | tee "$log"
@@ -30,9 +34,6 @@ failed=$((failed + bun_fail))
 [ "$bun_status" -ne 0 ] && [ "$bun_fail" -eq 0 ] && failed=$((failed + 1))
 
 step "fuzz (1,000,000 inputs)" $BUN run spec/fuzz/robustness.ts --inputs "${FUZZ_INPUTS:-1000000}"
-
-step "build the binary" npm run -s build
-step "smoke-run the binary" bash scripts/smoke-binary.sh dist/nodepool-builder
 
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -69,7 +69,7 @@ describe('the configuration file', () => {
     ['[[diskimages]]\nname = "a"\nelements = ["x"]\nformats = ["iso"]', 'diskimages[0].formats[0]', 'one of qcow2'],
     ['[[diskimages]]\nname = "a"\nelements = ["x"]\nenv-vars = { A = 1 }', 'diskimages[0].env-vars.A', 'a string, got 1'],
     ['[[diskimages]]\nname = "a"\nelements = ["x"]\n[[diskimages]]\nname = "a"\nelements = ["y"]', 'diskimages[1].name', 'not used by another'],
-    ['[[providers]]\nname = "p"', 'providers[0].cloud', 'a string (required)'],
+    ['[[providers]]\nname = "p"\ncloud = 7', 'providers[0].cloud', 'a string'],
     ['[[providers]]\nname = "p"\ncloud = "c"\nimage-format = "iso"', 'providers[0].image-format', 'one of qcow2, raw, vhd'],
     ['[[gearman-servers]]\nhost = "h"\nport = 70000', 'gearman-servers[0].port', 'an integer from 1 to 65535'],
     ['[[gearman-servers]]\nhost = "h"\ntls-cert = "c.pem"', 'gearman-servers[0].tls-key', 'tls-cert and tls-key together'],

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { Client } from '../../src/protocol/client.ts';
-import { ClientError } from '../../src/protocol/client-errors.ts';
+import { ClientError, JobFailedError } from '../../src/protocol/client-errors.ts';
+import { JobFailure } from '../../src/protocol/job-errors.ts';
 import { Worker } from '../../src/protocol/worker.ts';
 import { JOB_SERVERS, type JobServer } from '../support/job-servers.ts';
 import { rejection } from '../support/rejection.ts';
@@ -30,6 +31,9 @@ describe.each(JOB_SERVERS)('the client against $name', (kind) => {
       await job.data('chunk');
       await job.warning('careful');
       return job.payload;
+    });
+    worker.register('refuse', () => {
+      throw new JobFailure('NO_SPACE', 'the disk is full');
     });
     worker.register('boom', () => {
       throw new TypeError('bad input');
@@ -62,6 +66,15 @@ describe.each(JOB_SERVERS)('the client against $name', (kind) => {
     expect(err.code).toBe('WORK_EXCEPTION');
     expect(err.message).toContain('TypeError: bad input');
     expect(err.stack).toContain('client.test.ts');
+  });
+
+  test('WORK_FAIL carries the reason the worker sent just before it as WORK_WARNING', async () => {
+    const warnings: string[] = [];
+    const err = await rejection(client.submit('refuse', '', { onWarning: (w) => warnings.push(Buffer.from(w).toString()) }), JobFailedError);
+    expect(err.code).toBe('WORK_FAIL');
+    expect(err.reason).toBe('the disk is full');
+    expect(err.message).toStartWith('the job failed: the disk is full (refuse H:');
+    expect(warnings).toEqual(['the disk is full']);
   });
 
   test('GET_STATUS and GET_STATUS_UNIQUE describe a running background job', async () => {

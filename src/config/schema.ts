@@ -32,7 +32,8 @@ export interface DiskImageConfig {
 
 export interface ProviderConfig {
   readonly name: string;
-  readonly cloud: string;
+  /** The clouds.yaml entry; unset lets OS_CLOUD (or the only cloud) decide, as openstacksdk does. */
+  readonly cloud: string | undefined;
   readonly region: string | undefined;
   readonly imageFormat: UploadFormat;
   readonly imageNameFormat: string;
@@ -126,7 +127,7 @@ function readProvider(reader: TableReader): ProviderConfig {
   const minRam = reader.has('min-ram') ? reader.integer('min-ram', undefined, 0) : undefined;
   return {
     name: reader.string('name', undefined, NAME_PATTERN, NAME_EXPECTED),
-    cloud: reader.string('cloud'),
+    cloud: reader.optionalString('cloud'),
     region: reader.optionalString('region'),
     imageFormat: oneOf(reader, 'image-format', UPLOAD_FORMATS, 'qcow2'),
     imageNameFormat: reader.string('image-name-format', '{image_name}-{timestamp}'),

@@ -41,10 +41,13 @@ export class ClientError extends Error {
   }
 }
 
-/** The worker answered WORK_FAIL. */
+/** The worker answered WORK_FAIL; `reason` is the last WORK_WARNING it sent before, if any. */
 export class JobFailedError extends ClientError {
-  constructor(context: JobContext) {
-    super('WORK_FAIL', 'the job failed', context, undefined, 'JobFailedError');
+  constructor(
+    context: JobContext,
+    readonly reason?: string,
+  ) {
+    super('WORK_FAIL', reason ? `the job failed: ${reason}` : 'the job failed', context, undefined, 'JobFailedError');
   }
 }
 

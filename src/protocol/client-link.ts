@@ -12,6 +12,8 @@ export interface Task {
   readonly functionName: string;
   readonly callerStack: CallSite | undefined;
   handle?: string;
+  /** The last WORK_WARNING: the reason a WORK_FAIL that follows reports. */
+  lastWarning?: string;
   onData?: ((chunk: Uint8Array) => void) | undefined;
   onWarning?: ((chunk: Uint8Array) => void) | undefined;
   onStatus?: ((numerator: number, denominator: number) => void) | undefined;
@@ -123,7 +125,7 @@ export class ClientLink {
       case Type.WORK_COMPLETE:
         return this.finish(packet, (task) => task.resolve(packet.args[1]!));
       case Type.WORK_FAIL:
-        return this.finish(packet, (task) => task.reject(new JobFailedError(this.taskContext(task))));
+        return this.finish(packet, (task) => task.reject(new JobFailedError(this.taskContext(task), task.lastWarning)));
       case Type.WORK_EXCEPTION:
         return this.finish(packet, (task) =>
           task.reject(new JobExceptionError(utf8(packet.args[1]!), this.taskContext(task))),
@@ -131,7 +133,10 @@ export class ClientLink {
       case Type.WORK_DATA:
         return this.each(packet, (task) => task.onData?.(packet.args[1]!));
       case Type.WORK_WARNING:
-        return this.each(packet, (task) => task.onWarning?.(packet.args[1]!));
+        return this.each(packet, (task) => {
+          task.lastWarning = utf8(packet.args[1]!.subarray(0, 1000));
+          task.onWarning?.(packet.args[1]!);
+        });
       case Type.WORK_STATUS: {
         const numerator = Number(utf8(packet.args[1]!));
         const denominator = Number(utf8(packet.args[2]!));

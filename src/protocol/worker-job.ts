@@ -78,7 +78,12 @@ export class WorkerJob implements JobDescription {
     this.finish(Type.WORK_COMPLETE, [this.handle, result], 'WORK_COMPLETE');
   }
 
-  fail(): void {
+  /**
+   * WORK_FAIL carries no data, so a reason goes first as WORK_WARNING: clients show it, and
+   * nodepool 0.3 (gear) only appends it to data it does not read for a failed job.
+   */
+  fail(reason?: string): void {
+    if (reason !== undefined && this.state !== 'finished') this.deliver(Type.WORK_WARNING, [this.handle, reason], 'WORK_WARNING');
     this.finish(Type.WORK_FAIL, [this.handle], 'WORK_FAIL');
   }
 

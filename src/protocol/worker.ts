@@ -232,7 +232,7 @@ export class Worker {
   private failJob(job: WorkerJob, err: unknown): void {
     if (err instanceof JobFailure) {
       this.logger.warn(`job ${job.handle} (${job.functionName}) failed: ${err.code}: ${err.message}`);
-      job.fail();
+      job.fail(oneLine(err.message));
     } else {
       this.logger.error(`job ${job.handle} (${job.functionName}) raised: ${oneLine(err)}`);
       job.exception(oneLine(err));

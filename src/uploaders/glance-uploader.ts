@@ -46,7 +46,7 @@ export class GlanceUploader implements Uploader {
 
   async upload(job: UploadJob): Promise<UploadResult> {
     const what = `upload of image ${job.image.id} (${job.format}) as "${job.imageName}"`;
-    const context = { what, cloud: job.provider.cloud, signal: job.signal, timeoutMs: job.provider.uploadTimeoutMs };
+    const context = { what, cloud: job.provider.cloud ?? '(OS_CLOUD)', signal: job.signal, timeoutMs: job.provider.uploadTimeoutMs };
     let glance: GlanceClient | undefined;
     const id = randomUUID();
     try {

@@ -56,11 +56,10 @@ export function createGlanceUploaders(options: GlanceUploadersOptions): GlanceUp
   };
 
   const uploaderFor = (provider: ProviderConfig): Uploader => {
-    const key = `${provider.name}\0${provider.cloud}\0${provider.region ?? ''}`;
+    const key = `${provider.name}\0${provider.cloud ?? ''}\0${provider.region ?? ''}`;
     let uploader = uploaders.get(key);
     if (!uploader) {
-      // An empty cloud name lets OS_CLOUD (or the only cloud) decide, as openstacksdk does.
-      uploader = new GlanceUploader(() => sessionFor(provider.cloud || undefined, provider.region), logger, options.uploader);
+      uploader = new GlanceUploader(() => sessionFor(provider.cloud, provider.region), logger, options.uploader);
       uploaders.set(key, uploader);
     }
     return uploader;

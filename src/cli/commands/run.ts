@@ -1,9 +1,10 @@
 import { defineCommand } from 'citty';
 import { loadConfig } from '../../config/load.ts';
 import { loadTlsFiles } from '../../config/tls-files.ts';
-import { JobFailure } from '../../protocol/job-errors.ts';
 import { type ServerAddress, parseServerAddress } from '../../protocol/server-address.ts';
 import { GearmanServer } from '../../protocol/server/index.ts';
+import { createFormatConverter } from '../../uploaders/convert.ts';
+import { createGlanceUploaders } from '../../uploaders/glance-uploaders.ts';
 import { BuilderWorker } from '../../worker/builder-worker.ts';
 import { UsageError, runCli } from '../cli-error.ts';
 import { createLogger } from '../logger.ts';
@@ -41,13 +42,14 @@ export const runCommand = defineCommand({
         servers.push({ host: bound.host, port: bound.port });
       }
 
-      const builder = new BuilderWorker(
+      // clouds.yaml is read on the first upload, so a host that only builds needs none.
+      const uploaders = createGlanceUploaders({ logger: logger.withTag('glance'), cloudsFile: config.cloudsFile });
+      const builder: BuilderWorker = new BuilderWorker(
         config,
         {
           logger,
-          uploaderFor: (provider) => {
-            throw new JobFailure('NO_UPLOADER', `no uploader is available for provider ${provider.name}`);
-          },
+          uploaderFor: uploaders,
+          prepareFormat: createFormatConverter({ repository: () => builder.repository, logger: logger.withTag('convert') }),
         },
         servers,
       );
@@ -62,6 +64,7 @@ export const runCommand = defineCommand({
       const signal = await waitForStopSignal();
       logger.info(`${signal}: stopping`);
       await builder.stop();
+      await uploaders.close();
       await geard?.close({ graceMs: 5_000 });
       logger.info('stopped');
     }),
