@@ -12,6 +12,7 @@ APT_PACKAGES=(
   iproute2             # ss, for port checks in tests
   python3-diskimage-builder debootstrap kpartx sudo qemu-utils  # disk-image-create (it calls sudo even as root)
   glance-api keystone python3-openstackclient qemu-utils sqlite3 curl  # real Glance + Keystone v3 for the uploader's tests and bench
+  qemu-user-static libc6-arm64-cross  # runs the linux-arm64 release binary (scripts/check-release.sh)
 )
 
 missing=()

@@ -22,6 +22,7 @@ step typecheck npx tsc --noEmit -p tsconfig.json
 # Built before the tests: spec/e2e/binary.test.ts drives the product through this binary.
 step "build the binary" npm run -s build
 step "smoke-run the binary" bash scripts/smoke-binary.sh dist/nodepool-builder
+step "release binaries" bash scripts/check-release.sh
 export NODEPOOL_BUILDER_BIN=dist/nodepool-builder
 
 echo "== bun test"

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { run } from '../support/run.ts';
 
-const COMMANDS = ['run', 'geard', 'image-build', 'image-upload', 'image-delete', 'status', 'dib-image-list', 'config-validate'];
+const COMMANDS = ['run', 'geard', 'image-build', 'image-upload', 'image-delete', 'image-update', 'status', 'dib-image-list', 'config-validate'];
 
 async function cli(...args: string[]) {
   return run('env', ['NO_COLOR=1', process.execPath, 'src/cli/main.ts', ...args]);

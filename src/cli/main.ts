@@ -4,6 +4,7 @@ import { imageBuildCommand, imageDeleteCommand, imageUploadCommand } from './com
 import { configValidateCommand } from './commands/config-validate.ts';
 import { dibImageListCommand } from './commands/dib-image-list.ts';
 import { geardCommand } from './commands/geard.ts';
+import { imageUpdateCommand } from './commands/image-update.ts';
 import { runCommand } from './commands/run.ts';
 import { statusCommand } from './commands/status.ts';
 
@@ -19,6 +20,7 @@ export const main = defineCommand({
     'image-build': imageBuildCommand,
     'image-upload': imageUploadCommand,
     'image-delete': imageDeleteCommand,
+    'image-update': imageUpdateCommand,
     status: statusCommand,
     'dib-image-list': dibImageListCommand,
     'config-validate': configValidateCommand,

@@ -1,6 +1,6 @@
 const MiB = 1024 * 1024;
 
-function describe(sent: number, total: number): string {
+export function describe(sent: number, total: number): string {
   const percent = total > 0 ? Math.floor((sent / total) * 100) : 0;
   return `${String(percent).padStart(3)}% ${(sent / MiB).toFixed(1)}/${(total / MiB).toFixed(1)} MiB`;
 }

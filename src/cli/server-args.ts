@@ -18,7 +18,7 @@ export const serverArgs = {
 } as const;
 
 /** citty keeps only the last --server; gather every occurrence from the raw arguments. */
-function repeated(rawArgs: readonly string[], ...names: string[]): string[] {
+export function repeated(rawArgs: readonly string[], ...names: string[]): string[] {
   const values: string[] = [];
   for (let i = 0; i < rawArgs.length; i++) {
     const arg = rawArgs[i]!;

@@ -8,11 +8,11 @@ import { UsageError, runCli } from '../cli-error.ts';
 import { progressReporter } from '../progress.ts';
 import { serverArgs, serversFrom } from '../server-args.ts';
 
-const timeoutArg = {
+export const timeoutArg = {
   timeout: { type: 'string', description: 'Give up waiting after this many seconds (the job itself goes on)', valueHint: 'SECONDS' },
 } as const;
 
-function timeoutMs(value: string | undefined): number | undefined {
+export function timeoutMs(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const seconds = Number(value);
   if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout takes seconds, got ${value}`);
@@ -36,7 +36,7 @@ function printResult(data: Uint8Array, json: boolean, summary: (value: Record<st
   process.stdout.write(`${summary(value)}\n`);
 }
 
-async function withClient<T>(servers: ReturnType<typeof serversFrom>, use: (client: Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(servers: ReturnType<typeof serversFrom>, use: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ servers, connectTimeoutMs: 10_000 });
   try {
     return await use(client);
