@@ -38,13 +38,26 @@ export interface BuilderProcess {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/** Top-level settings startBuilder writes itself; a test may choose them. */
+export interface BuilderSettings {
+  /** Default: `images` in the builder's temp dir. */
+  readonly imagesDir?: string;
+  /** Default: "0" (the check off). */
+  readonly minFreeSpace?: string;
+}
+
 /**
  * Runs `nodepool-builder run` from the sources in a child process, against the given job
  * server, with its own images-dir; resolves once it has registered its build functions.
  */
-export async function startBuilder(server: { host: string; port: number }, body: string, waitFor: string[] = []): Promise<BuilderProcess> {
+export async function startBuilder(
+  server: { host: string; port: number },
+  body: string,
+  waitFor: string[] = [],
+  settings: BuilderSettings = {},
+): Promise<BuilderProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'nodepool-builder-e2e-'));
-  const imagesDir = join(dir, 'images');
+  const imagesDir = settings.imagesDir ?? join(dir, 'images');
   const configFile = join(dir, 'builder.toml');
   const logFile = join(dir, 'builder.log');
   // The body's own top-level keys must come before any table, so the server table goes last.
@@ -54,7 +67,7 @@ export async function startBuilder(server: { host: string; port: number }, body:
       [
         `images-dir = "${imagesDir}"`,
         `elements-path = ["${TINY_ELEMENTS}"]`,
-        'min-free-space = "0"',
+        `min-free-space = "${settings.minFreeSpace ?? '0'}"`,
         'client-id = "e2e-builder"',
         'shutdown-grace = "10s"',
         text,

@@ -59,11 +59,16 @@ export async function buildImage(env: BuildEnvironment, image: DiskImageConfig, 
       run: async (argv, processEnv) => {
         log.line(`nodepool-builder: running ${argv.join(' ')}`);
         const commandStarted = Date.now();
+        // A build that dies of a full disk only says so in its output; the job's reason must too.
+        let noSpaceLine: string | undefined;
         const outcome = await runProcess(argv, {
           env: processEnv,
           cwd: staging.dir,
           timeoutMs: Math.max(1, deadline - Date.now()),
-          onLine: (line) => log.line(line),
+          onLine: (line) => {
+            if (noSpaceLine === undefined && NO_SPACE_OUTPUT.test(line)) noSpaceLine = line.trim();
+            log.line(line);
+          },
           ...(options.signal ? { signal: options.signal } : {}),
         })
           .catch((err: unknown) => {
@@ -72,6 +77,9 @@ export async function buildImage(env: BuildEnvironment, image: DiskImageConfig, 
           .finally(() => (commandMs += Date.now() - commandStarted));
         if (outcome.timedOut) throw new JobFailure('BUILD_TIMEOUT', `the build timed out after ${image.buildTimeoutMs} ms`);
         if (outcome.aborted) throw new JobFailure('BUILD_ABORTED', 'the build was aborted (the builder is stopping)');
+        if (outcome.code !== 0 && noSpaceLine !== undefined) {
+          throw new JobFailure('NO_SPACE', `the disk is full: ${argv[0]} exited with ${outcome.code ?? `signal ${outcome.signal}`}: ${noSpaceLine.slice(0, 300)}`);
+        }
         if (outcome.code !== 0) {
           throw new JobFailure('BUILD_FAILED', `${argv[0]} exited with ${outcome.code ?? `signal ${outcome.signal}`}`);
         }
@@ -107,6 +115,8 @@ export async function buildImage(env: BuildEnvironment, image: DiskImageConfig, 
     if (log.writeError) env.logger.warn(`build log ${log.path} is incomplete: ${log.writeError.message}`);
   }
 }
+
+const NO_SPACE_OUTPUT = /No space left on device|ENOSPC/;
 
 /** A full disk is an expected failure (WORK_FAIL), not an exception. */
 function asFailure(err: unknown): Error {
