@@ -4,8 +4,10 @@ import { type Logger, silentLogger } from '../util/log.ts';
 import { Backoff, type BackoffPolicy, DEFAULT_BACKOFF } from './backoff.ts';
 import { type Packet, Decoder } from './decoder.ts';
 import { type Arg, encodePacket, encodeTextLine } from './encoder.ts';
+import { ProtocolError } from './errors.ts';
 import { Type } from './packets.ts';
 import { type ServerAddress, describeServer } from './server-address.ts';
+import { PartialPacketWatch, truncated } from './partial-packet-watch.ts';
 import { openSocket, readyEvent } from './socket.ts';
 
 export interface ConnectionHandlers {
@@ -28,6 +30,11 @@ export interface ConnectionOptions {
   /** How long an ECHO_REQ may go unanswered. */
   readonly echoTimeoutMs?: number;
   readonly maxPacketSize?: number;
+  /**
+   * How long a packet (or text line) that has started arriving may take to complete, plus one
+   * second per 64 KiB it declares; a peer trickling bytes is dropped after that.
+   */
+  readonly packetTimeoutMs?: number;
   readonly logger?: Logger;
   /** Names this connection in logs, e.g. "worker/build". */
   readonly label?: string;
@@ -36,6 +43,7 @@ export interface ConnectionOptions {
 const PROBE_PREFIX = 'nodepool-builder-liveness:';
 /** Writes below this size that are queued in one turn are joined into one write. */
 const JOIN_LIMIT = 64 * 1024;
+const DEFAULT_PACKET_TIMEOUT_MS = 30_000;
 
 /**
  * One gearman connection to one server, kept up for as long as it is open: it reconnects with
@@ -159,15 +167,21 @@ export class Connection {
       this.probe = this.startProbe();
       this.handlers.connected();
     });
+    const drop = (err: Error): void => {
+      failure = err;
+      this.logger.warn(`${this.label}: dropping the connection: ${err.message}`);
+      socket.destroy(err);
+    };
+    const partial = new PartialPacketWatch(decoder, this.options.packetTimeoutMs ?? DEFAULT_PACKET_TIMEOUT_MS, drop);
     socket.on('data', (chunk: Buffer) => {
       this.probe?.heard();
       try {
         decoder.push(chunk);
       } catch (err) {
-        failure = err instanceof Error ? err : new Error(String(err));
-        this.logger.warn(`${this.label}: dropping the connection: ${failure.message}`);
-        socket.destroy(failure);
+        drop(err instanceof Error ? err : new Error(String(err)));
+        return;
       }
+      partial.check();
     });
     socket.on('drain', () => this.releaseDrainWaiters());
     socket.on('error', (err) => {
@@ -175,6 +189,8 @@ export class Connection {
     });
     socket.once('close', () => {
       clearTimeout(connectTimer);
+      partial.stop();
+      if (!decoder.idle && !(failure instanceof ProtocolError)) failure = truncated(decoder, failure);
       this.probe?.stop();
       this.probe = undefined;
       const wasReady = this.ready;

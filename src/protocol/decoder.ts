@@ -114,6 +114,11 @@ export class Decoder {
     return this.spillLength === 0;
   }
 
+  /** Total size (header included) of the binary packet being assembled; 0 while unknown or for a text line. */
+  get expected(): number {
+    return this.pending === Pending.Binary ? this.need : 0;
+  }
+
   /** Feeds bytes. Throws ProtocolError on malformed input; the decoder is then dead. */
   push(chunk: Uint8Array): void {
     if (this.failure) throw this.failure;

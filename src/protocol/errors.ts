@@ -11,7 +11,13 @@ export type ProtocolErrorCode =
   | 'UNEXPECTED_BODY'
   | 'BAD_ARGUMENT'
   | 'WRONG_ARGUMENT_COUNT'
-  | 'DECODER_FAILED';
+  | 'DECODER_FAILED'
+  /** A packet or line started arriving and did not complete in time (a trickling peer). */
+  | 'PACKET_TIMEOUT'
+  /** The connection ended inside a packet or line. */
+  | 'TRUNCATED'
+  /** The server left a request unanswered for too long. */
+  | 'REPLY_TIMEOUT';
 
 export interface ProtocolErrorDetails {
   /** Packet type code, when the header got that far. */

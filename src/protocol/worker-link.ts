@@ -2,6 +2,7 @@ import type { Logger } from '../util/log.ts';
 import { Connection, type ConnectionOptions } from './connection.ts';
 import type { Packet } from './decoder.ts';
 import type { Arg } from './encoder.ts';
+import { ProtocolError } from './errors.ts';
 import { Type, packetName } from './packets.ts';
 import { utf8 } from './text.ts';
 import type { WorkerJob } from './worker-job.ts';
@@ -33,6 +34,17 @@ export interface LinkOwner {
   lost(link: WorkerLink, reason: Error): void;
 }
 
+export interface WorkerLinkOptions extends ConnectionOptions {
+  /**
+   * How long a GRAB_JOB_UNIQ may go unanswered before the connection is dropped. A GRAB holds
+   * one of the class's slots, so a server that takes connections but never answers would
+   * otherwise starve the class on every other server.
+   */
+  readonly grabTimeoutMs?: number;
+}
+
+const DEFAULT_GRAB_TIMEOUT_MS = 30_000;
+
 /**
  * One worker connection to one server for one job class. It registers only that class's
  * functions, so a GRAB on it can only ever return a job the class has a slot for.
@@ -43,16 +55,24 @@ export class WorkerLink {
   awake = false;
   /** GRABs sent here and not answered yet; each holds one of the class's slots. */
   grabsPending = 0;
+  /**
+   * The last answer here was a job, so more may be queued: several GRABs may be in flight.
+   * After a wake-up only one is, so a server that went silent holds one slot, not all of them.
+   */
+  jobsFlowing = false;
   /** Jobs received on the current session of this connection. */
   readonly jobs = new Set<WorkerJob>();
   /** Functions unregistered while a job of theirs runs here: CANT_DO goes out when it ends. */
   private readonly retiring = new Set<string>();
+  private readonly grabTimeoutMs: number;
+  private grabTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly owner: LinkOwner,
     private readonly logger: Logger,
-    options: ConnectionOptions,
+    options: WorkerLinkOptions,
   ) {
+    this.grabTimeoutMs = options.grabTimeoutMs ?? DEFAULT_GRAB_TIMEOUT_MS;
     this.connection = new Connection(
       {
         connected: () => this.registerAll(),
@@ -77,7 +97,22 @@ export class WorkerLink {
   }
 
   grab(): void {
-    if (this.send(Type.GRAB_JOB_UNIQ, [])) this.grabsPending++;
+    if (!this.send(Type.GRAB_JOB_UNIQ, [])) return;
+    this.grabsPending++;
+    if (this.grabsPending === 1) this.armGrabTimer();
+  }
+
+  /** Times the oldest unanswered GRAB; the server answers GRABs in order. */
+  private armGrabTimer(): void {
+    clearTimeout(this.grabTimer);
+    this.grabTimer = undefined;
+    if (this.grabsPending === 0) return;
+    this.grabTimer = setTimeout(() => {
+      this.grabTimer = undefined;
+      this.connection.destroy(
+        new ProtocolError('REPLY_TIMEOUT', `no answer to GRAB_JOB_UNIQ within ${this.grabTimeoutMs} ms`, { type: Type.GRAB_JOB_UNIQ }),
+      );
+    }, this.grabTimeoutMs);
   }
 
   canDo(fn: RegisteredFunction): void {
@@ -122,10 +157,13 @@ export class WorkerLink {
     if (id) this.send(Type.SET_CLIENT_ID, [id]);
     for (const fn of this.owner.functions()) this.canDo(fn);
     this.awake = true;
+    this.jobsFlowing = false;
     this.owner.wake(this);
   }
 
   private disconnected(reason: Error): void {
+    clearTimeout(this.grabTimer);
+    this.grabTimer = undefined;
     this.awake = false;
     for (; this.grabsPending > 0; this.grabsPending--) this.owner.grabSettled(this);
     for (const job of this.jobs) job.markConnectionLost(reason.message);
@@ -138,12 +176,14 @@ export class WorkerLink {
     switch (packet.type) {
       case Type.NOOP:
         this.awake = true;
+        this.jobsFlowing = false;
         this.owner.wake(this);
         return;
       case Type.NO_JOB:
         // Asleep first, so freeing the reserved slot does not grab here again; PRE_SLEEP once
         // the last GRAB in flight has been answered.
         this.awake = false;
+        this.jobsFlowing = false;
         if (this.grabsPending <= 1) this.send(Type.PRE_SLEEP, []);
         this.settleGrab();
         return;
@@ -156,7 +196,9 @@ export class WorkerLink {
         const payload = rest[rest.length - 1]!;
         // A job came, so more may be queued: this link may grab again.
         this.awake = true;
+        this.jobsFlowing = true;
         if (this.grabsPending > 0) this.grabsPending--;
+        this.armGrabTimer();
         this.owner.grabSettled(this, { handle: utf8(handle!), functionName: utf8(fn!), unique, payload });
         return;
       }
@@ -173,6 +215,7 @@ export class WorkerLink {
   private settleGrab(): void {
     if (this.grabsPending === 0) return;
     this.grabsPending--;
+    this.armGrabTimer();
     this.owner.grabSettled(this);
   }
 }

@@ -25,6 +25,10 @@ export interface WorkerOptions {
   readonly connectTimeoutMs?: number;
   readonly echoIntervalMs?: number;
   readonly maxPacketSize?: number;
+  /** See ConnectionOptions.packetTimeoutMs. */
+  readonly packetTimeoutMs?: number;
+  /** See WorkerLinkOptions.grabTimeoutMs. */
+  readonly grabTimeoutMs?: number;
 }
 
 /** GRABs one connection keeps in flight at most (more only multiply NO_JOB answers). */
@@ -91,6 +95,7 @@ export class Worker {
       link.canDo(entry);
       // A sleeping connection is not woken by CAN_DO: grab in case jobs are already queued.
       link.awake = link.connection.connected;
+      link.jobsFlowing = false;
     }
     this.pump(jobClass);
   }
@@ -178,6 +183,8 @@ export class Worker {
       ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
       ...(options.echoIntervalMs ? { echoIntervalMs: options.echoIntervalMs } : {}),
       ...(options.maxPacketSize ? { maxPacketSize: options.maxPacketSize } : {}),
+      ...(options.packetTimeoutMs ? { packetTimeoutMs: options.packetTimeoutMs } : {}),
+      ...(options.grabTimeoutMs ? { grabTimeoutMs: options.grabTimeoutMs } : {}),
     });
   }
 
@@ -192,7 +199,8 @@ export class Worker {
       let picked: WorkerLink | undefined;
       for (let i = 0; i < links.length && !picked; i++) {
         const link = links[(jobClass.cursor + i) % links.length]!;
-        if (link.awake && link.grabsPending < MAX_GRABS_PER_LINK && link.connection.connected) picked = link;
+        const limit = link.jobsFlowing ? MAX_GRABS_PER_LINK : 1;
+        if (link.awake && link.grabsPending < limit && link.connection.connected) picked = link;
       }
       if (!picked) return;
       jobClass.cursor = (links.indexOf(picked) + 1) % links.length;
