@@ -16,7 +16,14 @@ export interface GlanceUploaderOptions {
   readonly cleanupTimeoutMs?: number;
   readonly importPollMs?: number;
   readonly chunkSize?: number;
+  /** Tags every image as this builder's (BUILDER_PROPERTY), so the startup janitor finds its own leftovers. */
+  readonly builderId?: string;
 }
+
+/** The image property naming the builder (its client-id) that created the image. */
+export const BUILDER_PROPERTY = 'nodepool_builder';
+/** The image property naming the local image (build) id the image was uploaded from. */
+export const BUILD_ID_PROPERTY = 'nodepool_build_id';
 
 /**
  * md5 and sha256 check the bytes sent against the build's record (and md5 Glance's checksum).
@@ -63,7 +70,7 @@ export class GlanceUploader implements Uploader {
         ...(this.options.chunkSize ? { chunkSize: this.options.chunkSize } : {}),
       });
       const data: UploadData = { length: job.size, stream: () => file.chunks() };
-      const created = await glance.create(imageFields(job, id), job.signal);
+      const created = await glance.create(imageFields(job, id, this.options.builderId), job.signal);
       this.logger.info(`${what}: created ${id} in cloud "${context.cloud}"`);
       const started = Date.now();
       if (job.provider.uploadMethod === 'import') await this.importData(glance, created.importMethods, id, data, job);
@@ -159,7 +166,7 @@ export class GlanceUploader implements Uploader {
 }
 
 /** POST /v2/images body: the provider's settings, the operator's meta, then the keys nodepool and openstacksdk set. */
-export function imageFields(job: UploadJob, id: string): Record<string, unknown> {
+export function imageFields(job: UploadJob, id: string, builderId?: string): Record<string, unknown> {
   const { provider } = job;
   return {
     ...provider.meta,
@@ -170,7 +177,8 @@ export function imageFields(job: UploadJob, id: string): Record<string, unknown>
     visibility: provider.visibility,
     ...(provider.minDisk !== undefined ? { min_disk: provider.minDisk } : {}),
     ...(provider.minRam !== undefined ? { min_ram: provider.minRam } : {}),
-    nodepool_build_id: job.image.id,
+    [BUILD_ID_PROPERTY]: job.image.id,
+    ...(builderId !== undefined ? { [BUILDER_PROPERTY]: builderId } : {}),
     'owner_specified.openstack.md5': job.md5,
     'owner_specified.openstack.sha256': job.sha256,
     'owner_specified.openstack.object': `images/${job.imageName}`,

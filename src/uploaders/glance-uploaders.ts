@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import type { ProviderConfig } from '../config/schema.ts';
 import type { Logger } from '../util/log.ts';
 import { type CloudFiles, type Env, loadCloudFiles } from './cloud-files.ts';
-import { type CloudSessionOptions, CloudSession } from './cloud-session.ts';
+import { type CloudSessionOptions, CloudSession, type ImageService } from './cloud-session.ts';
 import { resolveCloud } from './clouds.ts';
 import { GlanceUploader, type GlanceUploaderOptions } from './glance-uploader.ts';
 import type { Uploader } from './uploader.ts';
@@ -22,6 +22,8 @@ export interface GlanceUploadersOptions {
 /** uploaderFor for BuilderWorker: one Glance uploader per provider, one session (token, pool) per cloud and region. */
 export interface GlanceUploaders {
   (provider: ProviderConfig): Uploader;
+  /** The provider's cloud session (shared with its uploads): for the startup janitor. */
+  service(provider: ProviderConfig): Promise<ImageService>;
   /** Closes every cloud's connections. */
   close(): Promise<void>;
 }
@@ -66,6 +68,7 @@ export function createGlanceUploaders(options: GlanceUploadersOptions): GlanceUp
   };
 
   return Object.assign(uploaderFor, {
+    service: (provider: ProviderConfig): Promise<ImageService> => sessionFor(provider.cloud, provider.region),
     async close(): Promise<void> {
       const opened = await Promise.allSettled(sessions.values());
       sessions.clear();

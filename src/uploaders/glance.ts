@@ -1,3 +1,4 @@
+import { JobFailure } from '../protocol/job-errors.ts';
 import type { Logger } from '../util/log.ts';
 import type { ImageService } from './cloud-session.ts';
 import { HttpStatusError } from './errors.ts';
@@ -33,7 +34,9 @@ const str = (value: unknown): string | undefined => (typeof value === 'string' &
 export function toGlanceImage(body: unknown): GlanceImage {
   const fields = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   if (typeof fields.id !== 'string' || typeof fields.status !== 'string') {
-    throw new Error(`Glance answered with something that is not an image: ${JSON.stringify(body).slice(0, 200)}`);
+    // JSON.stringify(undefined) is undefined: an empty answer must not become a TypeError.
+    const shown = body === undefined ? '(an empty body)' : String(JSON.stringify(body) ?? body).slice(0, 200);
+    throw new JobFailure('CLOUD_BAD_ANSWER', `Glance answered with something that is not an image: ${shown}`);
   }
   return {
     id: fields.id,
@@ -97,6 +100,21 @@ export class GlanceClient {
       if (err instanceof HttpStatusError && err.status === 404) return false;
       throw err;
     }
+  }
+
+  /**
+   * One page of GET /v2/images with `query` (filters, limit, marker); `next` is the query
+   * of the following page, taken from Glance's `next` link, or undefined on the last page.
+   */
+  async listPage(query: string, signal: AbortSignal): Promise<{ images: GlanceImage[]; next: string | undefined }> {
+    const response = await withRetries('listing images', this.retry, signal, this.logger, () =>
+      this.call({ method: 'GET', path: `/images?${query}` }, signal),
+    );
+    const body = (response.body ?? {}) as { images?: unknown; next?: unknown };
+    const images = Array.isArray(body.images) ? body.images.map(toGlanceImage) : [];
+    // The link may carry a path prefix the endpoint already has: only its query is kept.
+    const next = typeof body.next === 'string' && body.next.includes('?') ? body.next.slice(body.next.indexOf('?') + 1) : undefined;
+    return { images, next };
   }
 
   /** The import methods this Glance offers (GET /v2/info/import). */

@@ -2,7 +2,7 @@ import type { Logger } from '../util/log.ts';
 import { abortable } from './abortable.ts';
 import type { CloudAuth } from './clouds.ts';
 import { type CatalogService, parseCatalog, versionedEndpoint } from './endpoint.ts';
-import { CloudAuthError, HttpStatusError } from './errors.ts';
+import { CloudAuthError, HttpConnectionError, HttpStatusError } from './errors.ts';
 import type { HttpClient } from './http.ts';
 import { authRequestBody, describeCredentials } from './keystone-auth.ts';
 import { DEFAULT_RETRY, type RetryPolicy, withRetries } from './retry.ts';
@@ -66,7 +66,25 @@ export class KeystoneSession {
   }
 
   private async authenticate(): Promise<Token> {
-    const signal = AbortSignal.timeout(this.options.timeoutMs ?? 60_000);
+    const timeoutMs = this.options.timeoutMs ?? 60_000;
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      return await this.requestToken(signal);
+    } catch (err) {
+      // Retried already: say plainly that Keystone is the part that is missing.
+      if (err instanceof HttpConnectionError || (err instanceof HttpStatusError && err.transient)) {
+        throw new CloudAuthError('KEYSTONE_UNREACHABLE', `cannot reach Keystone at ${this.auth.authUrl} for cloud "${this.cloud}" (${err.message})`, {
+          cause: err,
+        });
+      }
+      if (signal.aborted && err === signal.reason) {
+        throw new CloudAuthError('KEYSTONE_UNREACHABLE', `Keystone at ${this.auth.authUrl} did not answer within ${Math.round(timeoutMs / 1000)} s for cloud "${this.cloud}"`);
+      }
+      throw err;
+    }
+  }
+
+  private async requestToken(signal: AbortSignal): Promise<Token> {
     this.identityUrl ??= await withRetries(`version discovery of ${this.auth.authUrl}`, this.policy, signal, this.logger, () =>
       versionedEndpoint(this.http, this.auth.authUrl, 3, signal, this.logger),
     );

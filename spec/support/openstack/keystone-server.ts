@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from '../ports.ts';
 import { migratedDatabase } from './database-template.ts';
-import { runTool, startService, waitForHttp } from './service-process.ts';
+import { type ServiceProcess, runTool, startService, waitForHttp } from './service-process.ts';
 
 /** A real Keystone v3 (Debian's package) on 127.0.0.1: sqlite, fernet tokens, bootstrapped admin. */
 export interface KeystoneServer {
@@ -14,12 +14,20 @@ export interface KeystoneServer {
   admin<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
   /** The admin's user id. */
   adminUserId(): Promise<string>;
+  readonly running: boolean;
+  /** Starts it again on the same port, with the same database and keys (tokens it gave stay valid). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface KeystoneSettings {
+  /** [token] expiration: how long a token lives (default 3600 s). */
+  readonly tokenExpirationSeconds?: number;
 }
 
 const REGION = 'RegionOne';
 
-function keystoneConf(dir: string): string {
+function keystoneConf(dir: string, { tokenExpirationSeconds }: KeystoneSettings): string {
   return `[DEFAULT]
 log_file = ${join(dir, 'keystone.log')}
 
@@ -28,7 +36,7 @@ connection = sqlite:///${join(dir, 'keystone.sqlite')}
 
 [token]
 provider = fernet
-
+${tokenExpirationSeconds === undefined ? '' : `expiration = ${tokenExpirationSeconds}\n`}
 [fernet_tokens]
 key_repository = ${join(dir, 'fernet-keys')}
 
@@ -53,12 +61,12 @@ async function writeKeyRepository(dir: string): Promise<void> {
   }
 }
 
-export async function startKeystone(dir: string, adminPassword: string, port?: number): Promise<KeystoneServer> {
+export async function startKeystone(dir: string, adminPassword: string, port?: number, settings: KeystoneSettings = {}): Promise<KeystoneServer> {
   await Promise.all(['fernet-keys', 'credential-keys'].map((d) => mkdir(join(dir, d), { recursive: true })));
   port ??= await freePort();
   const url = `http://127.0.0.1:${port}`;
   const conf = join(dir, 'keystone.conf');
-  await writeFile(conf, keystoneConf(dir));
+  await writeFile(conf, keystoneConf(dir, settings));
   const setup = { cwd: dir, log: join(dir, 'setup.log') };
   const manage = (...args: string[]) => runTool('keystone-manage', ['--config-file', conf, ...args], setup);
   await migratedDatabase('keystone', join(dir, 'keystone.sqlite'), async () => {
@@ -82,12 +90,17 @@ export async function startKeystone(dir: string, adminPassword: string, port?: n
   );
   const log = join(dir, 'stdout.log');
   // The wsgiref server Keystone ships: one thread, HTTP/1.0, enough for tests.
-  const service = startService('keystone', 'keystone-wsgi-public', ['--host', '127.0.0.1', '--port', String(port), '--', '--config-file', conf], { cwd: dir, log });
-  await waitForHttp(`${url}/v3`, service, log);
+  const launch = async (): Promise<ServiceProcess> => {
+    const started = startService('keystone', 'keystone-wsgi-public', ['--host', '127.0.0.1', '--port', String(port), '--', '--config-file', conf], { cwd: dir, log });
+    await waitForHttp(`${url}/v3`, started, log);
+    return started;
+  };
+  let service = await launch();
 
-  let token: { value: string; userId: string } | undefined;
+  let token: { value: string; userId: string; expiresAt: number } | undefined;
   const adminToken = async () => {
-    if (token) return token;
+    // Short-lived tokens (a test's [token] expiration) are renewed before they run out.
+    if (token && token.expiresAt - Date.now() > 5_000) return token;
     const response = await fetch(`${url}/v3/auth/tokens`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -98,9 +111,9 @@ export async function startKeystone(dir: string, adminPassword: string, port?: n
         },
       }),
     });
-    const body = (await response.json()) as { token: { user: { id: string } } };
+    const body = (await response.json()) as { token: { user: { id: string }; expires_at: string } };
     if (response.status !== 201) throw new Error(`admin token: ${response.status} ${JSON.stringify(body)}`);
-    token = { value: response.headers.get('x-subject-token')!, userId: body.token.user.id };
+    token = { value: response.headers.get('x-subject-token')!, userId: body.token.user.id, expiresAt: Date.parse(body.token.expires_at) };
     return token;
   };
   return {
@@ -118,6 +131,13 @@ export async function startKeystone(dir: string, adminPassword: string, port?: n
       return (text ? JSON.parse(text) : undefined) as T;
     },
     adminUserId: async () => (await adminToken()).userId,
+    get running() {
+      return service.running;
+    },
+    async restart() {
+      await service.stop();
+      service = await launch();
+    },
     stop: () => service.stop(),
   };
 }

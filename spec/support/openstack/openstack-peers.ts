@@ -30,6 +30,8 @@ export interface OpenStackOptions {
   readonly keystone: boolean;
   /** image_size_cap of the no-auth Glance. */
   readonly imageSizeCap?: number;
+  /** Keystone's [token] expiration, for tests of tokens running out mid-upload. */
+  readonly tokenExpirationSeconds?: number;
 }
 
 export async function startOpenStack(options: OpenStackOptions): Promise<OpenStackPeers> {
@@ -54,7 +56,12 @@ export async function startOpenStack(options: OpenStackOptions): Promise<OpenSta
       });
       // keystonemiddleware asks Keystone only when a request comes: Glance may start first.
       const protectedGlance = launch(launchGlance(prepared));
-      keystone = await launch(startKeystone(join(dir, 'keystone'), adminPassword, keystonePort));
+      keystone = await launch(startKeystone(
+          join(dir, 'keystone'),
+          adminPassword,
+          keystonePort,
+          options.tokenExpirationSeconds === undefined ? {} : { tokenExpirationSeconds: options.tokenExpirationSeconds },
+        ));
       appCredential = await provision(keystone, prepared.port);
       keystoneGlance = await protectedGlance;
     }

@@ -4,11 +4,15 @@ import { loadTlsFiles } from '../../config/tls-files.ts';
 import { type ServerAddress, parseServerAddress } from '../../protocol/server-address.ts';
 import { GearmanServer } from '../../protocol/server/index.ts';
 import { createFormatConverter } from '../../uploaders/convert.ts';
+import { removeUnfinishedUploads } from '../../uploaders/glance-janitor.ts';
 import { createGlanceUploaders } from '../../uploaders/glance-uploaders.ts';
 import { BuilderWorker } from '../../worker/builder-worker.ts';
 import { UsageError, runCli } from '../cli-error.ts';
 import { createLogger } from '../logger.ts';
 import { waitForStopSignal } from '../signals.ts';
+
+/** How long startup waits for the sweep of unfinished uploads; a slow cloud must not keep the builder from serving. */
+const JANITOR_TIMEOUT_MS = 10_000;
 
 export const runCommand = defineCommand({
   meta: {
@@ -43,7 +47,21 @@ export const runCommand = defineCommand({
       }
 
       // clouds.yaml is read on the first upload, so a host that only builds needs none.
-      const uploaders = createGlanceUploaders({ logger: logger.withTag('glance'), cloudsFile: config.cloudsFile });
+      const uploaders = createGlanceUploaders({
+        logger: logger.withTag('glance'),
+        cloudsFile: config.cloudsFile,
+        uploader: { builderId: config.clientId },
+      });
+      // Before any upload job can arrive: an upload of this process would look like a leftover.
+      if (config.providers.length > 0) {
+        await removeUnfinishedUploads({
+          builderId: config.clientId,
+          providers: config.providers,
+          service: uploaders.service,
+          logger: logger.withTag('janitor'),
+          signal: AbortSignal.timeout(JANITOR_TIMEOUT_MS),
+        });
+      }
       const builder: BuilderWorker = new BuilderWorker(
         config,
         {
