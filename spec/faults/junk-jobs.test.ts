@@ -10,6 +10,7 @@ import { JobFailure } from '../../src/protocol/job-errors.ts';
 import type { ImageRecord } from '../../src/worker/image-record.ts';
 import { BuilderWorker } from '../../src/worker/builder-worker.ts';
 import { ImageRepository } from '../../src/worker/repository.ts';
+import { testBuilderConfig } from '../support/builder-config.ts';
 import { type Gearmand, startGearmand } from '../support/gearmand.ts';
 import { captureLogs } from '../support/log-capture.ts';
 import { eventually } from '../support/run.ts';
@@ -137,24 +138,15 @@ describe('10,000 malformed jobs interleaved with good ones, through gearmand, ag
     writeFileSync(join(root, 'etc', 'passwd'), 'sentinel\n');
     gearmand = await startGearmand();
     await seed(imagesDir, [UPLOAD_TARGET, ...deleteTargets]);
-    const config: BuilderConfig = {
-      file: join(root, 'builder.toml'),
+    const config = testBuilderConfig(root, {
       imagesDir,
       logDir: join(imagesDir, 'logs'),
-      buildLogRetention: 7,
       buildWorkers: 2,
       uploadWorkers: 4,
-      minFreeSpace: 0,
-      elementsPath: [],
-      dibImageCache: undefined,
       clientId: 'junk-target',
-      shutdownGraceMs: 5_000,
-      cloudsFile: undefined,
       gearmanServers: [{ host: gearmand.host, port: gearmand.port }],
-      statsd: undefined,
       diskimages: [diskimage('cheap', ['sh', '-c', 'printf "QFI\\373 cheap" > "$OUTPUT_DIR/$IMAGE_NAME.qcow2"'])],
-      providers: [],
-    };
+    });
     worker = new BuilderWorker(config, {
       logger: logs,
       uploaderFor: (provider) => {

@@ -64,19 +64,8 @@ describe('Keystone faults during image-upload jobs (real Keystone and a Glance b
     expectNoSecrets(capturedText(bed.logs.lines), [...peers.secrets, ...keystoneProxy.tokens, ...glanceProxy.tokens]);
   /** Keystone's word on a token: 200 while it is valid, 404 once it has expired. */
   const tokenStatus = async (token: string): Promise<number> => {
-    const admin = await fetch(`${keystone.url}/v3/auth/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        auth: {
-          identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password: keystone.adminPassword } } },
-          scope: { project: { name: 'admin', domain: { id: 'default' } } },
-        },
-      }),
-    });
-    await admin.arrayBuffer();
     const check = await fetch(`${keystone.url}/v3/auth/tokens`, {
-      headers: { 'x-auth-token': admin.headers.get('x-subject-token') ?? '', 'x-subject-token': token },
+      headers: { 'x-auth-token': await keystone.adminToken(), 'x-subject-token': token },
     });
     await check.arrayBuffer();
     return check.status;

@@ -9,6 +9,7 @@ import { type GlanceUploaders, type GlanceUploadersOptions, createGlanceUploader
 import type { ImageRecord } from '../../src/worker/image-record.ts';
 import { BuilderWorker } from '../../src/worker/builder-worker.ts';
 import { ImageRepository } from '../../src/worker/repository.ts';
+import { testBuilderConfig } from '../support/builder-config.ts';
 import { type Gearmand, startGearmand } from '../support/gearmand.ts';
 import { captureLogs } from '../support/log-capture.ts';
 import { seedQcow2Image } from '../support/openstack/seeded-image.ts';
@@ -60,24 +61,13 @@ export async function startUploadBed(options: UploadBedOptions): Promise<UploadB
     await seedQcow2Image(seeding, imageId, { randomBytes: options.imageBytes });
     gearmand = await startGearmand();
 
-    const config: BuilderConfig = {
-      file: join(root, 'builder.toml'),
+    const config = testBuilderConfig(root, {
       imagesDir,
-      logDir: join(root, 'logs'),
-      buildLogRetention: 7,
-      buildWorkers: 1,
-      uploadWorkers: 2,
-      minFreeSpace: 0,
-      elementsPath: [],
-      dibImageCache: undefined,
       clientId: options.clientId,
-      shutdownGraceMs: 5_000,
       cloudsFile,
       gearmanServers: [{ host: gearmand.host, port: gearmand.port }],
-      statsd: undefined,
-      diskimages: [],
       providers: [...options.providers],
-    };
+    });
     uploaders = createGlanceUploaders({
       logger: logs,
       cloudsFile,

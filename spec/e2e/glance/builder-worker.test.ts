@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BuilderConfig } from '../../../src/config/schema.ts';
 import { Client } from '../../../src/protocol/client.ts';
 import { createFormatConverter } from '../../../src/uploaders/convert.ts';
 import { type GlanceUploaders, createGlanceUploaders } from '../../../src/uploaders/glance-uploaders.ts';
 import { BuilderWorker } from '../../../src/worker/builder-worker.ts';
 import { ImageRepository } from '../../../src/worker/repository.ts';
+import { testBuilderConfig } from '../../support/builder-config.ts';
 import { type Gearmand, startGearmand } from '../../support/gearmand.ts';
 import { captureLogs } from '../../support/log-capture.ts';
 import { type OpenStackPeers, startOpenStack } from '../../support/openstack/openstack-peers.ts';
@@ -33,27 +33,16 @@ describe('image-upload through gearmand, the BuilderWorker, the converter and a 
     await seeding.recover();
     await seedQcow2Image(seeding, 'seed-0001', { randomBytes: 4 * 1024 * 1024 });
 
-    const config: BuilderConfig = {
-      file: join(root, 'builder.toml'),
+    const config = testBuilderConfig(root, {
       imagesDir,
-      logDir: join(root, 'logs'),
-      buildLogRetention: 7,
-      buildWorkers: 1,
-      uploadWorkers: 2,
-      minFreeSpace: 0,
-      elementsPath: [],
-      dibImageCache: undefined,
       clientId: 'glance-e2e',
-      shutdownGraceMs: 5_000,
       cloudsFile: peers.cloudsFile,
       gearmanServers: [{ host: gearmand.host, port: gearmand.port }],
-      statsd: undefined,
-      diskimages: [],
       providers: [
         testProvider({ name: 'cloud-qcow2', cloud: 'noauth', imageFormat: 'qcow2', meta: { hw_disk_bus: 'scsi' } }),
         testProvider({ name: 'cloud-raw', cloud: 'noauth', imageFormat: 'raw' }),
       ],
-    };
+    });
     uploaders = createGlanceUploaders({ logger: logs, cloudsFile: config.cloudsFile, env: {} });
     worker = new BuilderWorker(config, {
       logger: logs,

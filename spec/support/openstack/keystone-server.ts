@@ -14,6 +14,8 @@ export interface KeystoneServer {
   admin<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
   /** The admin's user id. */
   adminUserId(): Promise<string>;
+  /** A project-scoped admin token (renewed before it expires). */
+  adminToken(): Promise<string>;
   readonly running: boolean;
   /** Starts it again on the same port, with the same database and keys (tokens it gave stay valid). */
   restart(): Promise<void>;
@@ -131,6 +133,7 @@ export async function startKeystone(dir: string, adminPassword: string, port?: n
       return (text ? JSON.parse(text) : undefined) as T;
     },
     adminUserId: async () => (await adminToken()).userId,
+    adminToken: async () => (await adminToken()).value,
     get running() {
       return service.running;
     },

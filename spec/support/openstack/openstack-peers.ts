@@ -151,20 +151,7 @@ async function writeClouds(
 
 async function listImages(glance: GlanceServer, keystone: KeystoneServer | undefined): Promise<Array<Record<string, unknown>>> {
   const headers: Record<string, string> = {};
-  if (keystone) {
-    const response = await fetch(`${keystone.url}/v3/auth/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        auth: {
-          identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password: keystone.adminPassword } } },
-          scope: { project: { name: 'admin', domain: { id: 'default' } } },
-        },
-      }),
-    });
-    await response.arrayBuffer();
-    headers['x-auth-token'] = response.headers.get('x-subject-token') ?? '';
-  }
+  if (keystone) headers['x-auth-token'] = await keystone.adminToken();
   const response = await fetch(`${glance.url}/v2/images?limit=1000`, { headers });
   const body = (await response.json()) as { images: Array<Record<string, unknown>> };
   return body.images;
