@@ -14,34 +14,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AdminClient } from '../../src/protocol/admin-client.ts';
-import type { ImageRecord } from '../../src/worker/image-record.ts';
-import { ImageRepository } from '../../src/worker/repository.ts';
-import { silentLogger } from '../../src/util/log.ts';
 import { TINY_ELEMENTS, tinyImage } from '../../spec/support/builder-process.ts';
 import { startGearmand } from '../../spec/support/gearmand.ts';
 import { run } from '../../spec/support/run.ts';
+import { seedStandInImages } from '../../spec/support/stand-in-images.ts';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
-async function seed(imagesDir: string, count: number): Promise<void> {
-  const repository = new ImageRepository(imagesDir, silentLogger);
-  await repository.recover();
-  const now = new Date().toISOString();
-  for (let i = 0; i < count; i++) {
-    const id = `cold-${String(i).padStart(5, '0')}`;
-    const staging = await repository.stage(id);
-    writeFileSync(join(staging.dir, 'tiny.qcow2'), 'qcow2 stand-in');
-    const record: ImageRecord = {
-      id,
-      name: 'tiny',
-      formats: { qcow2: { file: 'tiny.qcow2', size: 14, md5: '0'.repeat(32), sha256: '0'.repeat(64) } },
-      build: { builder: 'command', builderVersion: undefined, host: 'bench', started: now, finished: now, log: '' },
-    };
-    await repository.commit(staging, record);
-  }
-}
 
 function config(dir: string, imagesDir: string, server: { host: string; port: number }): string {
   const file = join(dir, `builder-${imagesDir.split('/').pop()}.toml`);
@@ -94,7 +74,7 @@ async function main(): Promise<void> {
   const full = join(dir, 'full');
   const empty = join(dir, 'empty');
   mkdirSync(empty);
-  await seed(full, IMAGES);
+  await seedStandInImages(full, Array.from({ length: IMAGES }, (_, i) => `cold-${String(i).padStart(5, '0')}`));
   const fullConfig = config(dir, full, gearmand);
   const emptyConfig = config(dir, empty, gearmand);
   const functions = 1 + 2 * IMAGES;

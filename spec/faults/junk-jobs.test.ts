@@ -2,18 +2,17 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import type { BuilderConfig, DiskImageConfig } from '../../src/config/schema.ts';
+import type { DiskImageConfig } from '../../src/config/schema.ts';
 import { AdminClient } from '../../src/protocol/admin-client.ts';
 import { ClientError, JobFailedError } from '../../src/protocol/client-errors.ts';
 import { Client } from '../../src/protocol/client.ts';
 import { JobFailure } from '../../src/protocol/job-errors.ts';
-import type { ImageRecord } from '../../src/worker/image-record.ts';
 import { BuilderWorker } from '../../src/worker/builder-worker.ts';
-import { ImageRepository } from '../../src/worker/repository.ts';
 import { testBuilderConfig } from '../support/builder-config.ts';
 import { type Gearmand, startGearmand } from '../support/gearmand.ts';
 import { captureLogs } from '../support/log-capture.ts';
 import { eventually } from '../support/run.ts';
+import { seedStandInImages } from '../support/stand-in-images.ts';
 
 const JUNK_JOBS = 10_000;
 const IN_FLIGHT = 64;
@@ -77,24 +76,6 @@ function diskimage(name: string, command: string[]): DiskImageConfig {
   };
 }
 
-/** Commits `ids` into the repository the way a build leaves them, with a stand-in qcow2. */
-async function seed(imagesDir: string, ids: readonly string[]): Promise<void> {
-  const repository = new ImageRepository(imagesDir, captureLogs());
-  await repository.recover();
-  const now = new Date().toISOString();
-  for (const id of ids) {
-    const staging = await repository.stage(id);
-    writeFileSync(join(staging.dir, 'tiny.qcow2'), 'QFI\xfb stand-in', 'latin1');
-    const record: ImageRecord = {
-      id,
-      name: 'tiny',
-      formats: { qcow2: { file: 'tiny.qcow2', size: 14, md5: '0'.repeat(32), sha256: '0'.repeat(64) } },
-      build: { builder: 'command', builderVersion: undefined, host: 'test', started: now, finished: now, log: '' },
-    };
-    await repository.commit(staging, record);
-  }
-}
-
 /** Every path under `dir` (with size and mtime), skipping `skip`. */
 function snapshot(dir: string, skip: string): string[] {
   const out: string[] = [];
@@ -137,7 +118,7 @@ describe('10,000 malformed jobs interleaved with good ones, through gearmand, ag
     mkdirSync(join(root, 'etc'), { recursive: true });
     writeFileSync(join(root, 'etc', 'passwd'), 'sentinel\n');
     gearmand = await startGearmand();
-    await seed(imagesDir, [UPLOAD_TARGET, ...deleteTargets]);
+    await seedStandInImages(imagesDir, [UPLOAD_TARGET, ...deleteTargets]);
     const config = testBuilderConfig(root, {
       imagesDir,
       logDir: join(imagesDir, 'logs'),

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BuilderConfig, ProviderConfig } from '../../src/config/schema.ts';
+import type { ProviderConfig } from '../../src/config/schema.ts';
 import { Client } from '../../src/protocol/client.ts';
 import { JobFailedError } from '../../src/protocol/client-errors.ts';
 import { createFormatConverter } from '../../src/uploaders/convert.ts';
