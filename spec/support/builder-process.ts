@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parse } from 'smol-toml';
 import { AdminClient } from '../../src/protocol/admin-client.ts';
 import { eventually } from './run.ts';
 
@@ -101,8 +102,9 @@ export async function startBuilder(
       child.stderr?.pipe(out);
       const current = child;
       exit = new Promise((done) => current.once('exit', (code) => done(code)));
-      const names = waitFor.length ? waitFor : [...body.matchAll(/name = "([^"]+)"/g)].map((m) => `image-build:${m[1]}`);
-      await eventually(
+      const names = waitFor.length ? waitFor : diskimageNames(body).map((name) => `image-build:${name}`);
+      // A builder that never registers must not outlive the test that gave up on it.
+      const registering = eventually(
         async () => {
           if (current.exitCode !== null) throw new Error(`the builder exited (${current.exitCode}):\n${handle.log()}`);
           const workers = await admin.workers();
@@ -112,6 +114,11 @@ export async function startBuilder(
         20_000,
         `the builder to register ${names.join(', ')}`,
       );
+      await registering.catch(async (err: unknown) => {
+        current.kill('SIGKILL');
+        await exit;
+        throw err;
+      });
     },
     async [Symbol.asyncDispose]() {
       admin.close();
@@ -128,4 +135,10 @@ export async function startBuilder(
   };
   await handle.start();
   return handle;
+}
+
+/** The [[diskimages]] names of a config body (not its providers'). */
+function diskimageNames(body: string): string[] {
+  const { diskimages } = parse(body) as { diskimages?: Array<{ name?: unknown }> };
+  return (diskimages ?? []).map((image) => String(image.name));
 }
