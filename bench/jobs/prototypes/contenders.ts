@@ -3,7 +3,6 @@
  * changes one thing against a main contender, to measure that one thing end to end.
  */
 import { type Contender, bunPair } from '../contenders.ts';
-import type { WorkerArgs } from '../harness/args.ts';
 
 export const PROTOTYPES: readonly Contender[] = [
   {
@@ -36,38 +35,5 @@ export const PROTOTYPES: readonly Contender[] = [
     library: false,
     ...bunPair('raw-deferred', './prototypes/raw-deferred-worker.ts', './peers/raw-client.ts'),
   },
-  ...[2, 4, 16].map((grabs) => rawGrabs(grabs)),
-  ...[2, 4].map((grabs) => oursGrabs(grabs, false)),
-  ...[2, 4].map((grabs) => oursGrabs(grabs, true)),
 ];
 
-/** The raw worker keeping `grabs` GRAB_JOB_UNIQ outstanding per connection (raw client). */
-function rawGrabs(grabs: number): Contender {
-  const name = `raw-grab${grabs}`;
-  const pair = bunPair(name, './prototypes/raw-multigrab-worker.ts', './peers/raw-client.ts');
-  return {
-    name,
-    about: `raw, with ${grabs} GRAB_JOB_UNIQ outstanding per worker connection instead of 1`,
-    library: false,
-    ...pair,
-    workers: (args) => pair.workers({ ...args, grabs } as WorkerArgs),
-  };
-}
-
-/**
- * Our worker with the multi-grab patch (`grabs` per connection); with `all`, also sync-settle
- * in the worker and lean-submit + no stack capture in the client (every patch at once).
- */
-function oursGrabs(grabs: number, all: boolean): Contender {
-  const name = `ours-${all ? 'all-' : ''}grab${grabs}`;
-  const pair = all
-    ? bunPair(name, './prototypes/ours-worker-sync-multigrab.ts', './prototypes/ours-client-lean-nostack.ts')
-    : bunPair(name, './prototypes/ours-worker-multigrab.ts', './peers/ours-client.ts');
-  return {
-    name,
-    about: `ours, worker with ${grabs} GRAB_JOB_UNIQ outstanding per connection${all ? ' + sync-settle; client lean-submit + no stack capture' : ''}`,
-    library: false,
-    ...pair,
-    workers: (args) => pair.workers({ ...args, grabs } as WorkerArgs),
-  };
-}
