@@ -38,6 +38,10 @@ async function oursStep(): Promise<Step> {
   let bytes = 0;
   const line = attach(link.connection, (chunk) => (bytes += chunk.length));
   while (line.writes === 0) await null; // CAN_DO and the first GRAB
+  // The first job tops the connection up to its cap of GRABs in flight (one more per job after).
+  const primed = bytes;
+  line.push(assignments[MIX - 1]!);
+  while (bytes === primed) await null;
   return async (i) => {
     const before = bytes;
     line.push(assignments[i % MIX]!);
