@@ -74,3 +74,26 @@ test('(fake server) a job sends exactly one terminal packet', async () => {
   expect(refusals).toHaveLength(3 * JOBS);
   for (const err of refusals) expect(err).toBeInstanceOf(JobStateError);
 });
+
+test('(fake server) a job for a function the worker does not have: WORK_WARNING with the reason, then WORK_FAIL', async () => {
+  const sent: Array<[string, string[]]> = [];
+  let assigned = false;
+  const server = await startScriptedServer((packet, connection) => {
+    sent.push([packetName(packet.type), packet.args.map((a) => Buffer.from(a).toString())]);
+    if (packet.type !== Type.GRAB_JOB_UNIQ) return;
+    if (assigned) return connection.reply(Type.NO_JOB, []);
+    assigned = true;
+    connection.reply(Type.JOB_ASSIGN_UNIQ, ['H:test:1', 'gone', 'u1', 'payload']);
+  });
+  const worker = new Worker({ servers: [server] });
+  worker.register('fn', () => 'unused');
+  worker.start();
+  await eventually(() => sent.some(([name]) => name === 'WORK_FAIL'));
+  await worker.stop(100);
+  await server.close();
+  const answers = sent.filter(([name]) => name.startsWith('WORK_'));
+  expect(answers).toEqual([
+    ['WORK_WARNING', ['H:test:1', 'no handler for gone in class default']],
+    ['WORK_FAIL', ['H:test:1']],
+  ]);
+});

@@ -221,8 +221,8 @@ export class Worker {
     link.jobs.add(job);
     this.running.add(job);
     if (!entry || entry.jobClass !== jobClass) {
-      this.logger.warn(`job ${job.handle}: no handler for ${assigned.functionName} in class ${jobClass.name}`);
-      this.settle(jobClass, link, job, () => job.fail());
+      const missing = new JobFailure('NO_HANDLER', `no handler for ${assigned.functionName} in class ${jobClass.name}`);
+      this.settle(jobClass, link, job, () => this.failJob(job, missing));
       return;
     }
     let outcome: Promise<Arg | undefined | void>;
