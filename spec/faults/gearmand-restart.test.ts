@@ -100,9 +100,11 @@ describe('gearmand restarts under a running builder (real gearmand, real builder
   test('while a build runs: the build finishes, its image is committed and registered after the reconnect', async () => {
     const submitted = client.submit('image-build:slow', JSON.stringify({ 'image-id': 'built-through-restart' }), { timeoutMs: BUILD_TIMEOUT_MS });
     await eventually(() => existsSync(join(builder.imagesDir, 'staging', 'built-through-restart')), 120_000, 'the build to start');
+    // Watched before the kill: the client may see the connection drop before kill() returns.
+    const lost = rejection(submitted, ClientError);
     await gearmand.kill();
     // gearmand keeps no queue: the submitter loses the job. The builder must not lose the image.
-    expect((await rejection(submitted, ClientError)).code).toBe('CONNECTION_LOST');
+    expect((await lost).code).toBe('CONNECTION_LOST');
     expect(existsSync(join(builder.imagesDir, 'staging', 'built-through-restart'))).toBe(true);
     await gearmand.restart();
     await eventually(() => onDisk('built-through-restart'), BUILD_TIMEOUT_MS, 'the image to be committed');

@@ -24,6 +24,18 @@ describe('HashingFile', () => {
     return Buffer.concat(parts);
   };
 
+  test('the digests are complete when the last chunk goes out, so a consumer that stops there still has them', async () => {
+    const source = await randomImageFile(dir, 1_000_001, 'last.raw');
+    const file = new HashingFile({ path: source.path, size: source.size, algorithms: ['md5', 'sha256'], chunkSize: 262_144 });
+    let received = 0;
+    // Like an HTTP body whose server answered as soon as it had every byte: no request for the end.
+    for await (const chunk of file.chunks()) {
+      received += chunk.length;
+      if (received === source.size) break;
+    }
+    expect(file.digests()).toEqual({ md5: source.md5, sha256: source.sha256 });
+  });
+
   test('streams the file in chunks, hashing md5, sha256 and sha512 on the way, with progress', async () => {
     const source = await randomImageFile(dir, 3_000_003, 'a.raw');
     const progress: number[] = [];
@@ -40,10 +52,10 @@ describe('HashingFile', () => {
   });
 
   test('each pass starts over with fresh hashes (a retried upload)', async () => {
-    const source = await randomImageFile(dir, 200_000, 'b.raw');
-    const file = new HashingFile({ path: source.path, size: source.size, algorithms: ['md5'] });
+    const source = await randomImageFile(dir, 600_000, 'b.raw');
+    const file = new HashingFile({ path: source.path, size: source.size, algorithms: ['md5'], chunkSize: 262_144 });
     const iterator = file.chunks();
-    await iterator.next();
+    await iterator.next(); // the first of three chunks: the pass stops before the end
     await iterator.return(undefined);
     expect(file.digests()).toBeUndefined();
     await drain(file);

@@ -50,6 +50,11 @@ export class HashingFile {
     this.complete = undefined;
     const ring = Array.from({ length: Math.min(RING_SIZE, Math.ceil(size / chunkSize)) }, () => Buffer.allocUnsafe(chunkSize));
     const handle = await open(path, 'r');
+    const finish = async (): Promise<void> => {
+      const { size: now } = await handle.stat();
+      if (now !== size) throw changed(path, `it has ${now} bytes, not ${size}`);
+      this.complete = Object.fromEntries(hashes.map(([algorithm, hash]) => [algorithm, hash.digest('hex')]));
+    };
     try {
       for (let position = 0, n = 0; position < size; n++) {
         const buffer = ring[n % ring.length]!;
@@ -58,12 +63,13 @@ export class HashingFile {
         const chunk = bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
         for (const [, hash] of hashes) hash.update(chunk);
         position += bytesRead;
+        // Finished before the last chunk goes out: once the server has every byte it may answer,
+        // and the consumer may then stop without asking this generator for its end.
+        if (position >= size) await finish();
         onProgress?.(position);
         yield chunk;
       }
-      const { size: now } = await handle.stat();
-      if (now !== size) throw changed(path, `it has ${now} bytes, not ${size}`);
-      this.complete = Object.fromEntries(hashes.map(([algorithm, hash]) => [algorithm, hash.digest('hex')]));
+      if (size === 0) await finish();
     } finally {
       await handle.close();
     }
