@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '../../src/protocol/client.ts';
+import { Client } from '../../src/protocol/client/client.ts';
 import { TINY_ELEMENTS, startBuilder, tinyImage } from '../../spec/support/builder-process.ts';
 import { startGearmand } from '../../spec/support/gearmand.ts';
 import { run } from '../../spec/support/run.ts';

@@ -90,7 +90,7 @@ async function decodeSmall(stream: SmallStream): Promise<Sample[]> {
     ROUNDS,
   );
   const notes = [
-    'ours = src/protocol/decoder.ts as the worker runs it (expect RES, views for every argument).',
+    'ours = src/protocol/codec/decoder.ts as the worker runs it (expect RES, views for every argument).',
     'prototype (fast.ts) = bench/codec/peers/fast.ts: same API, checks and errors as ours, header read once, table-driven',
     '  checks, still a view per argument. prototype, views on demand = the same loop handing out argument boundaries,',
     '  a view made only when asked for (the checksum here reads lengths from the boundaries).',
@@ -124,7 +124,7 @@ async function consumeSmall(stream: SmallStream): Promise<Sample[]> {
     ROUNDS,
   );
   table('[1b] decode + the worker\'s use: handle/function/unique to strings, payload kept as bytes', M_PKT, samples, oursConsume.name, [
-    'ours: Decoder, then utf8() of src/protocol/text.ts on each leading view, as worker-link.ts does.',
+    'ours: Decoder, then utf8() of src/protocol/codec/text.ts on each leading view, as worker-link.ts does.',
     'prototype: LazyPacket.text(i) decodes from the chunk itself; a view is made for the payload only.',
   ]);
   return samples;
@@ -355,7 +355,7 @@ async function main(): Promise<void> {
   const best = shift >= dv ? 'hand-written byte shifts' : 'hand-written DataView';
   console.log(
     `  header parsing: ${best} is fastest, ${x(Math.max(shift, dv), bp)} binary-parser (DataView ${x(dv, shift)} of byte shifts); ` +
-      'src/protocol/decoder.ts reads headers with byte shifts.',
+      'src/protocol/codec/decoder.ts reads headers with byte shifts.',
   );
 }
 

@@ -3,8 +3,8 @@
  * decodes the very same chunks and must arrive at the very same count and checksum.
  */
 import { Buffer } from 'node:buffer';
-import { encodePacketBuffer } from '../../src/protocol/encoder.ts';
-import { HEADER_SIZE, Type } from '../../src/protocol/packets.ts';
+import { encodePacketBuffer } from '../../src/protocol/codec/encoder.ts';
+import { HEADER_SIZE, Type } from '../../src/protocol/codec/packets.ts';
 
 export const CHUNK_SIZE = 64 * 1024;
 export const MIB = 1024 * 1024;

@@ -5,9 +5,9 @@
  */
 import { Buffer } from 'node:buffer';
 import { type Socket, connect } from 'node:net';
-import { Decoder, type Packet } from '../../src/protocol/decoder.ts';
-import { encodePacketBuffer } from '../../src/protocol/encoder.ts';
-import { Type } from '../../src/protocol/packets.ts';
+import { Decoder, type Packet } from '../../src/protocol/codec/decoder.ts';
+import { encodePacketBuffer } from '../../src/protocol/codec/encoder.ts';
+import { Type } from '../../src/protocol/codec/packets.ts';
 
 export interface Load {
   /** Client connections and worker connections (as many of each). */

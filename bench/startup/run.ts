@@ -13,7 +13,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { AdminClient } from '../../src/protocol/admin-client.ts';
+import { AdminClient } from '../../src/protocol/client/admin-client.ts';
 import { TINY_ELEMENTS, tinyImage } from '../../spec/support/builder-process.ts';
 import { startGearmand } from '../../spec/support/gearmand.ts';
 import { run } from '../../spec/support/run.ts';

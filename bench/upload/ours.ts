@@ -7,9 +7,9 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import type { ProviderConfig } from '../../src/config/schema.ts';
-import { createGlanceUploaders } from '../../src/uploaders/glance-uploaders.ts';
-import { type HashAlgorithm, HashingFile } from '../../src/uploaders/hashing-stream.ts';
-import { HttpClient } from '../../src/uploaders/http.ts';
+import { createGlanceUploaders } from '../../src/uploaders/glance/uploaders-by-provider.ts';
+import { type HashAlgorithm, HashingFile } from '../../src/uploaders/hashing-file.ts';
+import { HttpClient } from '../../src/uploaders/openstack/http.ts';
 import { silentLogger } from '../../src/util/log.ts';
 
 const hashesOf = (arg: string | undefined): HashAlgorithm[] | undefined =>

@@ -12,11 +12,11 @@ import {
   formatAdminCommand,
   formatErrorLine,
   parseAdminRequest,
-} from '../../src/protocol/admin.ts';
-import { AdminClient } from '../../src/protocol/admin-client.ts';
-import { Decoder, type Packet } from '../../src/protocol/decoder.ts';
-import { encodePacketBuffer } from '../../src/protocol/encoder.ts';
-import { Type } from '../../src/protocol/packets.ts';
+} from '../../src/protocol/codec/admin.ts';
+import { AdminClient } from '../../src/protocol/client/admin-client.ts';
+import { Decoder, type Packet } from '../../src/protocol/codec/decoder.ts';
+import { encodePacketBuffer } from '../../src/protocol/codec/encoder.ts';
+import { Type } from '../../src/protocol/codec/packets.ts';
 import { type Gearmand, startGearmand } from '../support/gearmand.ts';
 
 function open(server: Gearmand): Promise<Socket> {

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { AdminClient } from '../../src/protocol/admin-client.ts';
+import { AdminClient } from '../../src/protocol/client/admin-client.ts';
 import { TINY_ELEMENTS, tinyImage } from '../support/builder-process.ts';
 import { type OpenStackPeers, startOpenStack } from '../support/openstack/openstack-peers.ts';
 import { freePort } from '../support/ports.ts';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { Client } from '../../src/protocol/client.ts';
-import { ClientError, JobFailedError } from '../../src/protocol/client-errors.ts';
-import { JobFailure } from '../../src/protocol/job-errors.ts';
-import { Worker } from '../../src/protocol/worker.ts';
+import { Client } from '../../src/protocol/client/client.ts';
+import { ClientError, JobFailedError } from '../../src/protocol/client/client-errors.ts';
+import { JobFailure } from '../../src/errors/job-failure.ts';
+import { Worker } from '../../src/protocol/worker/worker.ts';
 import { JOB_SERVERS, type JobServer } from '../support/job-servers.ts';
 import { rejection } from '../support/rejection.ts';
 import { eventually } from '../support/run.ts';

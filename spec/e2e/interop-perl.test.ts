@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { JobFailure } from '../../src/protocol/job-errors.ts';
-import { Worker } from '../../src/protocol/worker.ts';
+import { JobFailure } from '../../src/errors/job-failure.ts';
+import { Worker } from '../../src/protocol/worker/worker.ts';
 import { JOB_SERVERS, type JobServer } from '../support/job-servers.ts';
 import { eventually, run } from '../support/run.ts';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { Client } from '../../src/protocol/client.ts';
-import { Worker } from '../../src/protocol/worker.ts';
+import { Client } from '../../src/protocol/client/client.ts';
+import { Worker } from '../../src/protocol/worker/worker.ts';
 import { type Gearmand, startGearmand } from '../support/gearmand.ts';
 import { type HostileServer, startHostileServer } from '../support/hostile-server.ts';
 import { captureLogs } from '../support/log-capture.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { Client } from '../../src/protocol/client.ts';
-import { Worker } from '../../src/protocol/worker.ts';
+import { Client } from '../../src/protocol/client/client.ts';
+import { Worker } from '../../src/protocol/worker/worker.ts';
 import { JOB_SERVERS, type JobServer } from '../support/job-servers.ts';
 import { captureLogs } from '../support/log-capture.ts';
 import { eventually } from '../support/run.ts';

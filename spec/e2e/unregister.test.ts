@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { AdminClient } from '../../src/protocol/admin-client.ts';
-import { Client } from '../../src/protocol/client.ts';
-import { Worker } from '../../src/protocol/worker.ts';
+import { AdminClient } from '../../src/protocol/client/admin-client.ts';
+import { Client } from '../../src/protocol/client/client.ts';
+import { Worker } from '../../src/protocol/worker/worker.ts';
 import { JOB_SERVERS, type JobServer } from '../support/job-servers.ts';
 import { eventually } from '../support/run.ts';
 

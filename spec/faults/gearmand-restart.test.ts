@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdminClient } from '../../src/protocol/admin-client.ts';
-import { ClientError } from '../../src/protocol/client-errors.ts';
-import { Client } from '../../src/protocol/client.ts';
+import { AdminClient } from '../../src/protocol/client/admin-client.ts';
+import { ClientError } from '../../src/protocol/client/client-errors.ts';
+import { Client } from '../../src/protocol/client/client.ts';
 import { type BuilderProcess, startBuilder, tinyImage } from '../support/builder-process.ts';
 import { type Gearmand, startGearmand } from '../support/gearmand.ts';
 import { type OpenStackPeers, startOpenStack } from '../support/openstack/openstack-peers.ts';

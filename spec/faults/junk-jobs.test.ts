@@ -3,10 +3,10 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { DiskImageConfig } from '../../src/config/schema.ts';
-import { AdminClient } from '../../src/protocol/admin-client.ts';
-import { ClientError, JobFailedError } from '../../src/protocol/client-errors.ts';
-import { Client } from '../../src/protocol/client.ts';
-import { JobFailure } from '../../src/protocol/job-errors.ts';
+import { AdminClient } from '../../src/protocol/client/admin-client.ts';
+import { ClientError, JobFailedError } from '../../src/protocol/client/client-errors.ts';
+import { Client } from '../../src/protocol/client/client.ts';
+import { JobFailure } from '../../src/errors/job-failure.ts';
 import { BuilderWorker } from '../../src/worker/builder-worker.ts';
 import { testBuilderConfig } from '../support/builder-config.ts';
 import { type Gearmand, startGearmand } from '../support/gearmand.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import type { KeystoneOptions } from '../../src/uploaders/keystone.ts';
+import type { KeystoneOptions } from '../../src/uploaders/openstack/keystone.ts';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
 import type { KeystoneServer } from '../support/openstack/keystone-server.ts';
 import { type OpenStackPeers, startOpenStack } from '../support/openstack/openstack-peers.ts';

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdminClient } from '../../src/protocol/admin-client.ts';
-import { JobFailedError } from '../../src/protocol/client-errors.ts';
-import { Client } from '../../src/protocol/client.ts';
-import type { ServerAddress } from '../../src/protocol/server-address.ts';
+import { AdminClient } from '../../src/protocol/client/admin-client.ts';
+import { JobFailedError } from '../../src/protocol/client/client-errors.ts';
+import { Client } from '../../src/protocol/client/client.ts';
+import type { ServerAddress } from '../../src/protocol/transport/connect-address.ts';
 import { type BuilderProcess, startBuilder, tinyImage } from '../support/builder-process.ts';
 import { type Gearmand, startGearmand } from '../support/gearmand.ts';
 import { rejection } from '../support/rejection.ts';

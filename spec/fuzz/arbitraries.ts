@@ -1,7 +1,7 @@
 /** fast-check arbitraries for gearman packets and admin lines, for the codec property tests. */
 import fc from 'fast-check';
-import { type Arg, COPY_THRESHOLD } from '../../src/protocol/encoder.ts';
-import { type Magic, PACKET_TABLE, type PacketSpec, allowsMagic } from '../../src/protocol/packets.ts';
+import { type Arg, COPY_THRESHOLD } from '../../src/protocol/codec/encoder.ts';
+import { type Magic, PACKET_TABLE, type PacketSpec, allowsMagic } from '../../src/protocol/codec/packets.ts';
 import { Prng } from './prng.ts';
 
 export interface PacketCase {

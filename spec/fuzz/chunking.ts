@@ -2,7 +2,7 @@
  * How a fuzz input is cut into pushes. Each chunking is a list of chunk lengths that sums to the
  * input's length; the decoder must give the same result for all of them.
  */
-import { HEADER_SIZE } from '../../src/protocol/packets.ts';
+import { HEADER_SIZE } from '../../src/protocol/codec/packets.ts';
 import { headerOffsets } from './mutators.ts';
 import type { Prng } from './prng.ts';
 

@@ -1,10 +1,10 @@
 /**
  * Loads the decoder under test for the fuzz script's `--decoder <module>` option: any module that
- * exports a `Decoder` class shaped like src/protocol/decoder.ts's. Used to try a candidate decoder,
+ * exports a `Decoder` class shaped like src/protocol/codec/decoder.ts's. Used to try a candidate decoder,
  * or a deliberately broken copy, to prove the run catches it.
  */
 import { resolve } from 'node:path';
-import type { DecoderHandlers, DecoderOptions } from '../../src/protocol/decoder.ts';
+import type { DecoderHandlers, DecoderOptions } from '../../src/protocol/codec/decoder.ts';
 import { type DecoderFactory, type DecoderLike, realDecoder } from './invariants.ts';
 
 type DecoderClass = new (handlers: DecoderHandlers, options: DecoderOptions) => DecoderLike;

@@ -2,7 +2,7 @@
  * Checks one input: works out the expected result once, then decodes the input in one chunk and
  * in each extra chunking given, checking every invariant each time.
  */
-import type { ProtocolErrorCode } from '../../src/protocol/errors.ts';
+import type { ProtocolErrorCode } from '../../src/protocol/codec/errors.ts';
 import { wholeChunk } from './chunking.ts';
 import { type DecoderFactory, checkRun, realDecoder } from './invariants.ts';
 import { expectedDecoding } from './oracle.ts';

@@ -3,7 +3,7 @@
  * Most inputs are small (under ~256 bytes) so a million of them run in about a minute; about
  * one in a hundred is large, to reach the packet and line limits with real data.
  */
-import { HEADER_SIZE, type Magic, Type } from '../../src/protocol/packets.ts';
+import { HEADER_SIZE, type Magic, Type } from '../../src/protocol/codec/packets.ts';
 import { randomChunking } from './chunking.ts';
 import type { Corpus, Seed } from './corpus.ts';
 import { concat, longLine, mutate, splice } from './mutators.ts';

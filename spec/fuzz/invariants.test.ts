@@ -4,8 +4,8 @@
  * complaint. The real decoder passes the same inputs.
  */
 import { describe, expect, test } from 'bun:test';
-import { Decoder, type DecoderHandlers, type DecoderOptions, type Packet } from '../../src/protocol/decoder.ts';
-import { ProtocolError } from '../../src/protocol/errors.ts';
+import { Decoder, type DecoderHandlers, type DecoderOptions, type Packet } from '../../src/protocol/codec/decoder.ts';
+import { ProtocolError } from '../../src/protocol/codec/errors.ts';
 import { type Corpus, corpusFrom, loadCorpus } from './corpus.ts';
 import { runCase } from './fuzz-case.ts';
 import { inputAt } from './generator.ts';

@@ -13,9 +13,9 @@
  *    later than its bytes arrived, and with `offset` inside the stream and equal to `consumed`;
  *    after it the decoder refuses input with the same error.
  */
-import { type DecoderHandlers, type DecoderOptions, type Packet, Decoder } from '../../src/protocol/decoder.ts';
-import { type ProtocolErrorCode, ProtocolError } from '../../src/protocol/errors.ts';
-import { HEADER_SIZE } from '../../src/protocol/packets.ts';
+import { type DecoderHandlers, type DecoderOptions, type Packet, Decoder } from '../../src/protocol/codec/decoder.ts';
+import { type ProtocolErrorCode, ProtocolError } from '../../src/protocol/codec/errors.ts';
+import { HEADER_SIZE } from '../../src/protocol/codec/packets.ts';
 import type { Expected, Frame } from './oracle.ts';
 import type { Limits } from './profiles.ts';
 

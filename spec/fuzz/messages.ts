@@ -10,7 +10,7 @@ export interface WorkerTask {
   /** One Int32 slot per worker: the index of the input being checked now, for the watchdog. */
   readonly heartbeat: SharedArrayBuffer;
   readonly slot: number;
-  /** A module exporting the Decoder to test instead of src/protocol/decoder.ts (--decoder). */
+  /** A module exporting the Decoder to test instead of src/protocol/codec/decoder.ts (--decoder). */
   readonly decoderModule: string | undefined;
 }
 

@@ -3,7 +3,7 @@
  * never changed in place: they may be views into the seed corpus). Some know the framing: they
  * find headers by their "\0RE" prefix and corrupt the fields the decoder must check.
  */
-import { HEADER_SIZE, MAX_TYPE, PACKET_TABLE } from '../../src/protocol/packets.ts';
+import { HEADER_SIZE, MAX_TYPE, PACKET_TABLE } from '../../src/protocol/codec/packets.ts';
 import type { Prng } from './prng.ts';
 
 /** The limits in force, so size corruptions can land just around them. */

@@ -6,8 +6,8 @@
  * the end of the stream may or may not be reported (the stream proves the frame bad, but a
  * decoder may wait for one more byte).
  */
-import type { ProtocolErrorCode } from '../../src/protocol/errors.ts';
-import { HEADER_SIZE, type Magic, allowsMagic, packetSpec } from '../../src/protocol/packets.ts';
+import type { ProtocolErrorCode } from '../../src/protocol/codec/errors.ts';
+import { HEADER_SIZE, type Magic, allowsMagic, packetSpec } from '../../src/protocol/codec/packets.ts';
 import type { Limits } from './profiles.ts';
 
 /** A byte range [start, end) of the stream. */

@@ -1,4 +1,4 @@
-import type { Magic } from '../../src/protocol/packets.ts';
+import type { Magic } from '../../src/protocol/codec/packets.ts';
 
 /** The decoder options a fuzz input is decoded with. Every field is set: the oracle needs them all. */
 export interface Limits {

@@ -5,10 +5,10 @@
  */
 import { describe, expect, test } from 'bun:test';
 import fc from 'fast-check';
-import { Decoder, type DecoderOptions } from '../../src/protocol/decoder.ts';
-import { type Arg, COPY_THRESHOLD, encodePacket, encodePacketBuffer, encodeTextLine } from '../../src/protocol/encoder.ts';
-import { ProtocolError, type ProtocolErrorCode } from '../../src/protocol/errors.ts';
-import { HEADER_SIZE, PACKET_TABLE, packetSpec } from '../../src/protocol/packets.ts';
+import { Decoder, type DecoderOptions } from '../../src/protocol/codec/decoder.ts';
+import { type Arg, COPY_THRESHOLD, encodePacket, encodePacketBuffer, encodeTextLine } from '../../src/protocol/codec/encoder.ts';
+import { ProtocolError, type ProtocolErrorCode } from '../../src/protocol/codec/errors.ts';
+import { HEADER_SIZE, PACKET_TABLE, packetSpec } from '../../src/protocol/codec/packets.ts';
 import {
   type PacketCase,
   type StreamItem,

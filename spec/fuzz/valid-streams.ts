@@ -2,8 +2,8 @@
  * Well-formed traffic made with the encoder: random packets of every type with plausible
  * arguments, and admin text lines. Seeds for mutation, and clean inputs in their own right.
  */
-import { type Arg, encodePacketBuffer, encodeTextLine } from '../../src/protocol/encoder.ts';
-import { type Magic, PACKET_TABLE, type PacketSpec, allowsMagic } from '../../src/protocol/packets.ts';
+import { type Arg, encodePacketBuffer, encodeTextLine } from '../../src/protocol/codec/encoder.ts';
+import { type Magic, PACKET_TABLE, type PacketSpec, allowsMagic } from '../../src/protocol/codec/packets.ts';
 import { concat } from './mutators.ts';
 import type { Prng } from './prng.ts';
 

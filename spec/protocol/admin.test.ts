@@ -25,9 +25,9 @@ import {
   parseStatusRow,
   parseWorkerRow,
   renderAdminReply,
-} from '../../src/protocol/admin.ts';
-import { Decoder } from '../../src/protocol/decoder.ts';
-import { ProtocolError } from '../../src/protocol/errors.ts';
+} from '../../src/protocol/codec/admin.ts';
+import { Decoder } from '../../src/protocol/codec/decoder.ts';
+import { ProtocolError } from '../../src/protocol/codec/errors.ts';
 
 /** Splits wire text into lines the way the connection will: through the real decoder. */
 function linesOf(wire: string): string[] {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
-import { Backoff } from '../../src/protocol/backoff.ts';
-import { parseServerAddress } from '../../src/protocol/server-address.ts';
+import { Backoff } from '../../src/protocol/transport/backoff.ts';
+import { parseServerAddress } from '../../src/protocol/transport/connect-address.ts';
 
 describe('Backoff', () => {
   const policy = { initialDelayMs: 100, maxDelayMs: 1000, multiplier: 2 };

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
-import { type Packet, Decoder, type DecoderOptions } from '../../src/protocol/decoder.ts';
-import { ProtocolError } from '../../src/protocol/errors.ts';
-import { Type } from '../../src/protocol/packets.ts';
+import { type Packet, Decoder, type DecoderOptions } from '../../src/protocol/codec/decoder.ts';
+import { ProtocolError } from '../../src/protocol/codec/errors.ts';
+import { Type } from '../../src/protocol/codec/packets.ts';
 
 type Seen = { packet: string } | { text: string };
 

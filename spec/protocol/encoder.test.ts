@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
-import { COPY_THRESHOLD, encodePacket, encodePacketBuffer, encodeTextLine } from '../../src/protocol/encoder.ts';
-import { ProtocolError } from '../../src/protocol/errors.ts';
-import { Type } from '../../src/protocol/packets.ts';
+import { COPY_THRESHOLD, encodePacket, encodePacketBuffer, encodeTextLine } from '../../src/protocol/codec/encoder.ts';
+import { ProtocolError } from '../../src/protocol/codec/errors.ts';
+import { Type } from '../../src/protocol/codec/packets.ts';
 
 const hexOf = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 

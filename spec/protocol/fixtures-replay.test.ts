@@ -3,9 +3,9 @@
  * through the decoder and encoder, and checks them against the reference parser's frames.json.
  */
 import { describe, expect, test } from 'bun:test';
-import { Decoder, type Packet } from '../../src/protocol/decoder.ts';
-import { encodePacketBuffer } from '../../src/protocol/encoder.ts';
-import { type Magic, packetName } from '../../src/protocol/packets.ts';
+import { Decoder, type Packet } from '../../src/protocol/codec/decoder.ts';
+import { encodePacketBuffer } from '../../src/protocol/codec/encoder.ts';
+import { type Magic, packetName } from '../../src/protocol/codec/packets.ts';
 import { type Capture, type Frame, frameArgBytes, loadCaptures } from '../support/captures.ts';
 
 const EXPECTED_SESSIONS = [

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
-import { Type } from '../../src/protocol/packets.ts';
-import { Worker } from '../../src/protocol/worker.ts';
+import { Type } from '../../src/protocol/codec/packets.ts';
+import { Worker } from '../../src/protocol/worker/worker.ts';
 import { captureLogs } from '../support/log-capture.ts';
 import { eventually } from '../support/run.ts';
 import { startScriptedServer } from '../support/scripted-server.ts';

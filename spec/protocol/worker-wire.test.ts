@@ -1,9 +1,9 @@
 import { expect, test } from 'bun:test';
-import { Decoder } from '../../src/protocol/decoder.ts';
-import { JobStateError } from '../../src/protocol/job-errors.ts';
-import { Type, packetName } from '../../src/protocol/packets.ts';
-import { Worker } from '../../src/protocol/worker.ts';
-import type { WorkerJob } from '../../src/protocol/worker-job.ts';
+import { Decoder } from '../../src/protocol/codec/decoder.ts';
+import { JobStateError } from '../../src/errors/job-failure.ts';
+import { Type, packetName } from '../../src/protocol/codec/packets.ts';
+import { Worker } from '../../src/protocol/worker/worker.ts';
+import type { WorkerJob } from '../../src/protocol/worker/worker-job.ts';
 import { eventually } from '../support/run.ts';
 import { startScriptedServer } from '../support/scripted-server.ts';
 

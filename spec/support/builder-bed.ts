@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from 'bun:test';
-import { AdminClient } from '../../src/protocol/admin-client.ts';
-import { Client } from '../../src/protocol/client.ts';
+import { AdminClient } from '../../src/protocol/client/admin-client.ts';
+import { Client } from '../../src/protocol/client/client.ts';
 import { type BuilderProcess, startBuilder } from './builder-process.ts';
 import { type Gearmand, startGearmand } from './gearmand.ts';
 

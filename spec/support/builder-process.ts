@@ -3,7 +3,7 @@ import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'smol-toml';
-import { AdminClient } from '../../src/protocol/admin-client.ts';
+import { AdminClient } from '../../src/protocol/client/admin-client.ts';
 import { eventually } from './run.ts';
 
 export const TINY_ELEMENTS = resolve('fixtures/elements');

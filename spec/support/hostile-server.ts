@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { type Server, type Socket, createServer } from 'node:net';
-import { Type } from '../../src/protocol/packets.ts';
+import { Type } from '../../src/protocol/codec/packets.ts';
 
 /** What the fake server does to every worker connection it accepts. */
 export type Misbehaviour =

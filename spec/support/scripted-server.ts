@@ -1,6 +1,6 @@
 import { type Server, type Socket, createServer } from 'node:net';
-import { type Packet, Decoder } from '../../src/protocol/decoder.ts';
-import { type Arg, encodePacketBuffer } from '../../src/protocol/encoder.ts';
+import { type Packet, Decoder } from '../../src/protocol/codec/decoder.ts';
+import { type Arg, encodePacketBuffer } from '../../src/protocol/codec/encoder.ts';
 
 export interface ScriptedConnection {
   readonly socket: Socket;

@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/util/log.ts';
-import type { ImageRecord } from '../../src/worker/image-record.ts';
-import { ImageRepository } from '../../src/worker/repository.ts';
+import type { ImageRecord } from '../../src/images/image-record.ts';
+import { ImageRepository } from '../../src/images/repository.ts';
 
 /**
  * Commits `ids` into the repository under imagesDir the way a build leaves them, each with a

@@ -3,10 +3,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { JobFailure } from '../../src/protocol/job-errors.ts';
-import { type CloudFileLocations, candidates, loadCloudFiles } from '../../src/uploaders/cloud-files.ts';
-import { type CloudRequest, resolveCloud } from '../../src/uploaders/clouds.ts';
-import type { Env } from '../../src/uploaders/cloud-files.ts';
+import { JobFailure } from '../../src/errors/job-failure.ts';
+import { type CloudFileLocations, candidates, loadCloudFiles } from '../../src/uploaders/openstack/cloud-files.ts';
+import { type CloudRequest, resolveCloud } from '../../src/uploaders/openstack/clouds.ts';
+import type { Env } from '../../src/uploaders/openstack/cloud-files.ts';
 import { captureLogs } from '../support/log-capture.ts';
 
 describe('clouds.yaml, secure.yaml and OS_* the way openstacksdk reads them', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
-import { JobFailure } from '../../src/protocol/job-errors.ts';
-import { isVersioned, joinVersionPath, parseCatalog, pickVersionLink, selectEndpoint } from '../../src/uploaders/endpoint.ts';
+import { JobFailure } from '../../src/errors/job-failure.ts';
+import { isVersioned, joinVersionPath, parseCatalog, pickVersionLink, selectEndpoint } from '../../src/uploaders/openstack/catalog.ts';
 
 const catalog = parseCatalog([
   { type: 'identity', endpoints: [{ interface: 'public', region_id: 'R1', url: 'http://ks/v3' }] },

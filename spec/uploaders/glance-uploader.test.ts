@@ -2,11 +2,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test
 import { mkdtemp, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JobFailure } from '../../src/protocol/job-errors.ts';
-import { CloudSession } from '../../src/uploaders/cloud-session.ts';
-import type { CloudAuth, CloudConfig } from '../../src/uploaders/clouds.ts';
-import { GlanceUploader } from '../../src/uploaders/glance-uploader.ts';
-import { Secret } from '../../src/uploaders/secret.ts';
+import { JobFailure } from '../../src/errors/job-failure.ts';
+import { CloudSession } from '../../src/uploaders/openstack/cloud-session.ts';
+import type { CloudAuth, CloudConfig } from '../../src/uploaders/openstack/clouds.ts';
+import { GlanceUploader } from '../../src/uploaders/glance/glance-uploader.ts';
+import { Secret } from '../../src/uploaders/openstack/secret.ts';
 import { captureLogs } from '../support/log-capture.ts';
 import { type TestImageFile, randomImageFile, testProvider, uploadJob } from '../support/openstack/upload-job.ts';
 import { FakeGlance } from './fake-glance.ts';

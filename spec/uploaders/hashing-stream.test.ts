@@ -4,9 +4,9 @@ import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
-import { JobFailure } from '../../src/protocol/job-errors.ts';
-import { HashingFile } from '../../src/uploaders/hashing-stream.ts';
-import { HttpClient } from '../../src/uploaders/http.ts';
+import { JobFailure } from '../../src/errors/job-failure.ts';
+import { HashingFile } from '../../src/uploaders/hashing-file.ts';
+import { HttpClient } from '../../src/uploaders/openstack/http.ts';
 import { silentLogger } from '../../src/util/log.ts';
 import { randomImageFile } from '../support/openstack/upload-job.ts';
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { HttpClient } from '../../src/uploaders/http.ts';
-import { authRequestBody } from '../../src/uploaders/keystone-auth.ts';
-import { type KeystoneAuth, KeystoneSession } from '../../src/uploaders/keystone.ts';
-import { Secret } from '../../src/uploaders/secret.ts';
+import { HttpClient } from '../../src/uploaders/openstack/http.ts';
+import { authRequestBody } from '../../src/uploaders/openstack/keystone-auth.ts';
+import { type KeystoneAuth, KeystoneSession } from '../../src/uploaders/openstack/keystone.ts';
+import { Secret } from '../../src/uploaders/openstack/secret.ts';
 import { captureLogs } from '../support/log-capture.ts';
 import { type FakeKeystone, startFakeKeystone } from './fake-keystone.ts';
 

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { JobFailure } from '../protocol/job-errors.ts';
-import type { ImageFile } from '../worker/image-record.ts';
+import { JobFailure } from '../errors/job-failure.ts';
+import type { ImageFile } from '../images/image-record.ts';
 
 const QCOW2_MAGIC = Buffer.from([0x51, 0x46, 0x49, 0xfb]); // "QFI\xfb"
 

@@ -1,6 +1,6 @@
 import { ConfigError } from '../config/table-reader.ts';
-import { AdminError } from '../protocol/admin-errors.ts';
-import { ClientError } from '../protocol/client-errors.ts';
+import { AdminError } from '../protocol/codec/admin-errors.ts';
+import { ClientError } from '../protocol/client/client-errors.ts';
 
 /** Exit codes every command uses. */
 export const EXIT = { ok: 0, jobFailed: 1, usage: 2, unreachable: 3 } as const;

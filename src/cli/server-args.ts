@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type ServerAddress, parseServerAddress } from '../protocol/server-address.ts';
+import { type ServerAddress, parseServerAddress } from '../protocol/transport/connect-address.ts';
 import { UsageError } from './cli-error.ts';
 
 /** Options every command that talks to job servers takes. */

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { DEFAULT_PORT, type ServerAddress } from '../protocol/server-address.ts';
+import { DEFAULT_PORT, type ServerAddress } from '../protocol/transport/connect-address.ts';
 import { ConfigError, TableReader } from './table-reader.ts';
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

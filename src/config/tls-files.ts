@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { ServerAddress } from '../protocol/server-address.ts';
+import type { ServerAddress } from '../protocol/transport/connect-address.ts';
 
 /** The config names PEM files; this reads them into the server's TLS settings. */
 export async function loadTlsFiles(server: ServerAddress): Promise<ServerAddress> {

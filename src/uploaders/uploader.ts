@@ -1,5 +1,5 @@
 import type { ProviderConfig } from '../config/schema.ts';
-import type { ImageRecord } from '../worker/image-record.ts';
+import type { ImageRecord } from '../images/image-record.ts';
 
 export interface UploadJob {
   readonly image: ImageRecord;

@@ -1,15 +1,15 @@
 import { buildImage } from '../builders/build-image.ts';
 import type { ImageBuilder } from '../builders/builder.ts';
 import type { BuilderConfig, DiskImageConfig, ProviderConfig } from '../config/schema.ts';
-import { JobFailure } from '../protocol/job-errors.ts';
-import type { ServerAddress } from '../protocol/server-address.ts';
-import { Worker, type WorkerOptions } from '../protocol/worker.ts';
-import type { WorkerJob } from '../protocol/worker-job.ts';
+import { JobFailure } from '../errors/job-failure.ts';
+import type { ServerAddress } from '../protocol/transport/connect-address.ts';
+import { Worker, type WorkerOptions } from '../protocol/worker/worker.ts';
+import type { WorkerJob } from '../protocol/worker/worker-job.ts';
 import { formatImageName } from '../uploaders/image-name.ts';
 import type { Uploader } from '../uploaders/uploader.ts';
 import type { Logger } from '../util/log.ts';
 import { FollowStream } from './follow-stream.ts';
-import type { ImageRecord } from './image-record.ts';
+import type { ImageRecord } from '../images/image-record.ts';
 import { ImageLocks } from './image-locks.ts';
 import {
   BUILD_PREFIX,
@@ -20,9 +20,9 @@ import {
   parseBuildRequest,
   parseUploadRequest,
 } from './jobs.ts';
-import { pruneBuildLogs } from './log-retention.ts';
+import { pruneBuildLogs } from '../images/log-retention.ts';
 import { type Metrics, noMetrics, statsdMetrics } from './metrics.ts';
-import { ImageRepository } from './repository.ts';
+import { ImageRepository } from '../images/repository.ts';
 
 /** Makes the file a provider needs (converting when the build did not make that format). */
 export type FormatPreparer = (image: ImageRecord, format: string, signal: AbortSignal) => Promise<ImageRecord>;

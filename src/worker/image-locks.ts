@@ -1,4 +1,4 @@
-import { JobFailure } from '../protocol/job-errors.ts';
+import { JobFailure } from '../errors/job-failure.ts';
 
 interface ImageState {
   uploads: number;

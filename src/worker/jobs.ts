@@ -5,9 +5,9 @@
  *   image-delete:<id>    empty, {} or "" (what nodepool 0.3 sends)     → {}
  * Extra result keys are welcome; the keys above keep their meaning.
  */
-import { JobFailure } from '../protocol/job-errors.ts';
-import { utf8 } from '../protocol/text.ts';
-import { isImageId } from './image-id.ts';
+import { JobFailure } from '../errors/job-failure.ts';
+import { utf8 } from '../protocol/codec/text.ts';
+import { isImageId } from '../images/image-id.ts';
 
 export const BUILD_PREFIX = 'image-build:';
 export const UPLOAD_PREFIX = 'image-upload:';

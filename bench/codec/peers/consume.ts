@@ -1,14 +1,14 @@
 /**
- * Decode plus what the worker then does with each packet (src/protocol/worker-link.ts and
+ * Decode plus what the worker then does with each packet (src/protocol/worker/worker-link.ts and
  * client-link.ts): the handle, function and unique become strings, the payload stays bytes.
  * This is the cost that matters end to end, and it is where views on demand pay twice: today
- * every leading argument is a subarray view and then `utf8()` (src/protocol/text.ts) wraps it
+ * every leading argument is a subarray view and then `utf8()` (src/protocol/codec/text.ts) wraps it
  * in a second view to call toString.
  */
 import type { Buffer } from 'node:buffer';
-import { type Packet, Decoder } from '../../../src/protocol/decoder.ts';
-import { Type } from '../../../src/protocol/packets.ts';
-import { utf8 } from '../../../src/protocol/text.ts';
+import { type Packet, Decoder } from '../../../src/protocol/codec/decoder.ts';
+import { Type } from '../../../src/protocol/codec/packets.ts';
+import { utf8 } from '../../../src/protocol/codec/text.ts';
 import { type Tally, emptyTally } from '../workload.ts';
 import { FastDecoder, LazyPacket } from './fast.ts';
 import type { DecodeContender } from './types.ts';

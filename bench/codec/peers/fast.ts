@@ -1,10 +1,10 @@
 /**
- * PROTOTYPE, bench only: a drop-in variant of src/protocol/decoder.ts (same handlers, options,
+ * PROTOTYPE, bench only: a drop-in variant of src/protocol/codec/decoder.ts (same handlers, options,
  * Packet shape, checks and error codes; text lines handled exactly as src does) reworked for the
  * hot path, to measure what the changes below are worth. It is not used by the worker. It exports
  * `Decoder` so `bun run spec/fuzz/robustness.ts --decoder bench/codec/peers/fast.ts` can fuzz it.
  *
- * Changes against src/protocol/decoder.ts:
+ * Changes against src/protocol/codec/decoder.ts:
  *  1. The header is read once. `readHeader` and `emitPacket` each decoded the type and looked
  *     the spec up again; here one pass validates and emits.
  *  2. Validation is integer arithmetic on a per-decoder 256-entry rule table (argument count +
@@ -21,8 +21,8 @@
  * Error classification (which code) runs only once a check has failed.
  */
 import { Buffer } from 'node:buffer';
-import type { DecoderHandlers, DecoderOptions, Packet } from '../../../src/protocol/decoder.ts';
-import { ProtocolError } from '../../../src/protocol/errors.ts';
+import type { DecoderHandlers, DecoderOptions, Packet } from '../../../src/protocol/codec/decoder.ts';
+import { ProtocolError } from '../../../src/protocol/codec/errors.ts';
 import {
   DEFAULT_MAX_LINE_LENGTH,
   DEFAULT_MAX_PACKET_SIZE,
@@ -31,7 +31,7 @@ import {
   PACKET_TABLE,
   allowsMagic,
   packetSpec,
-} from '../../../src/protocol/packets.ts';
+} from '../../../src/protocol/codec/packets.ts';
 import { type Tally, emptyTally } from '../workload.ts';
 import type { DecodeContender } from './types.ts';
 

@@ -8,7 +8,7 @@
 import { Buffer } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { type EventEmitter, once as onceEvent } from 'node:events';
-import { Type } from '../../../src/protocol/packets.ts';
+import { Type } from '../../../src/protocol/codec/packets.ts';
 import { type SmallPacket, type Tally, emptyTally } from '../workload.ts';
 import type { DecodeContender, EncodeContender } from './types.ts';
 

@@ -1,8 +1,8 @@
 /** Our codec, driven exactly as the worker drives it. */
 import type { Buffer } from 'node:buffer';
-import { type Packet, Decoder } from '../../../src/protocol/decoder.ts';
-import { encodePacket, encodePacketBuffer } from '../../../src/protocol/encoder.ts';
-import { Type } from '../../../src/protocol/packets.ts';
+import { type Packet, Decoder } from '../../../src/protocol/codec/decoder.ts';
+import { encodePacket, encodePacketBuffer } from '../../../src/protocol/codec/encoder.ts';
+import { Type } from '../../../src/protocol/codec/packets.ts';
 import { type SmallPacket, type Tally, emptyTally } from '../workload.ts';
 import type { DecodeContender, EncodeContender } from './types.ts';
 

@@ -1,8 +1,8 @@
 /**
- * Our Client (src/protocol/client.ts): N connections = one Client with N entries in
+ * Our Client (src/protocol/client/client.ts): N connections = one Client with N entries in
  * `servers` (it round-robins submits over them). Each job is a plain `client.submit()`.
  */
-import { Client } from '../../../src/protocol/client.ts';
+import { Client } from '../../../src/protocol/client/client.ts';
 import { clientMain } from '../harness/client-main.ts';
 
 await clientMain(async (args) => {

@@ -1,8 +1,8 @@
 /**
- * Our Worker (src/protocol/worker.ts) echoing jobs. N connections = one Worker with N entries
+ * Our Worker (src/protocol/worker/worker.ts) echoing jobs. N connections = one Worker with N entries
  * in `servers`, all the same gearmand: one process, one slot pool, N WorkerLinks/sockets.
  */
-import { Worker } from '../../../src/protocol/worker.ts';
+import { Worker } from '../../../src/protocol/worker/worker.ts';
 import { workerMain } from '../harness/worker-main.ts';
 
 /** Slots: enough that the 16 jobs in flight never wait on the worker's own limit. */

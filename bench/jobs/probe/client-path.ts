@@ -5,11 +5,11 @@
  * client's logic. The fake server's own cost is in every variant alike.
  */
 import { Buffer } from 'node:buffer';
-import type { ClientLink } from '../../../src/protocol/client-link.ts';
-import { Client } from '../../../src/protocol/client.ts';
-import { type Packet, Decoder } from '../../../src/protocol/decoder.ts';
-import { encodePacketBuffer } from '../../../src/protocol/encoder.ts';
-import { Type } from '../../../src/protocol/packets.ts';
+import type { ClientLink } from '../../../src/protocol/client/client-link.ts';
+import { Client } from '../../../src/protocol/client/client.ts';
+import { type Packet, Decoder } from '../../../src/protocol/codec/decoder.ts';
+import { encodePacketBuffer } from '../../../src/protocol/codec/encoder.ts';
+import { Type } from '../../../src/protocol/codec/packets.ts';
 import { type EchoDriver, runBatch } from '../harness/batch.ts';
 import { payload } from '../payload.ts';
 import { createRawClient } from '../peers/raw-client-core.ts';

@@ -4,8 +4,8 @@
  * connection, exactly as a socket's 'data' would. No syscalls, no other process.
  */
 import type { Buffer } from 'node:buffer';
-import type { Connection } from '../../../src/protocol/connection.ts';
-import { type Packet, Decoder } from '../../../src/protocol/decoder.ts';
+import type { Connection } from '../../../src/protocol/transport/connection.ts';
+import { type Packet, Decoder } from '../../../src/protocol/codec/decoder.ts';
 
 interface ConnectionInternals {
   ready: boolean;

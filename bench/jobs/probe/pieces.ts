@@ -5,9 +5,9 @@
  */
 import { Buffer } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
-import { callerStack } from '../../../src/protocol/client-errors.ts';
-import { encodePacket } from '../../../src/protocol/encoder.ts';
-import { Type } from '../../../src/protocol/packets.ts';
+import { callerStack } from '../../../src/protocol/client/client-errors.ts';
+import { encodePacket } from '../../../src/protocol/codec/encoder.ts';
+import { Type } from '../../../src/protocol/codec/packets.ts';
 import { payload } from '../payload.ts';
 
 export interface Piece {

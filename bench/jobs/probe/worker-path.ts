@@ -4,10 +4,10 @@
  * our Worker with the sync-settle patch, and the raw worker's logic.
  */
 import { Buffer } from 'node:buffer';
-import { encodePacketBuffer } from '../../../src/protocol/encoder.ts';
-import { Type } from '../../../src/protocol/packets.ts';
-import type { WorkerLink } from '../../../src/protocol/worker-link.ts';
-import { Worker } from '../../../src/protocol/worker.ts';
+import { encodePacketBuffer } from '../../../src/protocol/codec/encoder.ts';
+import { Type } from '../../../src/protocol/codec/packets.ts';
+import type { WorkerLink } from '../../../src/protocol/worker/worker-link.ts';
+import { Worker } from '../../../src/protocol/worker/worker.ts';
 import { payload } from '../payload.ts';
 import { rawWorkerSession } from '../peers/raw-worker-core.ts';
 import { installSyncSettle } from '../prototypes/sync-settle.ts';

@@ -1,16 +1,16 @@
 /**
- * Prototype patch of Client.submit (src/protocol/client.ts), installLeanSubmit(): when a
+ * Prototype patch of Client.submit (src/protocol/client/client.ts), installLeanSubmit(): when a
  * connection is up, submit() picks it synchronously and returns submitOn()'s promise, instead
  * of going through the async withFailover() → await pickLink() chain (a Set, two async frames
  * and their extra ticks per job). A job lost before JOB_CREATED still fails over, through the
  * original path. The caller's stack is still captured, so this isolates the promise chain.
  */
 import { randomUUID } from 'node:crypto';
-import { type CallSite, ClientError, callerStack } from '../../../src/protocol/client-errors.ts';
-import type { ClientLink } from '../../../src/protocol/client-link.ts';
-import { Client, type JobResult, type SubmitOptions } from '../../../src/protocol/client.ts';
-import type { Arg } from '../../../src/protocol/encoder.ts';
-import { Type } from '../../../src/protocol/packets.ts';
+import { type CallSite, ClientError, callerStack } from '../../../src/protocol/client/client-errors.ts';
+import type { ClientLink } from '../../../src/protocol/client/client-link.ts';
+import { Client, type JobResult, type SubmitOptions } from '../../../src/protocol/client/client.ts';
+import type { Arg } from '../../../src/protocol/codec/encoder.ts';
+import { Type } from '../../../src/protocol/codec/packets.ts';
 
 interface ClientInternals {
   readonly links: ClientLink[];

@@ -1,15 +1,15 @@
 /**
- * Prototype patch of Worker.run (src/protocol/worker.ts), installSyncSettle(): a handler that
+ * Prototype patch of Worker.run (src/protocol/worker/worker.ts), installSyncSettle(): a handler that
  * returns a plain value (not a promise) is settled at once, in the same turn, instead of
  * through Promise.resolve(value).then(...). The job then costs no promise and no reaction
  * closures, and its WORK_COMPLETE is queued before the next GRAB_JOB_UNIQ (src queues the GRAB
  * first, then the WORK_COMPLETE a microtask later; both still leave in one write). Handlers
  * that return a promise, unknown functions and throws behave as before.
  */
-import type { AssignedJob } from '../../../src/protocol/worker-link.ts';
-import { Worker } from '../../../src/protocol/worker.ts';
-import { WorkerJob } from '../../../src/protocol/worker-job.ts';
-import type { JobHandler } from '../../../src/protocol/worker.ts';
+import type { AssignedJob } from '../../../src/protocol/worker/worker-link.ts';
+import { Worker } from '../../../src/protocol/worker/worker.ts';
+import { WorkerJob } from '../../../src/protocol/worker/worker-job.ts';
+import type { JobHandler } from '../../../src/protocol/worker/worker.ts';
 import type { Logger } from '../../../src/util/log.ts';
 
 interface ClassState {

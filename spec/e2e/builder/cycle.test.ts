@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdminClient } from '../../../src/protocol/admin-client.ts';
+import { AdminClient } from '../../../src/protocol/client/admin-client.ts';
 import { type BuilderProcess, startBuilder, tinyImage } from '../../support/builder-process.ts';
 import { type Gearmand, startGearmand } from '../../support/gearmand.ts';
 import { eventually, run } from '../../support/run.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from '../../../src/protocol/client.ts';
+import { Client } from '../../../src/protocol/client/client.ts';
 import { type BuilderProcess, startBuilder } from '../../support/builder-process.ts';
 import { aptMirrors } from '../../support/debian-mirror.ts';
 import { type Gearmand, startGearmand } from '../../support/gearmand.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ClientError } from '../../../src/protocol/client-errors.ts';
+import { ClientError } from '../../../src/protocol/client/client-errors.ts';
 import { useBuilderBed } from '../../support/builder-bed.ts';
 import { type BuilderProcess, tinyImage } from '../../support/builder-process.ts';
 import { rejection } from '../../support/rejection.ts';

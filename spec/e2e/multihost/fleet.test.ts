@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AdminClient } from '../../../src/protocol/admin-client.ts';
+import { AdminClient } from '../../../src/protocol/client/admin-client.ts';
 import { type Lan, createLan, sweepLeftoverNamespaces } from '../../support/netns.ts';
 import { type RunResult, eventually } from '../../support/run.ts';
 import { type BuilderHost, GEARMAN_PORT, type HostProcess, MAIN, startBuilderOn, startGearmandOn } from './fleet-hosts.ts';

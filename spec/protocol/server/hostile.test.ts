@@ -2,8 +2,8 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { Buffer } from 'node:buffer';
 import { type Socket, connect } from 'node:net';
-import { Decoder } from '../../../src/protocol/decoder.ts';
-import { encodePacketBuffer } from '../../../src/protocol/encoder.ts';
+import { Decoder } from '../../../src/protocol/codec/decoder.ts';
+import { encodePacketBuffer } from '../../../src/protocol/codec/encoder.ts';
 import type { GearmanServer } from '../../../src/protocol/server/index.ts';
 import { captureLogs } from '../../support/log-capture.ts';
 import { RawPeer, Type, adminRaw, startServer } from './raw-peer.ts';

@@ -1,9 +1,9 @@
 /** Test helpers: our server in this process, and raw-socket peers that speak packets by hand. */
 import { Buffer } from 'node:buffer';
 import { type Socket, connect } from 'node:net';
-import { type Packet, Decoder } from '../../../src/protocol/decoder.ts';
-import { type Arg, encodePacketBuffer } from '../../../src/protocol/encoder.ts';
-import { Type, packetName } from '../../../src/protocol/packets.ts';
+import { type Packet, Decoder } from '../../../src/protocol/codec/decoder.ts';
+import { type Arg, encodePacketBuffer } from '../../../src/protocol/codec/encoder.ts';
+import { Type, packetName } from '../../../src/protocol/codec/packets.ts';
 import { GearmanServer, type GearmanServerOptions } from '../../../src/protocol/server/index.ts';
 
 export { Type };

@@ -1,9 +1,9 @@
 /** Our server's own TLS listener, with client certificates required, next to a plain one. */
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
-import { Client } from '../../../src/protocol/client.ts';
+import { Client } from '../../../src/protocol/client/client.ts';
 import { GearmanServer } from '../../../src/protocol/server/index.ts';
-import { Worker } from '../../../src/protocol/worker.ts';
+import { Worker } from '../../../src/protocol/worker/worker.ts';
 import { type TestPki, makeTestPki } from '../../support/tls.ts';
 
 let pki: TestPki;

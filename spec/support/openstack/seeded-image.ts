@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ImageRecord } from '../../../src/worker/image-record.ts';
-import type { ImageRepository } from '../../../src/worker/repository.ts';
+import type { ImageRecord } from '../../../src/images/image-record.ts';
+import type { ImageRepository } from '../../../src/images/repository.ts';
 import { run } from '../run.ts';
 import { randomImageFile } from './upload-job.ts';
 

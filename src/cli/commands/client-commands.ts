@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { defineCommand } from 'citty';
-import { Client } from '../../protocol/client.ts';
-import { utf8 } from '../../protocol/text.ts';
-import { isImageId } from '../../worker/image-id.ts';
+import { Client } from '../../protocol/client/client.ts';
+import { utf8 } from '../../protocol/codec/text.ts';
+import { isImageId } from '../../images/image-id.ts';
 import { BUILD_PREFIX, DELETE_PREFIX, UPLOAD_PREFIX } from '../../worker/jobs.ts';
 import { UsageError, runCli } from '../cli-error.ts';
 import { progressReporter } from '../progress.ts';

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { defineCommand } from 'citty';
 import { loadConfig } from '../../config/load.ts';
-import { ImageRepository } from '../../worker/repository.ts';
+import { ImageRepository } from '../../images/repository.ts';
 import { silentLogger } from '../../util/log.ts';
 import { runCli } from '../cli-error.ts';
 import { renderTable } from '../table.ts';

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { defineCommand } from 'citty';
 import { loadConfig } from '../../config/load.ts';
-import type { Client } from '../../protocol/client.ts';
-import { JobFailedError } from '../../protocol/client-errors.ts';
-import { utf8 } from '../../protocol/text.ts';
-import { isImageId } from '../../worker/image-id.ts';
+import type { Client } from '../../protocol/client/client.ts';
+import { JobFailedError } from '../../protocol/client/client-errors.ts';
+import { utf8 } from '../../protocol/codec/text.ts';
+import { isImageId } from '../../images/image-id.ts';
 import { BUILD_PREFIX, UPLOAD_PREFIX } from '../../worker/jobs.ts';
 import { UsageError, runCli } from '../cli-error.ts';
 import { progressBoard } from '../progress-board.ts';

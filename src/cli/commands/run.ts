@@ -1,11 +1,11 @@
 import { defineCommand } from 'citty';
 import { loadConfig } from '../../config/load.ts';
 import { loadTlsFiles } from '../../config/tls-files.ts';
-import { type ServerAddress, parseServerAddress } from '../../protocol/server-address.ts';
+import { type ServerAddress, parseServerAddress } from '../../protocol/transport/connect-address.ts';
 import { GearmanServer } from '../../protocol/server/index.ts';
-import { createFormatConverter } from '../../uploaders/convert.ts';
-import { removeUnfinishedUploads } from '../../uploaders/glance-janitor.ts';
-import { createGlanceUploaders } from '../../uploaders/glance-uploaders.ts';
+import { createFormatConverter } from '../../uploaders/convert/format-converter.ts';
+import { removeUnfinishedUploads } from '../../uploaders/glance/janitor.ts';
+import { createGlanceUploaders } from '../../uploaders/glance/uploaders-by-provider.ts';
 import { BuilderWorker } from '../../worker/builder-worker.ts';
 import { UsageError, runCli } from '../cli-error.ts';
 import { createLogger } from '../logger.ts';

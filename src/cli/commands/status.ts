@@ -1,6 +1,6 @@
 import { defineCommand } from 'citty';
-import { AdminClient } from '../../protocol/admin-client.ts';
-import { describeServer } from '../../protocol/server-address.ts';
+import { AdminClient } from '../../protocol/client/admin-client.ts';
+import { describeServer } from '../../protocol/transport/connect-address.ts';
 import { runCli } from '../cli-error.ts';
 import { serverArgs, serversFrom } from '../server-args.ts';
 import { renderTable } from '../table.ts';

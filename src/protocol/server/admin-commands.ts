@@ -15,7 +15,7 @@ import {
   parseAdminRequest,
   renderAdminReply,
   unknownCommandError,
-} from '../admin.ts';
+} from '../codec/admin.ts';
 import type { Broker } from './broker.ts';
 
 /** A connection as `workers` lists it. */

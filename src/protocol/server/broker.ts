@@ -4,7 +4,7 @@
  * the connections concerned.
  */
 import type { Logger } from '../../util/log.ts';
-import { Type } from '../packets.ts';
+import { Type } from '../codec/packets.ts';
 import { type Ability, type ClientSide, type Job, type WorkerSide } from './job.ts';
 import { JobStore, type Submission, latin1 } from './job-store.ts';
 import type { ResolvedOptions } from './options.ts';

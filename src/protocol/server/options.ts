@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { DEFAULT_MAX_PACKET_SIZE } from '../packets.ts';
+import { DEFAULT_MAX_PACKET_SIZE } from '../codec/packets.ts';
 import { type Logger, silentLogger } from '../../util/log.ts';
 
 export interface TlsListenOptions {

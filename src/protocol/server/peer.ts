@@ -5,8 +5,8 @@
 import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../util/log.ts';
-import { type Packet, Decoder } from '../decoder.ts';
-import { ProtocolError } from '../errors.ts';
+import { type Packet, Decoder } from '../codec/decoder.ts';
+import { ProtocolError } from '../codec/errors.ts';
 import type { Ability, ClientSide, Job, SleepState, WorkerSide } from './job.ts';
 import { NOOP, errorPacket, latin1Bytes, protocolErrorName } from './wire.ts';
 

@@ -1,8 +1,8 @@
 /** Server replies on the wire: RES packets, gearmand's ERROR codes and texts. */
 import { Buffer } from 'node:buffer';
-import { type Arg, encodePacket, encodePacketBuffer } from '../encoder.ts';
-import type { ProtocolErrorCode } from '../errors.ts';
-import { Type } from '../packets.ts';
+import { type Arg, encodePacket, encodePacketBuffer } from '../codec/encoder.ts';
+import type { ProtocolErrorCode } from '../codec/errors.ts';
+import { Type } from '../codec/packets.ts';
 
 export function response(type: number, args: readonly Arg[]): Uint8Array[] {
   return encodePacket('RES', type, args);

@@ -1,11 +1,11 @@
 import { homedir } from 'node:os';
-import type { ProviderConfig } from '../config/schema.ts';
-import type { Logger } from '../util/log.ts';
-import { type CloudFiles, type Env, loadCloudFiles } from './cloud-files.ts';
-import { type CloudSessionOptions, CloudSession, type ImageService } from './cloud-session.ts';
-import { resolveCloud } from './clouds.ts';
+import type { ProviderConfig } from '../../config/schema.ts';
+import type { Logger } from '../../util/log.ts';
+import { type CloudFiles, type Env, loadCloudFiles } from '../openstack/cloud-files.ts';
+import { type CloudSessionOptions, CloudSession, type ImageService } from '../openstack/cloud-session.ts';
+import { resolveCloud } from '../openstack/clouds.ts';
 import { GlanceUploader, type GlanceUploaderOptions } from './glance-uploader.ts';
-import type { Uploader } from './uploader.ts';
+import type { Uploader } from '../uploader.ts';
 
 export interface GlanceUploadersOptions {
   readonly logger: Logger;

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { type Logger, silentLogger } from '../util/log.ts';
-import type { BackoffPolicy } from './backoff.ts';
+import { type Logger, silentLogger } from '../../util/log.ts';
+import type { BackoffPolicy } from '../transport/backoff.ts';
 import { type CallSite, ClientError, callerStack } from './client-errors.ts';
 import { ClientLink, type Task } from './client-link.ts';
-import type { Packet } from './decoder.ts';
-import type { Arg } from './encoder.ts';
-import { Type } from './packets.ts';
-import type { ServerAddress } from './server-address.ts';
-import { utf8 } from './text.ts';
+import type { Packet } from '../codec/decoder.ts';
+import type { Arg } from '../codec/encoder.ts';
+import { Type } from '../codec/packets.ts';
+import type { ServerAddress } from '../transport/connect-address.ts';
+import { utf8 } from '../codec/text.ts';
 
 export type Priority = 'normal' | 'high' | 'low';
 

@@ -1,12 +1,12 @@
 import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
-import { type Logger, silentLogger } from '../util/log.ts';
+import { type Logger, silentLogger } from '../../util/log.ts';
 import { Backoff, type BackoffPolicy, DEFAULT_BACKOFF } from './backoff.ts';
-import { type Packet, Decoder } from './decoder.ts';
-import { type Arg, encodePacket, encodeTextLine } from './encoder.ts';
-import { ProtocolError } from './errors.ts';
-import { Type } from './packets.ts';
-import { type ServerAddress, describeServer } from './server-address.ts';
+import { type Packet, Decoder } from '../codec/decoder.ts';
+import { type Arg, encodePacket, encodeTextLine } from '../codec/encoder.ts';
+import { ProtocolError } from '../codec/errors.ts';
+import { Type } from '../codec/packets.ts';
+import { type ServerAddress, describeServer } from './connect-address.ts';
 import { PartialPacketWatch, truncated } from './partial-packet-watch.ts';
 import { openSocket, readyEvent } from './socket.ts';
 

@@ -1,6 +1,6 @@
 import { type Socket, isIP, connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import type { ServerAddress } from './server-address.ts';
+import type { ServerAddress } from './connect-address.ts';
 
 /** The event that says a socket from openSocket is ready for traffic. */
 export function readyEvent(server: ServerAddress): 'secureConnect' | 'connect' {

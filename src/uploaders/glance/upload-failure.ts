@@ -1,5 +1,5 @@
-import { JobFailure } from '../protocol/job-errors.ts';
-import { HttpConnectionError, HttpStatusError } from './errors.ts';
+import { JobFailure } from '../../errors/job-failure.ts';
+import { HttpConnectionError, HttpStatusError } from '../openstack/errors.ts';
 
 const STATUS_CODES: Readonly<Record<number, string>> = {
   401: 'UNAUTHORIZED',

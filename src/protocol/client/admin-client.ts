@@ -12,12 +12,12 @@ import {
   type WorkerInfo,
   collectorFor,
   encodeAdminCommand,
-} from './admin.ts';
+} from '../codec/admin.ts';
 import { ClientError } from './client-errors.ts';
-import { encodeTextLine } from './encoder.ts';
-import { Decoder } from './decoder.ts';
-import { type ServerAddress, describeServer } from './server-address.ts';
-import { openSocket, readyEvent } from './socket.ts';
+import { encodeTextLine } from '../codec/encoder.ts';
+import { Decoder } from '../codec/decoder.ts';
+import { type ServerAddress, describeServer } from '../transport/connect-address.ts';
+import { openSocket, readyEvent } from '../transport/socket.ts';
 
 interface PendingCommand {
   readonly collector: AdminReplyCollector<AdminCommandKind>;

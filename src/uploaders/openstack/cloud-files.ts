@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
-import type { Logger } from '../util/log.ts';
+import type { Logger } from '../../util/log.ts';
 import { CloudConfigError } from './errors.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;

@@ -1,9 +1,9 @@
-import { JobFailure } from '../protocol/job-errors.ts';
-import type { Logger } from '../util/log.ts';
-import type { ImageService } from './cloud-session.ts';
-import { HttpStatusError } from './errors.ts';
-import type { HttpRequest, HttpResponse } from './http.ts';
-import { DEFAULT_RETRY, type RetryPolicy, withRetries } from './retry.ts';
+import { JobFailure } from '../../errors/job-failure.ts';
+import type { Logger } from '../../util/log.ts';
+import type { ImageService } from '../openstack/cloud-session.ts';
+import { HttpStatusError } from '../openstack/errors.ts';
+import type { HttpRequest, HttpResponse } from '../openstack/http.ts';
+import { DEFAULT_RETRY, type RetryPolicy, withRetries } from '../openstack/retry.ts';
 
 /** The fields of a Glance v2 image this uploader reads. */
 export interface GlanceImage {

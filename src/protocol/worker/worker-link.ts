@@ -1,10 +1,10 @@
-import type { Logger } from '../util/log.ts';
-import { Connection, type ConnectionOptions } from './connection.ts';
-import type { Packet } from './decoder.ts';
-import type { Arg } from './encoder.ts';
-import { ProtocolError } from './errors.ts';
-import { Type, packetName } from './packets.ts';
-import { utf8 } from './text.ts';
+import type { Logger } from '../../util/log.ts';
+import { Connection, type ConnectionOptions } from '../transport/connection.ts';
+import type { Packet } from '../codec/decoder.ts';
+import type { Arg } from '../codec/encoder.ts';
+import { ProtocolError } from '../codec/errors.ts';
+import { Type, packetName } from '../codec/packets.ts';
+import { utf8 } from '../codec/text.ts';
 import type { WorkerJob } from './worker-job.ts';
 
 export interface RegisteredFunction {

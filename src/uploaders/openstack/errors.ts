@@ -1,4 +1,4 @@
-import { JobFailure } from '../protocol/job-errors.ts';
+import { JobFailure } from '../../errors/job-failure.ts';
 
 /** clouds.yaml / secure.yaml / OS_* do not describe a usable cloud: the operator must fix the file. */
 export class CloudConfigError extends JobFailure {

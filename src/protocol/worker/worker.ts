@@ -1,8 +1,8 @@
-import { type Logger, silentLogger } from '../util/log.ts';
-import type { BackoffPolicy } from './backoff.ts';
-import type { Arg } from './encoder.ts';
-import { JobFailure, oneLine } from './job-errors.ts';
-import { type ServerAddress, describeServer } from './server-address.ts';
+import { type Logger, silentLogger } from '../../util/log.ts';
+import type { BackoffPolicy } from '../transport/backoff.ts';
+import type { Arg } from '../codec/encoder.ts';
+import { JobFailure, oneLine } from '../../errors/job-failure.ts';
+import { type ServerAddress, describeServer } from '../transport/connect-address.ts';
 import { WorkerJob } from './worker-job.ts';
 import { type AssignedJob, type LinkOwner, type RegisteredFunction, WorkerLink } from './worker-link.ts';
 

@@ -1,7 +1,7 @@
-import type { Logger } from '../util/log.ts';
+import type { Logger } from '../../util/log.ts';
 import { abortable } from './abortable.ts';
 import type { CloudAuth } from './clouds.ts';
-import { type CatalogService, parseCatalog, versionedEndpoint } from './endpoint.ts';
+import { type CatalogService, parseCatalog, versionedEndpoint } from './catalog.ts';
 import { CloudAuthError, HttpConnectionError, HttpStatusError } from './errors.ts';
 import type { HttpClient } from './http.ts';
 import { authRequestBody, describeCredentials } from './keystone-auth.ts';

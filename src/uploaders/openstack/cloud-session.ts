@@ -1,6 +1,6 @@
-import type { Logger } from '../util/log.ts';
+import type { Logger } from '../../util/log.ts';
 import type { CloudConfig } from './clouds.ts';
-import { selectEndpoint, versionedEndpoint } from './endpoint.ts';
+import { selectEndpoint, versionedEndpoint } from './catalog.ts';
 import { CloudConfigError } from './errors.ts';
 import { HttpClient } from './http.ts';
 import { type KeystoneOptions, KeystoneSession } from './keystone.ts';

@@ -1,9 +1,9 @@
-import type { ProviderConfig } from '../config/schema.ts';
-import type { Logger } from '../util/log.ts';
-import type { ImageService } from './cloud-session.ts';
-import { GlanceClient, type GlanceImage } from './glance.ts';
+import type { ProviderConfig } from '../../config/schema.ts';
+import type { Logger } from '../../util/log.ts';
+import type { ImageService } from '../openstack/cloud-session.ts';
+import { GlanceClient, type GlanceImage } from './images-api.ts';
 import { BUILD_ID_PROPERTY, BUILDER_PROPERTY } from './glance-uploader.ts';
-import type { RetryPolicy } from './retry.ts';
+import type { RetryPolicy } from '../openstack/retry.ts';
 
 /**
  * Statuses of an image whose upload never finished: created but no data (queued), data or an

@@ -1,5 +1,5 @@
-import type { Decoder } from './decoder.ts';
-import { ProtocolError } from './errors.ts';
+import type { Decoder } from '../codec/decoder.ts';
+import { ProtocolError } from '../codec/errors.ts';
 
 /** Bytes per second a large packet must at least arrive at, on top of the base timeout. */
 const PACKET_MIN_RATE = 64 * 1024;

@@ -1,4 +1,4 @@
-import type { Logger } from '../util/log.ts';
+import type { Logger } from '../../util/log.ts';
 import { HttpConnectionError, HttpStatusError } from './errors.ts';
 
 export interface RetryPolicy {

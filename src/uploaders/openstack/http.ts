@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 // Not 'undici': inside Bun that name resolves to Bun's partial shim.
 import { Agent, request } from 'undici/index.js';
-import { JobFailure } from '../protocol/job-errors.ts';
-import type { Logger } from '../util/log.ts';
+import { JobFailure } from '../../errors/job-failure.ts';
+import type { Logger } from '../../util/log.ts';
 import { HttpConnectionError, HttpStatusError, HttpTlsError } from './errors.ts';
 
 export interface TlsSettings {

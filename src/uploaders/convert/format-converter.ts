@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { JobFailure } from '../protocol/job-errors.ts';
-import type { Logger } from '../util/log.ts';
-import type { FormatPreparer } from '../worker/builder-worker.ts';
-import type { ImageFile, ImageRecord } from '../worker/image-record.ts';
-import type { ImageRepository } from '../worker/repository.ts';
-import { HashingFile } from './hashing-stream.ts';
+import { JobFailure } from '../../errors/job-failure.ts';
+import type { Logger } from '../../util/log.ts';
+import type { FormatPreparer } from '../../worker/builder-worker.ts';
+import type { ImageFile, ImageRecord } from '../../images/image-record.ts';
+import type { ImageRepository } from '../../images/repository.ts';
+import { HashingFile } from '../hashing-file.ts';
 import { QEMU_TARGETS, qemuImgConvert } from './qemu-img.ts';
 
 export interface FormatConverterOptions {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { JobFailure } from '../protocol/job-errors.ts';
-import type { Logger } from '../util/log.ts';
-import type { ImageService } from './cloud-session.ts';
-import { GlanceClient, type GlanceImage, type UploadData } from './glance.ts';
-import { type Digests, type HashAlgorithm, HashingFile } from './hashing-stream.ts';
-import { backoffDelay, DEFAULT_RETRY, isTransient, type RetryPolicy, sleep } from './retry.ts';
+import { JobFailure } from '../../errors/job-failure.ts';
+import type { Logger } from '../../util/log.ts';
+import type { ImageService } from '../openstack/cloud-session.ts';
+import { GlanceClient, type GlanceImage, type UploadData } from './images-api.ts';
+import { type Digests, type HashAlgorithm, HashingFile } from '../hashing-file.ts';
+import { backoffDelay, DEFAULT_RETRY, isTransient, type RetryPolicy, sleep } from '../openstack/retry.ts';
 import { toUploadFailure } from './upload-failure.ts';
-import type { UploadJob, UploadResult, Uploader } from './uploader.ts';
+import type { UploadJob, UploadResult, Uploader } from '../uploader.ts';
 
 export interface GlanceUploaderOptions {
   /** Computed while the file streams out; md5 and sha256 are checked against the build's record. */

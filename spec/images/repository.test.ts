@@ -2,8 +2,8 @@ import { beforeEach, describe, expect, test } from 'bun:test';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ImageRecord } from '../../src/worker/image-record.ts';
-import { ImageRepository } from '../../src/worker/repository.ts';
+import type { ImageRecord } from '../../src/images/image-record.ts';
+import { ImageRepository } from '../../src/images/repository.ts';
 import { captureLogs } from '../support/log-capture.ts';
 
 const record = (id: string): ImageRecord => ({

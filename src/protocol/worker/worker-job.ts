@@ -1,6 +1,6 @@
-import type { Arg } from './encoder.ts';
-import { JobStateError } from './job-errors.ts';
-import { Type } from './packets.ts';
+import type { Arg } from '../codec/encoder.ts';
+import { JobStateError } from '../../errors/job-failure.ts';
+import { Type } from '../codec/packets.ts';
 
 /** What a job needs from the connection it arrived on. */
 export interface JobChannel {

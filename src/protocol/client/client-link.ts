@@ -1,11 +1,11 @@
-import type { Logger } from '../util/log.ts';
+import type { Logger } from '../../util/log.ts';
 import { type CallSite, ClientError, JobExceptionError, JobFailedError, ServerError } from './client-errors.ts';
-import { Connection, type ConnectionOptions } from './connection.ts';
-import type { Packet } from './decoder.ts';
-import type { Arg } from './encoder.ts';
-import { Type, packetName } from './packets.ts';
-import { describeServer } from './server-address.ts';
-import { utf8 } from './text.ts';
+import { Connection, type ConnectionOptions } from '../transport/connection.ts';
+import type { Packet } from '../codec/decoder.ts';
+import type { Arg } from '../codec/encoder.ts';
+import { Type, packetName } from '../codec/packets.ts';
+import { describeServer } from '../transport/connect-address.ts';
+import { utf8 } from '../codec/text.ts';
 
 /** A foreground job waiting for its WORK_* packets. */
 export interface Task {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { JobFailure } from '../protocol/job-errors.ts';
+import { JobFailure } from '../../errors/job-failure.ts';
 
 /** How qemu-img writes each upload format. */
 export interface QemuTarget {

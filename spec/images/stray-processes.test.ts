@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { killStrayProcesses } from '../../src/worker/stray-processes.ts';
+import { killStrayProcesses } from '../../src/images/stray-processes.ts';
 import { eventually } from '../support/run.ts';
 
 test('processes still working in a staging directory are killed with their process group', async () => {

@@ -1,4 +1,4 @@
-import type { Logger } from '../util/log.ts';
+import type { Logger } from '../../util/log.ts';
 import { isMapping } from './cloud-files.ts';
 import { CloudConfigError } from './errors.ts';
 import type { HttpClient } from './http.ts';

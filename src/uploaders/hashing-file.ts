@@ -1,6 +1,6 @@
 import { type Hash, createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { JobFailure } from '../protocol/job-errors.ts';
+import { JobFailure } from '../errors/job-failure.ts';
 
 export type HashAlgorithm = 'md5' | 'sha256' | 'sha512';
 export type Digests = Readonly<Partial<Record<HashAlgorithm, string>>>;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { JobFailure } from '../protocol/job-errors.ts';
+import { JobFailure } from '../errors/job-failure.ts';
 import type { Logger } from '../util/log.ts';
 import { isImageId } from './image-id.ts';
 import { type ImageRecord, isImageRecord } from './image-record.ts';
