@@ -38,7 +38,7 @@ async function toGlance(cloudsFile: string, cloud: string, path: string, md5: st
   };
   const started = performance.now();
   const result = await uploaders(provider).upload({
-    image: { id: 'bench', name: 'bench', formats: {}, build: { builder: 'bench', builderVersion: undefined, host: '', started: '', finished: '', log: '' } },
+    imageId: 'bench',
     provider,
     imageName: `bench-ours-${Date.now()}`,
     path,

@@ -7,6 +7,7 @@ import { AdminClient } from '../../src/protocol/client/admin-client.ts';
 import { ClientError, JobFailedError } from '../../src/protocol/client/client-errors.ts';
 import { Client } from '../../src/protocol/client/client.ts';
 import { JobFailure } from '../../src/errors/job-failure.ts';
+import { ImageRepository } from '../../src/images/repository.ts';
 import { BuilderWorker } from '../../src/worker/builder-worker.ts';
 import { testBuilderConfig } from '../support/builder-config.ts';
 import { type Gearmand, startGearmand } from '../support/gearmand.ts';
@@ -130,6 +131,7 @@ describe('10,000 malformed jobs interleaved with good ones, through gearmand, ag
     });
     worker = new BuilderWorker(config, {
       logger: logs,
+      repository: new ImageRepository(imagesDir, logs),
       uploaderFor: (provider) => {
         throw new JobFailure('NO_UPLOADER', `no uploader for ${provider.name} in this test`);
       },

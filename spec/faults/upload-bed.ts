@@ -75,10 +75,12 @@ export async function startUploadBed(options: UploadBedOptions): Promise<UploadB
       uploader: { builderId: options.clientId },
       ...options.uploaders,
     });
-    const started: BuilderWorker = new BuilderWorker(config, {
+    const repository = new ImageRepository(imagesDir, logs);
+    const started = new BuilderWorker(config, {
       logger: logs,
+      repository,
       uploaderFor: uploaders,
-      prepareFormat: createFormatConverter({ repository: () => started.repository, logger: logs }),
+      prepareFormat: createFormatConverter({ repository, logger: logs }),
     });
     worker = started;
     await started.start();
@@ -87,7 +89,7 @@ export async function startUploadBed(options: UploadBedOptions): Promise<UploadB
     return {
       imageId,
       logs,
-      image: () => started.repository.get(imageId)!,
+      image: () => repository.get(imageId)!,
       async upload(provider, imageName) {
         try {
           const result = await submitter.submit(`image-upload:${imageId}`, JSON.stringify({ provider, 'image-name': imageName }), {

@@ -54,10 +54,12 @@ describe('image-upload and image-delete through the uploader interface (test upl
       ].join('\n'),
       join(imagesDir, 'builder.toml'),
     );
+    const logs = captureLogs();
     worker = new BuilderWorker(
       config,
       {
-        logger: captureLogs(),
+        logger: logs,
+        repository: new ImageRepository(imagesDir, logs),
         uploaderFor: () => ({
           async upload(job) {
             uploads.push(job);
@@ -93,7 +95,7 @@ describe('image-upload and image-delete through the uploader interface (test upl
     });
     expect(JSON.parse(Buffer.from(result.data).toString())).toEqual({ 'external-id': 'glance-1', size: 19 });
     expect(statuses).toContain('19/19');
-    expect(uploads[0]).toMatchObject({ imageName: 'tiny-seeded-1', format: 'qcow2', size: 19, path: join(imagesDir, 'images', 'seeded-1', 'tiny.qcow2') });
+    expect(uploads[0]).toMatchObject({ imageId: 'seeded-1', imageName: 'tiny-seeded-1', format: 'qcow2', size: 19, path: join(imagesDir, 'images', 'seeded-1', 'tiny.qcow2') });
   });
 
   test('a provider whose format the image lacks fails cleanly when no converter is configured', async () => {

@@ -1,8 +1,8 @@
 import type { ProviderConfig } from '../config/schema.ts';
-import type { ImageRecord } from '../images/image-record.ts';
 
 export interface UploadJob {
-  readonly image: ImageRecord;
+  /** The local image (build) id the file belongs to. */
+  readonly imageId: string;
   readonly provider: ProviderConfig;
   /** The image's name in the cloud. */
   readonly imageName: string;

@@ -5,6 +5,7 @@ import { JobFailure } from '../errors/job-failure.ts';
 import type { ServerAddress } from '../protocol/transport/connect-address.ts';
 import { Worker, type WorkerOptions } from '../protocol/worker/worker.ts';
 import type { WorkerJob } from '../protocol/worker/worker-job.ts';
+import type { FormatPreparer } from '../uploaders/convert/format-converter.ts';
 import { formatImageName } from '../uploaders/image-name.ts';
 import type { Uploader } from '../uploaders/uploader.ts';
 import type { Logger } from '../util/log.ts';
@@ -22,13 +23,12 @@ import {
 } from './jobs.ts';
 import { pruneBuildLogs } from '../images/log-retention.ts';
 import { type Metrics, noMetrics, statsdMetrics } from './metrics.ts';
-import { ImageRepository } from '../images/repository.ts';
-
-/** Makes the file a provider needs (converting when the build did not make that format). */
-export type FormatPreparer = (image: ImageRecord, format: string, signal: AbortSignal) => Promise<ImageRecord>;
+import type { ImageRepository } from '../images/repository.ts';
 
 export interface BuilderWorkerOptions {
   readonly logger: Logger;
+  /** The one repository of this process, shared with the format converter. */
+  readonly repository: ImageRepository;
   /** Uploaders by provider name; a provider without one fails its uploads clearly. */
   readonly uploaderFor: (provider: ProviderConfig) => Uploader;
   readonly prepareFormat?: FormatPreparer;
@@ -63,7 +63,7 @@ export class BuilderWorker {
   ) {
     this.config = config;
     this.logger = options.logger;
-    this.repository = new ImageRepository(config.imagesDir, this.logger);
+    this.repository = options.repository;
     this.metrics = options.metrics ?? (config.statsd ? statsdMetrics(config.statsd, config.clientId) : noMetrics);
     this.worker = new Worker({
       servers: servers ?? config.gearmanServers,
@@ -200,7 +200,7 @@ export class BuilderWorker {
         formatImageName(provider.imageNameFormat, { imageName: image.name, imageId: id, provider: provider.name, timestamp: Date.now() });
       let lastStatus = 0;
       const result = await this.options.uploaderFor(provider).upload({
-        image,
+        imageId: id,
         provider,
         imageName,
         path: this.repository.pathOf(id, file.file),

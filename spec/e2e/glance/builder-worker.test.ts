@@ -44,10 +44,12 @@ describe('image-upload through gearmand, the BuilderWorker, the converter and a 
       ],
     });
     uploaders = createGlanceUploaders({ logger: logs, cloudsFile: config.cloudsFile, env: {} });
+    const repository = new ImageRepository(imagesDir, logs);
     worker = new BuilderWorker(config, {
       logger: logs,
+      repository,
       uploaderFor: uploaders,
-      prepareFormat: createFormatConverter({ repository: () => worker.repository, logger: logs }),
+      prepareFormat: createFormatConverter({ repository, logger: logs }),
     });
     await worker.start();
     client = new Client({ servers: config.gearmanServers });

@@ -61,12 +61,7 @@ export function uploadJob(
   const progressed: Array<readonly [number, number]> = [];
   const format = provider.imageFormat;
   return {
-    image: {
-      id: options.imageId ?? `img-${randomBytes(4).toString('hex')}`,
-      name: 'tiny',
-      formats: { [format]: { file: file.path.split('/').pop()!, size: file.size, md5: file.md5, sha256: file.sha256 } },
-      build: { builder: 'command', builderVersion: undefined, host: 'test', started: '', finished: '', log: '' },
-    },
+    imageId: options.imageId ?? `img-${randomBytes(4).toString('hex')}`,
     provider,
     imageName: options.imageName ?? `test-${randomBytes(4).toString('hex')}`,
     path: file.path,

@@ -1,6 +1,7 @@
 import { defineCommand } from 'citty';
 import { loadConfig } from '../../config/load.ts';
 import { loadTlsFiles } from '../../config/tls-files.ts';
+import { ImageRepository } from '../../images/repository.ts';
 import { type ServerAddress, parseServerAddress } from '../../protocol/transport/connect-address.ts';
 import { GearmanServer } from '../../protocol/server/index.ts';
 import { createFormatConverter } from '../../uploaders/convert/format-converter.ts';
@@ -62,12 +63,14 @@ export const runCommand = defineCommand({
           signal: AbortSignal.timeout(JANITOR_TIMEOUT_MS),
         });
       }
-      const builder: BuilderWorker = new BuilderWorker(
+      const repository = new ImageRepository(config.imagesDir, logger);
+      const builder = new BuilderWorker(
         config,
         {
           logger,
+          repository,
           uploaderFor: uploaders,
-          prepareFormat: createFormatConverter({ repository: () => builder.repository, logger: logger.withTag('convert') }),
+          prepareFormat: createFormatConverter({ repository, logger: logger.withTag('convert') }),
         },
         servers,
       );

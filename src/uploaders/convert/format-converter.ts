@@ -3,15 +3,17 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { JobFailure } from '../../errors/job-failure.ts';
 import type { Logger } from '../../util/log.ts';
-import type { FormatPreparer } from '../../worker/builder-worker.ts';
 import type { ImageFile, ImageRecord } from '../../images/image-record.ts';
 import type { ImageRepository } from '../../images/repository.ts';
 import { HashingFile } from '../hashing-file.ts';
 import { QEMU_TARGETS, qemuImgConvert } from './qemu-img.ts';
 
+/** Makes the file a provider needs (converting when the build did not make that format). */
+export type FormatPreparer = (image: ImageRecord, format: string, signal: AbortSignal) => Promise<ImageRecord>;
+
 export interface FormatConverterOptions {
-  /** The BuilderWorker's own repository (a getter when the worker is created after the hook). */
-  readonly repository: ImageRepository | (() => ImageRepository);
+  /** The repository the BuilderWorker serves from (the same instance). */
+  readonly repository: ImageRepository;
   readonly logger: Logger;
   readonly qemuImg?: string;
 }
@@ -40,15 +42,13 @@ interface Conversion {
  * recovery does not clean.
  */
 export function createFormatConverter(options: FormatConverterOptions): FormatPreparer {
-  const { logger } = options;
-  const repo = (): ImageRepository => (typeof options.repository === 'function' ? options.repository() : options.repository);
+  const { logger, repository } = options;
   const running = new Map<string, Conversion>();
   const updates = new Map<string, Promise<unknown>>();
 
   /** Adds a format to an image's metadata; updates of one image run one after another. */
   const recordFormat = (id: string, format: string, file: ImageFile): Promise<ImageRecord> => {
     const next = (updates.get(id) ?? Promise.resolve()).then(async () => {
-      const repository = repo();
       const current = repository.get(id);
       if (!current) throw new JobFailure('UNKNOWN_IMAGE', `image ${id} went away during its conversion to ${format}`);
       const record: ImageRecord = { ...current, formats: { ...current.formats, [format]: file } };
@@ -62,7 +62,6 @@ export function createFormatConverter(options: FormatConverterOptions): FormatPr
   };
 
   const convert = async (image: ImageRecord, format: string, signal: AbortSignal): Promise<ImageRecord> => {
-    const repository = repo();
     const target = QEMU_TARGETS[format];
     if (!target) throw new JobFailure('NO_FORMAT', `cannot convert to ${format}: qemu-img targets are ${Object.keys(QEMU_TARGETS).join(', ')}`);
     const source = SOURCES.find(([f]) => image.formats[f]);
@@ -103,7 +102,7 @@ export function createFormatConverter(options: FormatConverterOptions): FormatPr
   };
 
   return (image, format, signal) => {
-    const current = repo().get(image.id) ?? image;
+    const current = repository.get(image.id) ?? image;
     if (current.formats[format]) return Promise.resolve(current);
     if (signal.aborted) return Promise.reject(signal.reason);
     const key = `${image.id}\0${format}`;

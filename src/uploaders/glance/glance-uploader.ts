@@ -52,7 +52,7 @@ export class GlanceUploader implements Uploader {
   }
 
   async upload(job: UploadJob): Promise<UploadResult> {
-    const what = `upload of image ${job.image.id} (${job.format}) as "${job.imageName}"`;
+    const what = `upload of image ${job.imageId} (${job.format}) as "${job.imageName}"`;
     const context = { what, cloud: job.provider.cloud ?? '(OS_CLOUD)', signal: job.signal, timeoutMs: job.provider.uploadTimeoutMs };
     let glance: GlanceClient | undefined;
     const id = randomUUID();
@@ -177,7 +177,7 @@ export function imageFields(job: UploadJob, id: string, builderId?: string): Rec
     visibility: provider.visibility,
     ...(provider.minDisk !== undefined ? { min_disk: provider.minDisk } : {}),
     ...(provider.minRam !== undefined ? { min_ram: provider.minRam } : {}),
-    [BUILD_ID_PROPERTY]: job.image.id,
+    [BUILD_ID_PROPERTY]: job.imageId,
     ...(builderId !== undefined ? { [BUILDER_PROPERTY]: builderId } : {}),
     'owner_specified.openstack.md5': job.md5,
     'owner_specified.openstack.sha256': job.sha256,
