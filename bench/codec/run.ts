@@ -1,5 +1,6 @@
 /**
- * Codec benchmark: our decoder and encoder side by side with the npm peers and a naive loop.
+ * Codec benchmark: our decoder and encoder side by side with the npm peers (gearman, gearman-packet,
+ * binary-parser) and a naive loop.
  * Run with `npm run bench:codec`. Knobs (environment):
  *   BENCH_ROUNDS          timed rounds per contender (default 7), interleaved
  *   BENCH_PACKETS         packets in the small-mix stream (default 1,000,000)
@@ -9,9 +10,7 @@
  */
 import os from 'node:os';
 import { Buffer } from 'node:buffer';
-import { type HeaderWalker, headerWalkers } from './header.ts';
-import { lazyConsume, oursConsume } from './peers/consume.ts';
-import { fastDecode, lazyDecode } from './peers/fast.ts';
+import { binaryParserDecode } from './peers/binary-parser.ts';
 import { gearmanDecode, gearmanEncoder } from './peers/gearman.ts';
 import { gearmanPacketDecode, gearmanPacketEncoder } from './peers/gearman-packet.ts';
 import { naiveDecode } from './peers/naive.ts';
@@ -26,7 +25,6 @@ import {
   buildLargeStream,
   buildSmallStream,
   encodeSmall,
-  joined,
   prefix,
   sameTally,
   showTally,
@@ -41,9 +39,9 @@ const TARGET_SECONDS = 0.25;
 const ENCODE_MIX = 10_000;
 
 const OURS = oursDecode.name;
+/** The gearman codecs on npm: the "≥ 3× the fastest peer" goal is measured against these. */
 const PEERS: readonly DecodeContender[] = [gearmanPacketDecode, gearmanDecode];
-const SMALL_DECODERS: readonly DecodeContender[] = [oursDecode, fastDecode, lazyDecode, naiveDecode, ...PEERS];
-const LARGE_DECODERS: readonly DecodeContender[] = [oursDecode, fastDecode, naiveDecode, ...PEERS];
+const DECODERS: readonly DecodeContender[] = [oursDecode, naiveDecode, binaryParserDecode, ...PEERS];
 
 function check(name: string, got: Tally, want: Tally): void {
   if (!sameTally(got, want)) throw new Error(`${name} decoded wrong: ${showTally(got)}; expected ${showTally(want)}`);
@@ -76,7 +74,7 @@ interface DecodeCase {
 async function decodeSmall(stream: SmallStream): Promise<Sample[]> {
   const all = { chunks: stream.chunks, expected: stream.expected };
   const gearmanInput = GEARMAN_CHUNKS === 'all' ? all : prefix(stream, Number(GEARMAN_CHUNKS));
-  const cases = SMALL_DECODERS.map((c): DecodeCase => ({ c, ...(c === gearmanDecode ? gearmanInput : all) }));
+  const cases = DECODERS.map((c): DecodeCase => ({ c, ...(c === gearmanDecode ? gearmanInput : all) }));
   const samples = await interleaved<DecodeCase, null>(
     {
       contenders: cases,
@@ -91,10 +89,8 @@ async function decodeSmall(stream: SmallStream): Promise<Sample[]> {
   );
   const notes = [
     'ours = src/protocol/codec/decoder.ts as the worker runs it (expect RES, views for every argument).',
-    'prototype (fast.ts) = bench/codec/peers/fast.ts: same API, checks and errors as ours, header read once, table-driven',
-    '  checks, still a view per argument. prototype, views on demand = the same loop handing out argument boundaries,',
-    '  a view made only when asked for (the checksum here reads lengths from the boundaries).',
     'naive loop = header + indexOf + a subarray view per argument, no validation at all.',
+    'binary-parser = the naive framing and argument split, each packet parsed by a compiled Parser (magic asserted).',
     'gearman-packet yields leading arguments as strings (its own toString) and the payload as a PassThrough body, all read.',
     'gearman 2.1.0: packet-factory addBytes + _decodePacket + _parsePacket with every argument as a Buffer slice.',
   ];
@@ -106,27 +102,6 @@ async function decodeSmall(stream: SmallStream): Promise<Sample[]> {
     );
   }
   table('[1] decode, small mix, 64 KiB chunks', M_PKT, samples, OURS, notes);
-  return samples;
-}
-
-/** [1b] decode + the worker's use of each packet: ours today vs the views-on-demand prototype. */
-async function consumeSmall(stream: SmallStream): Promise<Sample[]> {
-  const samples = await interleaved<DecodeContender, null>(
-    {
-      contenders: [oursConsume, lazyConsume],
-      name: (c) => c.name,
-      prepare: () => null,
-      run: async (c) => {
-        check(c.name, await c.decode(stream.chunks), stream.expected);
-        return stream.count;
-      },
-    },
-    ROUNDS,
-  );
-  table('[1b] decode + the worker\'s use: handle/function/unique to strings, payload kept as bytes', M_PKT, samples, oursConsume.name, [
-    'ours: Decoder, then utf8() of src/protocol/codec/text.ts on each leading view, as worker-link.ts does.',
-    'prototype: LazyPacket.text(i) decodes from the chunk itself; a view is made for the payload only.',
-  ]);
   return samples;
 }
 
@@ -170,10 +145,10 @@ function assertOursLarge(large: LargeStream): string[] {
 
 async function decodeLarge(title: string, shape: readonly Buffer[], expected: Tally, notes: string[]): Promise<Sample[]> {
   const reps = new Map<DecodeContender, number>();
-  for (const c of LARGE_DECODERS) reps.set(c, await calibrate((n) => c.decode(repeat(shape, n))));
+  for (const c of DECODERS) reps.set(c, await calibrate((n) => c.decode(repeat(shape, n))));
   const samples = await interleaved<DecodeContender, Buffer[]>(
     {
-      contenders: LARGE_DECODERS,
+      contenders: DECODERS,
       name: (c) => c.name,
       prepare: (c) => repeat(shape, reps.get(c)!),
       run: async (c, chunks) => {
@@ -241,38 +216,6 @@ async function encode(stream: SmallStream, large: LargeStream): Promise<{ small:
   return { small, big };
 }
 
-// ---- 4. header parsing ------------------------------------------------------------------------
-
-async function headers(stream: SmallStream): Promise<Sample[]> {
-  const whole = joined(stream);
-  const walk = (w: HeaderWalker, times: number): number => {
-    for (let i = 0; i < times; i++) {
-      const sink = { sum: 0 };
-      const n = w.walk(whole, sink);
-      if (n !== stream.count || sink.sum !== stream.expected.typeSum) {
-        throw new Error(`${w.name} read ${n} headers, type sum ${sink.sum}`);
-      }
-    }
-    return times * stream.count;
-  };
-  // One walk by the fast readers takes milliseconds: repeat it to fill a measurable run.
-  const reps = new Map<HeaderWalker, number>();
-  for (const w of headerWalkers) reps.set(w, Math.max(1, Math.round((await calibrate((n) => walk(w, Math.ceil(n / 8)))) / 8)));
-  const samples = await interleaved<HeaderWalker, null>(
-    {
-      contenders: headerWalkers,
-      name: (w) => w.name,
-      prepare: () => null,
-      run: (w) => walk(w, reps.get(w)!),
-    },
-    ROUNDS,
-  );
-  table('[4] header only: magic, type, size per packet, body skipped (the same stream, one buffer)', M_PKT, samples, headerWalkers[1]!.name, [
-    'ratio column: hand-written byte shifts ÷ this. binary-parser: Parser().uint32be×3, .parse(subarray of 12 bytes).',
-  ]);
-  return samples;
-}
-
 // ---- main -------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -299,7 +242,6 @@ async function main(): Promise<void> {
   );
 
   const small = await decodeSmall(stream);
-  const consumed = await consumeSmall(stream);
   const [zeroCopy, oneCopy] = assertOursLarge(large);
   const one = await decodeLarge('[2a] decode, WORK_COMPLETE with a 1 MiB payload, the packet in one chunk', [large.single], large.expected, [
     zeroCopy!,
@@ -316,30 +258,20 @@ async function main(): Promise<void> {
     ],
   );
   const enc = await encode(stream, large);
-  const hdr = await headers(stream);
 
   // ---- summary ----
   const peerNames = PEERS.map((p) => p.name);
   const peer = fastestOf(small, peerNames);
   const ours = medianOf(small, OURS);
   const naive = medianOf(small, naiveDecode.name);
-  const fast = medianOf(small, fastDecode.name);
-  const lazy = medianOf(small, lazyDecode.name);
-  const [bp, shift, dv] = headerWalkers.map((w) => medianOf(hdr, w.name)) as [number, number, number];
   const mpk = (v: number): string => `${(v / 1e6).toFixed(3)} M pkt/s`;
   console.log('\nsummary (medians)');
   console.log(
-    `  small-packet decode: ours ${mpk(ours)} = ${x(ours, median(peer.values))} the fastest npm peer ` +
+    `  small-packet decode: ours ${mpk(ours)} = ${x(ours, median(peer.values))} the fastest npm gearman codec ` +
       `(${peer.name}, ${mpk(median(peer.values))}); goal ≥ 3× → ${ours >= 3 * median(peer.values) ? 'MET' : 'NOT MET'}`,
   );
   console.log(`  ours vs the naive loop (${mpk(naive)}): ${x(ours, naive)}`);
-  console.log(
-    `  prototypes: fast.ts ${mpk(fast)} = ${x(fast, ours)} ours, ${x(fast, naive)} naive; ` +
-      `views on demand ${mpk(lazy)} = ${x(lazy, ours)} ours, ${x(lazy, naive)} naive`,
-  );
-  const oc = medianOf(consumed, oursConsume.name);
-  const lc = medianOf(consumed, lazyConsume.name);
-  console.log(`  decode + worker use: ours ${mpk(oc)}, views-on-demand prototype ${mpk(lc)} = ${x(lc, oc)}`);
+  for (const p of [binaryParserDecode, ...PEERS]) console.log(`  ours vs ${p.name}: ${x(ours, medianOf(small, p.name))}`);
   for (const [label, s] of [
     ['one chunk', one],
     ['spanning', span],
@@ -352,11 +284,6 @@ async function main(): Promise<void> {
   const encPeer = fastestOf(enc.small, [gearmanPacketDecode.name, gearmanDecode.name]);
   const encOurs = median(enc.small[0]!.values);
   console.log(`  small encode: ours ${mpk(encOurs)} = ${x(encOurs, median(encPeer.values))} the fastest peer (${encPeer.name})`);
-  const best = shift >= dv ? 'hand-written byte shifts' : 'hand-written DataView';
-  console.log(
-    `  header parsing: ${best} is fastest, ${x(Math.max(shift, dv), bp)} binary-parser (DataView ${x(dv, shift)} of byte shifts); ` +
-      'src/protocol/codec/decoder.ts reads headers with byte shifts.',
-  );
 }
 
 await main();

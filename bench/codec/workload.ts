@@ -90,7 +90,7 @@ export interface SmallStream {
   readonly mix: SmallPacket[];
   readonly count: number;
   /** Total bytes. The stream is kept only as its chunks (a second, contiguous copy would double
-   * the external memory every GC heuristic sees); `joined()` rebuilds it when needed. */
+   * the external memory every GC heuristic sees). */
   readonly bytes: number;
   readonly chunks: Buffer[];
   /** Per packet: type code and total length, to tally any prefix without keeping objects alive. */
@@ -184,6 +184,3 @@ export function prefix(stream: SmallStream, chunkCount: number): { chunks: Buffe
   }
   return { chunks, expected };
 }
-
-/** The whole stream as one contiguous buffer (a copy; drop it when done). */
-export const joined = (stream: SmallStream): Buffer => Buffer.concat(stream.chunks, stream.bytes);

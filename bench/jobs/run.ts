@@ -2,8 +2,8 @@
  * Echo jobs/s through one real gearmand: our Worker + Client against a raw-socket yardstick,
  * the npm `gearman` package and Perl's Gearman::Worker/Client. Run with `npm run bench:jobs`.
  * Knobs (environment): BENCH_ROUNDS (5), BENCH_JOBS (20000), BENCH_WARMUP (20000),
- * BENCH_INFLIGHT (16), BENCH_CONNECTIONS ("1,4"), BENCH_ONLY ("ours,raw"; it may also name the
- * prototypes of prototypes/contenders.ts). Investigation hooks: see wrap.ts.
+ * BENCH_INFLIGHT (16), BENCH_CONNECTIONS ("1,4"), BENCH_ONLY ("ours,raw"). Investigation hooks:
+ * see wrap.ts.
  *
  * Each run starts fresh worker and client processes and a fresh function name. The clock runs
  * from "go" (all clients connected and warmed up) to the last result, on the clients' side.
@@ -13,15 +13,13 @@ import os from 'node:os';
 import { startGearmand } from '../../spec/support/gearmand.ts';
 import { CONTENDERS, type Contender } from './contenders.ts';
 import { PAYLOAD_LENGTH } from './payload.ts';
-import { PROTOTYPES } from './prototypes/contenders.ts';
 import { type Row, printAbout, printRatios, printTable, printThreads } from './report.ts';
 import { readSettings } from './settings.ts';
 import { type RunResult, runOnce } from './trial.ts';
 
 const settings = readSettings();
-const known = [...CONTENDERS, ...PROTOTYPES];
-const contenders = settings.only ? known.filter((c) => settings.only!.includes(c.name)) : CONTENDERS;
-if (contenders.length === 0) throw new Error(`BENCH_ONLY matched no contender (known: ${known.map((c) => c.name).join(', ')})`);
+const contenders = settings.only ? CONTENDERS.filter((c) => settings.only!.includes(c.name)) : CONTENDERS;
+if (contenders.length === 0) throw new Error(`BENCH_ONLY matched no contender (known: ${CONTENDERS.map((c) => c.name).join(', ')})`);
 
 const gearmandVersion = execFileSync('gearmand', ['--version']).toString().trim();
 await using gearmand = await startGearmand();

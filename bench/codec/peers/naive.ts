@@ -14,25 +14,27 @@ const ARGC = [
 ];
 
 type OnPacket = (type: number, args: Uint8Array[]) => void;
+/** Called with each whole packet: `buf[off, stop)`. */
+type OnFrame = (buf: Uint8Array, off: number, stop: number) => void;
 
 const sizeAt = (b: Uint8Array, o: number): number =>
   ((b[o + 8]! << 24) | (b[o + 9]! << 16) | (b[o + 10]! << 8) | b[o + 11]!) >>> 0;
 
-export function naiveDecoder(onPacket: OnPacket): (chunk: Uint8Array) => void {
-  const emit = (buf: Uint8Array, off: number, stop: number): void => {
-    const type = (buf[off + 6]! << 8) | buf[off + 7]!;
-    const argc = ARGC[type]!;
-    const args = new Array<Uint8Array>(argc);
-    let p = off + 12;
-    for (let i = 0; i < argc - 1; i++) {
-      const nul = buf.indexOf(0, p);
-      args[i] = buf.subarray(p, nul);
-      p = nul + 1;
-    }
-    if (argc > 0) args[argc - 1] = buf.subarray(p, stop);
-    onPacket(type, args);
-  };
-  // A split packet's pieces, joined once when it is complete.
+/** Splits the body `buf[p, stop)` into the arguments a packet of `type` has, as views. */
+export function splitArgs(buf: Uint8Array, type: number, p: number, stop: number): Uint8Array[] {
+  const argc = ARGC[type]!;
+  const args = new Array<Uint8Array>(argc);
+  for (let i = 0; i < argc - 1; i++) {
+    const nul = buf.indexOf(0, p);
+    args[i] = buf.subarray(p, nul);
+    p = nul + 1;
+  }
+  if (argc > 0) args[argc - 1] = buf.subarray(p, stop);
+  return args;
+}
+
+/** Cuts chunks into whole packets; a split packet's pieces are joined once when it is complete. */
+export function framer(emit: OnFrame): (chunk: Uint8Array) => void {
   let held: Uint8Array[] = [];
   let heldBytes = 0;
   return (chunk) => {
@@ -75,17 +77,26 @@ export function naiveDecoder(onPacket: OnPacket): (chunk: Uint8Array) => void {
   };
 }
 
+export const naiveDecoder = (onPacket: OnPacket): ((chunk: Uint8Array) => void) =>
+  framer((buf, off, stop) => {
+    const type = (buf[off + 6]! << 8) | buf[off + 7]!;
+    onPacket(type, splitArgs(buf, type, off + 12, stop));
+  });
+
+/** A decode run that tallies what `push` (built over `onPacket`) hands out. */
+export function tallied(make: (onPacket: OnPacket) => (chunk: Uint8Array) => void, chunks: readonly Buffer[]): Tally {
+  const t: Tally = emptyTally();
+  const push = make((type, args) => {
+    t.packets++;
+    t.typeSum += type;
+    t.args += args.length;
+    for (let i = 0; i < args.length; i++) t.argBytes += args[i]!.length;
+  });
+  for (let i = 0; i < chunks.length; i++) push(chunks[i]!);
+  return t;
+}
+
 export const naiveDecode: DecodeContender = {
   name: 'naive loop (limit)',
-  decode(chunks) {
-    const t: Tally = emptyTally();
-    const push = naiveDecoder((type, args) => {
-      t.packets++;
-      t.typeSum += type;
-      t.args += args.length;
-      for (let i = 0; i < args.length; i++) t.argBytes += args[i]!.length;
-    });
-    for (let i = 0; i < chunks.length; i++) push(chunks[i]!);
-    return t;
-  },
+  decode: (chunks) => tallied(naiveDecoder, chunks),
 };

@@ -1,5 +1,5 @@
 /**
- * The raw client's protocol logic, without sockets (so the probe can drive it in memory):
+ * The raw client's protocol logic, without sockets:
  * SUBMIT_JOB packets pipelined round-robin over the connections, JOB_CREATED matched in order,
  * WORK_COMPLETE by handle. Submits made while a received chunk is handled leave in one write per
  * connection at the end of that chunk; others at the end of the turn.

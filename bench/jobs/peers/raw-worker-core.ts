@@ -1,5 +1,5 @@
 /**
- * The raw worker's protocol logic, without the socket (so the probe can drive it in memory):
+ * The raw worker's protocol logic, without the socket:
  * one GRAB_JOB_UNIQ outstanding; each JOB_ASSIGN_UNIQ is answered with WORK_COMPLETE and the
  * next GRAB_JOB_UNIQ in one write; PRE_SLEEP on NO_JOB, GRAB again on NOOP.
  */
