@@ -48,7 +48,7 @@ describe('(fake hostile server) a worker abused by its job server', () => {
       logger: logs,
       backoff: { initialDelayMs: 50, maxDelayMs: 500 },
       // Small enough that the test sees each give up, large enough for a loaded machine.
-      packetTimeoutMs: 1_000,
+      partialPacketTimeoutMs: 1_000,
       grabTimeoutMs: 5_000,
     });
     worker.register('fault-echo', (job) => job.payload);

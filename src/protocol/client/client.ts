@@ -55,6 +55,8 @@ export interface ClientOptions {
   /** Ask servers for WORK_EXCEPTION (OPTION_REQ exceptions); on by default. */
   readonly exceptions?: boolean;
   readonly maxPacketSize?: number;
+  /** See ConnectionOptions.partialPacketTimeoutMs. */
+  readonly partialPacketTimeoutMs?: number;
 }
 
 const SUBMIT_TYPE: Readonly<Record<Priority, readonly [foreground: number, background: number]>> = {
@@ -84,6 +86,7 @@ export class Client {
             logger: this.logger,
             ...(options.backoff ? { backoff: options.backoff } : {}),
             ...(options.maxPacketSize ? { maxPacketSize: options.maxPacketSize } : {}),
+            ...(options.partialPacketTimeoutMs ? { partialPacketTimeoutMs: options.partialPacketTimeoutMs } : {}),
           },
           (link) => this.connected(link),
         ),

@@ -2,11 +2,13 @@
  * One connection to the job server: the socket, its decoder, the output it owes, the limits
  * that protect the server from it, and the gearman state of the peer (worker or client).
  */
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../util/log.ts';
 import { type Packet, Decoder } from '../codec/decoder.ts';
 import { ProtocolError } from '../codec/errors.ts';
+import { PartialPacketWatch } from '../transport/partial-packet-watch.ts';
+import { WriteQueue } from '../transport/write-queue.ts';
 import type { Ability, ClientSide, Job, SleepState, WorkerSide } from './job.ts';
 import { NOOP, errorPacket, latin1Bytes, protocolErrorName } from './wire.ts';
 
@@ -24,8 +26,6 @@ export interface PeerLimits {
   readonly partialPacketTimeoutMs: number;
 }
 
-/** Output queued in one turn is joined into one write below this size. */
-const JOIN_LIMIT = 64 * 1024;
 /** How long a connection we are closing may take to read our last words. */
 const LINGER_MS = 2_000;
 /**
@@ -34,27 +34,6 @@ const LINGER_MS = 2_000;
  * to it (WORK_* of its jobs) still counts against maxOutboundBytes.
  */
 const READ_PAUSE_BYTES = 1024 * 1024;
-
-/**
- * Peers with output queued this turn. They are flushed together once the turn's I/O has been
- * handled (setImmediate), so results that several workers deliver to one client in the same
- * turn leave in one write: fewer syscalls under load, and at most one turn of added latency.
- */
-const dirty: Peer[] = [];
-let flushQueued = false;
-
-function scheduleFlush(peer: Peer): void {
-  dirty.push(peer);
-  if (flushQueued) return;
-  flushQueued = true;
-  setImmediate(flushAll);
-}
-
-function flushAll(): void {
-  flushQueued = false;
-  const peers = dirty.splice(0);
-  for (const peer of peers) peer.flush();
-}
 
 export class Peer implements WorkerSide, ClientSide {
   /** Stands in for gearmand's file descriptor in `workers`. */
@@ -71,12 +50,10 @@ export class Peer implements WorkerSide, ClientSide {
   wokenAt = 0;
 
   private readonly decoder: Decoder;
-  private outbox: Uint8Array[] = [];
-  private outboxBytes = 0;
-  private flushScheduled = false;
+  private readonly output: WriteQueue;
+  private readonly partial: PartialPacketWatch;
   private closing = false;
   private closed = false;
-  private partialTimer: ReturnType<typeof setTimeout> | undefined;
   private readPaused = false;
 
   constructor(
@@ -92,6 +69,11 @@ export class Peer implements WorkerSide, ClientSide {
       { packet: (packet) => handlers.packet(this, packet), text: (line) => handlers.text(this, line) },
       { expect: 'ANY', maxPacketSize: limits.maxPacketSize, maxLineLength: limits.maxLineLength },
     );
+    this.output = new WriteQueue(socket, () => {
+      // Reading stays paused only while the socket still holds output; otherwise no 'drain' would come.
+      if (this.readPaused && socket.writableLength === 0) this.drained();
+    });
+    this.partial = new PartialPacketWatch(this.decoder, limits.partialPacketTimeoutMs, (err) => this.drop(err.message));
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('drain', () => this.drained());
@@ -105,20 +87,13 @@ export class Peer implements WorkerSide, ClientSide {
 
   send(chunks: readonly Uint8Array[]): void {
     if (this.closing) return;
-    for (const chunk of chunks) {
-      this.outbox.push(chunk);
-      this.outboxBytes += chunk.length;
-    }
-    const backlog = this.outboxBytes + this.socket.writableLength;
+    for (const chunk of chunks) this.output.push(chunk);
+    const { backlog } = this.output;
     if (backlog > this.limits.maxOutboundBytes) {
       this.drop(`more than ${this.limits.maxOutboundBytes} bytes of output unread`);
       return;
     }
     if (!this.readPaused && backlog > Math.min(READ_PAUSE_BYTES, this.limits.maxOutboundBytes / 2)) this.pauseReading();
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      scheduleFlush(this);
-    }
   }
 
   sendError(code: string, text: string): void {
@@ -136,9 +111,9 @@ export class Peer implements WorkerSide, ClientSide {
   /** Sends what is queued, then closes. */
   end(): void {
     if (this.closing) return;
-    this.flush();
+    this.output.flush();
     this.closing = true;
-    this.stopPartialTimer();
+    this.partial.stop();
     this.socket.end();
     setTimeout(() => this.socket.destroy(), LINGER_MS).unref?.();
   }
@@ -148,8 +123,8 @@ export class Peer implements WorkerSide, ClientSide {
     if (this.closed) return;
     this.logger.warn(`${this.label}: dropping the connection: ${reason}`);
     this.closing = true;
-    this.outbox = [];
-    this.outboxBytes = 0;
+    this.output.discard();
+    this.partial.stop();
     this.socket.destroy();
   }
 
@@ -169,70 +144,30 @@ export class Peer implements WorkerSide, ClientSide {
       }
       return;
     }
-    this.watchPartial();
-  }
-
-  /** Slowloris guard: a packet or line that has started must end in time (unless we stopped reading). */
-  private watchPartial(): void {
-    if (this.decoder.idle || this.readPaused) {
-      this.stopPartialTimer();
-      return;
-    }
-    if (this.partialTimer !== undefined) return;
-    const { partialPacketTimeoutMs } = this.limits;
-    const started = this.decoder.consumed;
-    this.partialTimer = setTimeout(() => {
-      // Input that already arrived is read first: a busy event loop must not look like a slow peer.
-      setImmediate(() => {
-        this.partialTimer = undefined;
-        if (this.closing || this.readPaused || this.decoder.idle) return;
-        if (this.decoder.consumed !== started) return this.watchPartial();
-        this.drop(`a packet stayed incomplete for ${partialPacketTimeoutMs} ms (${this.decoder.buffered} bytes)`);
-      });
-    }, partialPacketTimeoutMs);
-  }
-
-  /** Writes what is queued (the scheduler calls it once per event-loop turn). */
-  flush(): void {
-    this.flushScheduled = false;
-    const chunks = this.outbox;
-    if (chunks.length === 0 || this.closed) return;
-    const total = this.outboxBytes;
-    this.outbox = [];
-    this.outboxBytes = 0;
-    const socket = this.socket;
-    if (chunks.length === 1) socket.write(chunks[0]!);
-    else if (total <= JOIN_LIMIT) socket.write(Buffer.concat(chunks, total));
-    else for (const chunk of chunks) socket.write(chunk);
-    // Output stays paused only while the socket still holds it; otherwise no 'drain' would come.
-    if (this.readPaused && socket.writableLength === 0) this.drained();
+    // Slowloris guard: a packet or line that has started must end in time (unless we stopped reading).
+    if (!this.readPaused) this.partial.check();
   }
 
   private pauseReading(): void {
     this.readPaused = true;
     this.socket.pause();
-    this.stopPartialTimer();
+    // The peer cannot be blamed for a packet we stopped reading.
+    this.partial.stop();
   }
 
   private drained(): void {
     if (!this.readPaused || this.closing) return;
     this.readPaused = false;
     this.socket.resume();
-    this.watchPartial();
-  }
-
-  private stopPartialTimer(): void {
-    if (this.partialTimer !== undefined) clearTimeout(this.partialTimer);
-    this.partialTimer = undefined;
+    this.partial.check();
   }
 
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
     this.closing = true;
-    this.stopPartialTimer();
-    this.outbox = [];
-    this.outboxBytes = 0;
+    this.partial.stop();
+    this.output.discard();
     this.handlers.closed(this);
   }
 }

@@ -1,4 +1,4 @@
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 import { type Logger, silentLogger } from '../../util/log.ts';
 import { Backoff, type BackoffPolicy, DEFAULT_BACKOFF } from './backoff.ts';
@@ -8,7 +8,9 @@ import { ProtocolError } from '../codec/errors.ts';
 import { Type } from '../codec/packets.ts';
 import { type ServerAddress, describeServer } from './connect-address.ts';
 import { PartialPacketWatch, truncated } from './partial-packet-watch.ts';
+import { LivenessProbe } from './liveness-probe.ts';
 import { openSocket, readyEvent } from './socket.ts';
+import { WriteQueue } from './write-queue.ts';
 
 export interface ConnectionHandlers {
   /** The socket is up (TLS handshake done): (re)register here. */
@@ -34,16 +36,13 @@ export interface ConnectionOptions {
    * How long a packet (or text line) that has started arriving may take to complete, plus one
    * second per 64 KiB it declares; a peer trickling bytes is dropped after that.
    */
-  readonly packetTimeoutMs?: number;
+  readonly partialPacketTimeoutMs?: number;
   readonly logger?: Logger;
   /** Names this connection in logs, e.g. "worker/build". */
   readonly label?: string;
 }
 
-const PROBE_PREFIX = 'nodepool-builder-liveness:';
-/** Writes below this size that are queued in one turn are joined into one write. */
-const JOIN_LIMIT = 64 * 1024;
-const DEFAULT_PACKET_TIMEOUT_MS = 30_000;
+const DEFAULT_PARTIAL_PACKET_TIMEOUT_MS = 30_000;
 
 /**
  * One gearman connection to one server, kept up for as long as it is open: it reconnects with
@@ -65,9 +64,7 @@ export class Connection {
   private closed = false;
   private everConnected = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private outbox: Uint8Array[] = [];
-  private outboxBytes = 0;
-  private flushScheduled = false;
+  private output: WriteQueue | undefined;
   private drainWaiters: (() => void)[] = [];
   private lastFailure = '';
   private probe: LivenessProbe | undefined;
@@ -105,7 +102,7 @@ export class Connection {
 
   /** Resolves once the socket has taken everything queued (write backpressure). */
   writable(): Promise<void> {
-    if (!this.ready || (!this.socket?.writableNeedDrain && this.outboxBytes === 0)) return Promise.resolve();
+    if (!this.ready || (!this.socket?.writableNeedDrain && !this.output?.queuedBytes)) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
@@ -116,7 +113,7 @@ export class Connection {
     this.retryTimer = undefined;
     const socket = this.socket;
     if (!socket) return;
-    this.flush();
+    this.output?.flush();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => socket.destroy(), 2_000);
       socket.once('close', () => {
@@ -143,6 +140,9 @@ export class Connection {
       return;
     }
     this.socket = socket;
+    const output = new WriteQueue(socket, () => {
+      if (!socket.writableNeedDrain) this.releaseDrainWaiters();
+    });
     let failure: Error | undefined;
     const connectTimer = setTimeout(() => {
       socket.destroy(new Error(`connect timed out after ${timeoutMs} ms`));
@@ -160,6 +160,7 @@ export class Connection {
       clearTimeout(connectTimer);
       socket.setNoDelay(true);
       socket.setKeepAlive(true, this.options.keepAliveMs ?? 30_000);
+      this.output = output;
       this.ready = true;
       if (this.everConnected) this.reconnects++;
       this.everConnected = true;
@@ -172,7 +173,7 @@ export class Connection {
       this.logger.warn(`${this.label}: dropping the connection: ${err.message}`);
       socket.destroy(err);
     };
-    const partial = new PartialPacketWatch(decoder, this.options.packetTimeoutMs ?? DEFAULT_PACKET_TIMEOUT_MS, drop);
+    const partial = new PartialPacketWatch(decoder, this.options.partialPacketTimeoutMs ?? DEFAULT_PARTIAL_PACKET_TIMEOUT_MS, drop);
     socket.on('data', (chunk: Buffer) => {
       this.probe?.heard();
       try {
@@ -196,8 +197,8 @@ export class Connection {
       const wasReady = this.ready;
       this.ready = false;
       this.socket = undefined;
-      this.outbox = [];
-      this.outboxBytes = 0;
+      output.discard();
+      this.output = undefined;
       this.releaseDrainWaiters();
       const reason = failure ?? new Error('connection closed by the server');
       if (wasReady) this.handlers.disconnected(reason);
@@ -232,26 +233,7 @@ export class Connection {
   }
 
   private enqueue(chunk: Uint8Array): void {
-    this.outbox.push(chunk);
-    this.outboxBytes += chunk.length;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(() => this.flush());
-    }
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    const socket = this.socket;
-    const chunks = this.outbox;
-    if (!socket || chunks.length === 0) return;
-    this.outbox = [];
-    const total = this.outboxBytes;
-    this.outboxBytes = 0;
-    if (chunks.length === 1) socket.write(chunks[0]!);
-    else if (total <= JOIN_LIMIT) socket.write(Buffer.concat(chunks, total));
-    else for (const chunk of chunks) socket.write(chunk);
-    if (!socket.writableNeedDrain) this.releaseDrainWaiters();
+    this.output?.push(chunk);
   }
 
   private releaseDrainWaiters(): void {
@@ -273,64 +255,5 @@ export class Connection {
       },
       () => this.logger.debug(`${this.label}: the server never answers ECHO_REQ; liveness probe off`),
     );
-  }
-}
-
-/**
- * Sends ECHO_REQ after a quiet interval. A server that has answered a probe before and stops
- * answering is declared dead; one that never answered (gear's geard ignores ECHO_REQ) just
- * turns the probe off, so it is tolerated.
- */
-class LivenessProbe {
-  private timer: ReturnType<typeof setTimeout>;
-  private pending: string | undefined;
-  private supported = false;
-  private quiet = true;
-  private counter = 0;
-
-  constructor(
-    private readonly intervalMs: number,
-    private readonly timeoutMs: number,
-    private readonly sendProbe: (token: string) => void,
-    private readonly dead: (reason: string) => void,
-    private readonly unsupported: () => void,
-  ) {
-    this.timer = setTimeout(() => this.tick(), intervalMs);
-  }
-
-  heard(): void {
-    this.quiet = false;
-  }
-
-  answers(data: Uint8Array): boolean {
-    const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
-    if (!text.startsWith(PROBE_PREFIX)) return false;
-    if (text === this.pending) {
-      this.pending = undefined;
-      this.supported = true;
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.tick(), this.intervalMs);
-    }
-    return true;
-  }
-
-  stop(): void {
-    clearTimeout(this.timer);
-  }
-
-  private tick(): void {
-    if (this.pending !== undefined) {
-      if (this.supported) this.dead(`no answer to ECHO_REQ within ${this.timeoutMs} ms`);
-      else this.unsupported();
-      return;
-    }
-    if (!this.quiet) {
-      this.quiet = true;
-      this.timer = setTimeout(() => this.tick(), this.intervalMs);
-      return;
-    }
-    this.pending = `${PROBE_PREFIX}${++this.counter}`;
-    this.sendProbe(this.pending);
-    this.timer = setTimeout(() => this.tick(), this.timeoutMs);
   }
 }

@@ -25,6 +25,7 @@ export function truncated(decoder: Decoder, cause: Error | undefined): ProtocolE
  */
 export class PartialPacketWatch {
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private recheck: ReturnType<typeof setImmediate> | undefined;
   /** When the packet being assembled started, and the stream offset it starts at. */
   private since = 0;
   private startOffset = -1;
@@ -48,9 +49,12 @@ export class PartialPacketWatch {
     this.arm();
   }
 
+  /** Stops the clock (at a packet boundary, or while the owner is not reading). */
   stop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.recheck !== undefined) clearImmediate(this.recheck);
+    this.recheck = undefined;
     this.startOffset = -1;
   }
 
@@ -60,11 +64,15 @@ export class PartialPacketWatch {
 
   private arm(): void {
     const left = this.allowedMs() - (Date.now() - this.since);
-    this.timer = setTimeout(() => this.fire(), Math.max(0, left));
+    // Input that already arrived is read first (timers run before I/O): a busy event loop must not look like a slow peer.
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.recheck = setImmediate(() => this.fire());
+    }, Math.max(0, left));
   }
 
   private fire(): void {
-    this.timer = undefined;
+    this.recheck = undefined;
     if (this.decoder.idle || this.startOffset !== this.decoder.consumed) return;
     const elapsed = Date.now() - this.since;
     // The declared size may have become known since the clock started: it earns more time.

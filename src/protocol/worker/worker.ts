@@ -25,8 +25,8 @@ export interface WorkerOptions {
   readonly connectTimeoutMs?: number;
   readonly echoIntervalMs?: number;
   readonly maxPacketSize?: number;
-  /** See ConnectionOptions.packetTimeoutMs. */
-  readonly packetTimeoutMs?: number;
+  /** See ConnectionOptions.partialPacketTimeoutMs. */
+  readonly partialPacketTimeoutMs?: number;
   /** See WorkerLinkOptions.grabTimeoutMs. */
   readonly grabTimeoutMs?: number;
 }
@@ -183,7 +183,7 @@ export class Worker {
       ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
       ...(options.echoIntervalMs ? { echoIntervalMs: options.echoIntervalMs } : {}),
       ...(options.maxPacketSize ? { maxPacketSize: options.maxPacketSize } : {}),
-      ...(options.packetTimeoutMs ? { packetTimeoutMs: options.packetTimeoutMs } : {}),
+      ...(options.partialPacketTimeoutMs ? { partialPacketTimeoutMs: options.partialPacketTimeoutMs } : {}),
       ...(options.grabTimeoutMs ? { grabTimeoutMs: options.grabTimeoutMs } : {}),
     });
   }
