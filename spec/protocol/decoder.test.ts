@@ -44,6 +44,30 @@ describe.each(Object.entries(splitters))('Decoder, %s', (_, split) => {
     expect(decoder.buffered).toBe(0);
   });
 
+  test('gearmand framing: misdirected and reserved types decode, a body on an argument-less packet is skipped', () => {
+    const stream = concat(
+      hex('00524551 00000006 00000000'), // \0REQ NOOP
+      hex('00524553 00000010 00000002 6869'), // \0RES ECHO_REQ "hi"
+      hex('00524551 00000009 00000002 7878'), // \0REQ GRAB_JOB with a 2-byte body
+      hex('00524551 00000005 00000000'), // \0REQ 5 (reserved)
+      CAN_DO_REVERSE,
+    );
+    const { seen, decoder } = decodeIn(split(stream), { framing: 'gearmand' });
+    expect(seen).toEqual([
+      { packet: 'REQ 6 []' },
+      { packet: 'RES 16 ["hi"]' },
+      { packet: 'REQ 9 []' },
+      { packet: 'REQ 5 []' },
+      { packet: 'REQ 1 ["reverse"]' },
+    ]);
+    expect(decoder.consumed).toBe(stream.length);
+  });
+
+  test('latin1 text keeps every byte of a line that is not UTF-8', () => {
+    const { seen } = decodeIn(split(Buffer.from('maxqueue caf\xe9 1\r\n', 'latin1')), { text: 'latin1' });
+    expect(seen).toEqual([{ text: 'maxqueue caf\xe9 1' }]);
+  });
+
   test('decodes many packets and text lines from one stream', () => {
     const stream = concat(NOOP, JOB_ASSIGN_UNIQ, Buffer.from('status\r\n'), WORK_COMPLETE_EMPTY, Buffer.from('.\n'));
     const { seen, decoder } = decodeIn(split(stream));

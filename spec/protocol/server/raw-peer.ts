@@ -160,12 +160,14 @@ export class AdminSocket {
     });
   }
 
-  async command(line: string, ending = '\r\n'): Promise<string> {
+  /** A string line goes out as UTF-8; bytes go out as they are (names that are not UTF-8). */
+  async command(line: string | Uint8Array, ending = '\r\n'): Promise<string> {
     this.buffer = '';
-    this.socket.write(`${line}${ending}`);
+    this.socket.write(Buffer.concat([typeof line === 'string' ? Buffer.from(line) : line, Buffer.from(ending)]));
+    const shown = typeof line === 'string' ? line : Buffer.from(line).toString('latin1');
     const deadline = Date.now() + 3000;
     while (!replyComplete(this.buffer)) {
-      if (Date.now() > deadline) throw new Error(`no complete reply to ${JSON.stringify(line)}; got ${JSON.stringify(this.buffer)}`);
+      if (Date.now() > deadline) throw new Error(`no complete reply to ${JSON.stringify(shown)}; got ${JSON.stringify(this.buffer)}`);
       await new Promise<void>((resolve) => {
         this.waiter = resolve;
         setTimeout(resolve, 50);

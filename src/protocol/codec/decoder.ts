@@ -31,6 +31,19 @@ export interface DecoderOptions {
   readonly maxLineLength?: number;
   /** The magic this side receives: 'REQ' on a server, 'RES' on a worker or client. */
   readonly expect?: Magic | 'ANY';
+  /**
+   * 'strict' (the default) refuses a packet whose type does not travel with its magic, and a
+   * body on a packet that takes no arguments. 'gearmand' reads the stream as gearmand's server
+   * does: any known type (and the reserved 5) is decoded with either magic, leaving the answer
+   * (INVALID_MAGIC, INVALID_COMMAND) to the handler, and such a body is skipped. Framing stays
+   * exact either way: the declared size says where the next packet starts.
+   */
+  readonly framing?: 'strict' | 'gearmand';
+  /**
+   * How text lines become strings: 'utf8' (the default; invalid bytes become U+FFFD) or
+   * 'latin1', one char per byte, so the bytes can be recovered exactly.
+   */
+  readonly text?: 'utf8' | 'latin1';
 }
 
 const NO_ARGS: readonly Uint8Array[] = Object.freeze([]);
@@ -39,25 +52,37 @@ const CR = 0x0d;
 // Keep a leading BOM: a text line is reported exactly as sent (invalid UTF-8 becomes U+FFFD).
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
+function latin1Text(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
+function utf8Text(bytes: Uint8Array): string {
+  return utf8.decode(bytes);
+}
+
 const RULE_UNKNOWN = -1;
 const RULE_WRONG_MAGIC = -2;
-const ruleTables = new Map<Magic | 'ANY', Int8Array>();
+/** gearmand knows type 5 ("UNUSED", no arguments): it answers it rather than closing. */
+const RESERVED_TYPE = 5;
+const ruleTables = new Map<string, Int8Array>();
 
 /**
  * Per (type, magic): the packet's argument count, or RULE_UNKNOWN / RULE_WRONG_MAGIC.
- * Indexed by type * 2 + (1 for RES); one table per expected magic, shared by all decoders.
+ * Indexed by type * 2 + (1 for RES); one table per (expected magic, framing), shared by all decoders.
  */
-function headerRules(expect: Magic | 'ANY'): Int8Array {
-  let rules = ruleTables.get(expect);
+function headerRules(expect: Magic | 'ANY', framing: 'strict' | 'gearmand'): Int8Array {
+  const key = `${expect}/${framing}`;
+  let rules = ruleTables.get(key);
   if (rules) return rules;
   rules = new Int8Array((MAX_TYPE + 1) * 2).fill(RULE_UNKNOWN);
   for (const spec of PACKET_TABLE) {
     for (const [bit, magic] of [[0, 'REQ'], [1, 'RES']] as const) {
-      const allowed = allowsMagic(spec, magic) && (expect === 'ANY' || expect === magic);
+      const allowed = framing === 'gearmand' || (allowsMagic(spec, magic) && (expect === 'ANY' || expect === magic));
       rules[(spec.code << 1) | bit] = allowed ? spec.args.length : RULE_WRONG_MAGIC;
     }
   }
-  ruleTables.set(expect, rules);
+  if (framing === 'gearmand') rules.fill(0, RESERVED_TYPE << 1, (RESERVED_TYPE + 1) << 1);
+  ruleTables.set(key, rules);
   return rules;
 }
 
@@ -81,6 +106,8 @@ export class Decoder {
   private readonly maxPacketSize: number;
   private readonly maxLineLength: number;
   private readonly expect: Magic | 'ANY';
+  private readonly skipBody: boolean;
+  private readonly decodeText: (bytes: Uint8Array) => string;
   private readonly handlers: DecoderHandlers;
 
   private pending = Pending.None;
@@ -101,7 +128,10 @@ export class Decoder {
     this.maxPacketSize = options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
     this.maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
     this.expect = options.expect ?? 'ANY';
-    this.rules = headerRules(this.expect);
+    const framing = options.framing ?? 'strict';
+    this.skipBody = framing === 'gearmand';
+    this.decodeText = options.text === 'latin1' ? latin1Text : utf8Text;
+    this.rules = headerRules(this.expect, framing);
   }
 
   /** Bytes held for a packet or line that is not complete yet. */
@@ -253,7 +283,7 @@ export class Decoder {
     if (size > this.maxPacketSize) {
       throw this.headerError('PACKET_TOO_LARGE', `declared size ${size} exceeds the limit of ${this.maxPacketSize}`, buf, off, type);
     }
-    if (size !== 0 && rule === 0) {
+    if (size !== 0 && rule === 0 && !this.skipBody) {
       throw this.headerError('UNEXPECTED_BODY', `${name} takes no arguments but carries ${size} bytes`, buf, off, type);
     }
     this.type = type;
@@ -297,7 +327,7 @@ export class Decoder {
 
   private emitLine(buf: Uint8Array, start: number, nl: number): void {
     const end = nl > start && buf[nl - 1] === CR ? nl - 1 : nl;
-    this.handlers.text(utf8.decode(buf.subarray(start, end)));
+    this.handlers.text(this.decodeText(buf.subarray(start, end)));
   }
 
   /** A line still waiting for its "\n" may hold one byte more: the "\r" of a "\r\n". */

@@ -36,13 +36,17 @@ export const SERVER_VERSION: string = pkg.version;
 /** gearmand's answer to `verbose` at its default level. */
 const VERBOSE_LEVEL = 'ERROR';
 
-/** Answers one request line with the exact bytes gearmand would send. */
+/**
+ * Answers one request line with the exact bytes gearmand would send. The line holds one char
+ * per byte (latin1), as function names and handles do, so any name can be addressed.
+ */
 export function answerAdminLine(context: AdminContext, line: string): string {
-  // The decoder read the line as UTF-8; names are kept one char per byte, so go back to bytes.
-  const bytes = Buffer.from(line, 'utf8').toString('latin1');
-  const request = parseAdminRequest(bytes);
+  // gearmand reads the line as a C string: it ends at the first NUL.
+  const nul = line.indexOf('\0');
+  const text = nul < 0 ? line : line.slice(0, nul);
+  const request = parseAdminRequest(text);
   if (!request.ok) return renderAdminReply('status', { ok: false, error: request.error });
-  return render(request.command, context, bytes.split(/ +/)[0] ?? '');
+  return render(request.command, context, text.split(/ +/)[0] ?? '');
 }
 
 function render(command: AdminCommand, context: AdminContext, word: string): string {
@@ -112,9 +116,9 @@ function render(command: AdminCommand, context: AdminContext, word: string): str
       store.functionFor(Buffer.from(command.function, 'latin1'));
       return answer('createFunction', null);
     case 'dropFunction': {
-      // gearmand matches the name without regard to case.
-      const wanted = command.function.toLowerCase();
-      const fn = [...store.functions.values()].find((f) => f.name.toLowerCase() === wanted);
+      // gearmand matches the name with strcasecmp: ASCII letters only, other bytes exactly.
+      const wanted = lowerAscii(command.function);
+      const fn = [...store.functions.values()].find((f) => lowerAscii(f.name) === wanted);
       if (fn === undefined) return refuse(new AdminError('FUNCTION_NOT_FOUND', 'function not found'));
       // Unlike gearmand, a function with queued jobs is kept too: dropping it would orphan them.
       if (fn.workers.size > 0 || fn.total > 0) {
@@ -126,6 +130,10 @@ function render(command: AdminCommand, context: AdminContext, word: string): str
     case 'shutdown':
       return refuse(unknownCommandError(word));
   }
+}
+
+function lowerAscii(text: string): string {
+  return text.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
 }
 
 /** One number applies to every priority; none makes the queue unlimited again (gearmand's rules). */

@@ -67,7 +67,9 @@ export class Peer implements WorkerSide, ClientSide {
     this.address = (socket.remoteAddress ?? '-').replace(/^::ffff:/, '');
     this.decoder = new Decoder(
       { packet: (packet) => handlers.packet(this, packet), text: (line) => handlers.text(this, line) },
-      { expect: 'ANY', maxPacketSize: limits.maxPacketSize, maxLineLength: limits.maxLineLength },
+      // Read as gearmand reads: a misdirected packet is answered, not a reason to close; admin
+      // lines stay bytes (one char per byte), as function names are.
+      { expect: 'ANY', framing: 'gearmand', text: 'latin1', maxPacketSize: limits.maxPacketSize, maxLineLength: limits.maxLineLength },
     );
     this.output = new WriteQueue(socket, () => {
       // Reading stays paused only while the socket still holds output; otherwise no 'drain' would come.

@@ -38,6 +38,11 @@ function leadingInteger(bytes: Uint8Array): number {
   return Number.isFinite(n) ? n : 0;
 }
 
+function optionName(bytes: Uint8Array): string {
+  const nul = bytes.indexOf(0);
+  return latin1(nul < 0 ? bytes : bytes.subarray(0, nul)).replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
+}
+
 function refuse(peer: RequestPeer, error: readonly [string, string]): void {
   peer.send(errorPacket(error[0], error[1]));
 }
@@ -88,7 +93,8 @@ export function handleRequest(broker: Broker, peer: RequestPeer, packet: Packet)
       return peer.send(response(Type.STATUS_RES_UNIQUE, [unique, ...fields]));
     }
     case Type.OPTION_REQ:
-      if (latin1(args[0]!).toLowerCase() !== 'exceptions') return refuse(peer, ERRORS.unknownOption);
+      // gearmand compares the option as a C string (up to a NUL), ignoring ASCII case, and echoes all of it.
+      if (optionName(args[0]!) !== 'exceptions') return refuse(peer, ERRORS.unknownOption);
       peer.exceptions = true;
       return peer.send(response(Type.OPTION_RES, [args[0]!]));
     case Type.SET_CLIENT_ID:
@@ -115,7 +121,7 @@ export function handleRequest(broker: Broker, peer: RequestPeer, packet: Packet)
     case Type.WORK_EXCEPTION:
       return workResult(broker, peer, type, args);
     default:
-      // Replies sent as requests, ALL_YOURS, SUBMIT_JOB_SCHED (which gearmand 1.1.20 refuses too).
+      // Replies sent as requests, the reserved type 5, ALL_YOURS, SUBMIT_JOB_SCHED (which gearmand 1.1.20 refuses too).
       return refuse(peer, ERRORS.notExpected);
   }
 }

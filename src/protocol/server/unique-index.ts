@@ -43,7 +43,8 @@ export class UniqueIndex {
       if (job.unique === '-') push(this.byData, job.key, job);
       else this.byKey.set(job.key, job);
     }
-    if (job.unique !== '') push(this.byUnique, job.unique, job);
+    // gearmand keys a "-" job by its data, so GET_STATUS_UNIQUE "-" finds none.
+    if (job.unique !== '' && job.unique !== '-') push(this.byUnique, job.unique, job);
   }
 
   /** Safe to call for a job already removed. */
