@@ -35,7 +35,7 @@ describe.each(JOB_SERVERS)('Perl Gearman::Client and our worker, via $name', (ki
     worker = new Worker({ servers: [server], slots: { default: 2 } });
     worker.register('rot13', (job) => rot13(Buffer.from(job.payload).toString()));
     worker.register('refuse', () => {
-      throw new JobFailure('REFUSED', 'refused on purpose');
+      throw new JobFailure('BAD_REQUEST', 'refused on purpose');
     });
     worker.register('note', (job) => {
       backgroundSeen.push(Buffer.from(job.payload).toString());

@@ -133,7 +133,7 @@ describe('10,000 malformed jobs interleaved with good ones, through gearmand, ag
       logger: logs,
       repository: new ImageRepository(imagesDir, logs),
       uploaderFor: (provider) => {
-        throw new JobFailure('NO_UPLOADER', `no uploader for ${provider.name} in this test`);
+        throw new JobFailure('UNKNOWN_PROVIDER', `no uploader for ${provider.name} in this test`);
       },
     });
     await worker.start();

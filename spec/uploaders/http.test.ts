@@ -69,7 +69,7 @@ describe('the HTTP client', () => {
     const err = await http.send({ method: 'GET', url: `http://127.0.0.1:${port}/`, signal: AbortSignal.timeout(5_000) }).catch((e: unknown) => e);
     await http.close();
     expect(err).toBeInstanceOf(HttpConnectionError);
-    expect((err as HttpConnectionError).code).toBe('ECONNREFUSED');
+    expect((err as HttpConnectionError).systemCode).toBe('ECONNREFUSED');
   });
 
   test("error bodies: JSON messages and HTML both come out as the server's words", () => {

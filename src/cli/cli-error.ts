@@ -1,4 +1,5 @@
 import { ConfigError } from '../config/table-reader.ts';
+import { CodedError } from '../errors/coded-error.ts';
 import { AdminError } from '../protocol/codec/admin-errors.ts';
 import { ClientError } from '../protocol/client/client-errors.ts';
 
@@ -6,8 +7,12 @@ import { ClientError } from '../protocol/client/client-errors.ts';
 export const EXIT = { ok: 0, jobFailed: 1, usage: 2, unreachable: 3 } as const;
 
 /** A problem with how the command was called (bad arguments, bad config). */
-export class UsageError extends Error {
+export class UsageError extends CodedError<'USAGE'> {
   override readonly name = 'UsageError';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('USAGE', message, options);
+  }
 }
 
 export function exitCodeFor(err: unknown): number {

@@ -1,9 +1,9 @@
+import { CodedError } from '../errors/coded-error.ts';
 import { formatDuration, parseDuration, parseSize } from './units.ts';
 
 /** A configuration problem: the file, the key path, and what was expected there. */
-export class ConfigError extends Error {
+export class ConfigError extends CodedError<'CONFIG_INVALID'> {
   override readonly name = 'ConfigError';
-  readonly code = 'CONFIG_INVALID';
 
   constructor(
     readonly file: string,
@@ -11,7 +11,7 @@ export class ConfigError extends Error {
     readonly expected: string,
     got?: unknown,
   ) {
-    super(`${file}: ${path ? `${path}: ` : ''}expected ${expected}${got === undefined ? '' : `, got ${describe(got)}`}`);
+    super('CONFIG_INVALID', `${file}: ${path ? `${path}: ` : ''}expected ${expected}${got === undefined ? '' : `, got ${describe(got)}`}`);
   }
 }
 

@@ -1,22 +1,65 @@
+import { CodedError } from './coded-error.ts';
+
+/** Why a job failed in a way the operator should see (WORK_FAIL), one code per cause. */
+export type JobFailureCode =
+  // the request
+  | 'BAD_REQUEST'
+  | 'NO_HANDLER'
+  | 'UNKNOWN_IMAGE'
+  | 'UNKNOWN_PROVIDER'
+  | 'CONFIG'
+  // the image store
+  | 'IMAGE_EXISTS'
+  | 'IMAGE_DELETING'
+  | 'DELETE_TIMEOUT'
+  | 'NO_SPACE'
+  // building
+  | 'BUILD_FAILED'
+  | 'BUILD_TIMEOUT'
+  | 'BUILD_ABORTED'
+  | 'MISSING_OUTPUT'
+  | 'BAD_OUTPUT'
+  // converting
+  | 'NO_FORMAT'
+  | 'CONVERT_FAILED'
+  // the cloud's configuration and credentials
+  | 'CLOUD_CONFIG'
+  | 'AUTH_FAILED'
+  | 'KEYSTONE_UNREACHABLE'
+  | 'TLS'
+  // uploading
+  | 'LOCAL_FILE_CHANGED'
+  | 'CLOUD_UNREACHABLE'
+  | 'CLOUD_BAD_ANSWER'
+  | 'CLOUD_ERROR'
+  | 'CLOUD_REFUSED'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'CONFLICT'
+  | 'TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'UPLOAD_ABORTED'
+  | 'UPLOAD_INTERRUPTED'
+  | 'IMPORT_UNSUPPORTED'
+  | 'IMPORT_FAILED'
+  | 'VERIFY_FAILED';
+
 /**
  * Thrown by a job handler for an expected failure (a build that exited non-zero, an unknown
  * provider): the worker answers WORK_FAIL and logs the reason. Any other error is unexpected
  * and becomes WORK_EXCEPTION with a one-line message.
  */
-export class JobFailure extends Error {
-  override readonly name = 'JobFailure';
-  readonly code: string;
-
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
+export class JobFailure extends CodedError<JobFailureCode> {
+  override readonly name: string = 'JobFailure';
 }
 
 /** A job method was called after the job already sent its one terminal packet. */
-export class JobStateError extends Error {
+export class JobStateError extends CodedError<'JOB_ALREADY_FINISHED'> {
   override readonly name = 'JobStateError';
-  readonly code = 'JOB_ALREADY_FINISHED';
+
+  constructor(message: string) {
+    super('JOB_ALREADY_FINISHED', message);
+  }
 }
 
 /** One line, no stack: what goes into WORK_EXCEPTION and the log. */

@@ -1,15 +1,9 @@
-import { consola } from 'consola';
-
 /** The logging surface the library needs; a consola instance satisfies it, and tests pass their own. */
 export interface Logger {
   debug(message: string, ...details: unknown[]): void;
   info(message: string, ...details: unknown[]): void;
   warn(message: string, ...details: unknown[]): void;
   error(message: string, ...details: unknown[]): void;
-}
-
-export function defaultLogger(tag: string): Logger {
-  return consola.withTag(tag);
 }
 
 /** A logger that drops everything: for tests and for callers that log elsewhere. */

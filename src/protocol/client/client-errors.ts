@@ -1,3 +1,5 @@
+import { CodedError } from '../../errors/coded-error.ts';
+
 export type ClientErrorCode =
   | 'WORK_FAIL'
   | 'WORK_EXCEPTION'
@@ -21,18 +23,17 @@ export interface CallSite {
 }
 
 /** Any failure a client call reports: a stable code, and the job it concerns. */
-export class ClientError extends Error {
-  readonly code: ClientErrorCode;
+export class ClientError extends CodedError<ClientErrorCode> {
+  override readonly name: string;
   readonly functionName: string | undefined;
   readonly handle: string | undefined;
   readonly server: string | undefined;
 
   constructor(code: ClientErrorCode, message: string, context: JobContext = {}, cause?: unknown, name = 'ClientError') {
     const about = [context.functionName, context.handle, context.server].filter(Boolean).join(' ');
-    super(about ? `${message} (${about})` : message, cause === undefined ? undefined : { cause });
+    super(code, about ? `${message} (${about})` : message, cause === undefined ? undefined : { cause });
     // Set here, not as a field, so the stack below already carries the subclass's name.
     this.name = name;
-    this.code = code;
     this.functionName = context.functionName;
     this.handle = context.handle;
     this.server = context.server;

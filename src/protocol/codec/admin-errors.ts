@@ -7,6 +7,8 @@
  * asked for); the stream can no longer be trusted.
  */
 
+import { CodedError } from '../../errors/coded-error.ts';
+
 /** The codes gearmand 1.1.20 sends. Two of its messages carry no code; they get the last two names. */
 export type KnownAdminErrorCode =
   | 'UNKNOWN_COMMAND'
@@ -20,15 +22,13 @@ export type KnownAdminErrorCode =
 
 export type AdminErrorCode = KnownAdminErrorCode | (string & {});
 
-export class AdminError extends Error {
+export class AdminError extends CodedError<AdminErrorCode> {
   override readonly name = 'AdminError';
-  readonly code: AdminErrorCode;
   /** Human text with gearmand's '+' turned back into spaces; '' when the server sent only a code. */
   readonly text: string;
 
   constructor(code: AdminErrorCode, text = '') {
-    super(text ? `${code}: ${text}` : code);
-    this.code = code;
+    super(code, text ? `${code}: ${text}` : code);
     this.text = text;
   }
 }
@@ -45,24 +45,14 @@ export type AdminParseErrorCode =
 
 const SNIPPET_CHARS = 80;
 
-export class AdminParseError extends Error {
+export class AdminParseError extends CodedError<AdminParseErrorCode> {
   override readonly name = 'AdminParseError';
-  readonly code: AdminParseErrorCode;
   /** The offending line (cut to 80 characters), when there is one. */
   readonly line: string | undefined;
 
   constructor(code: AdminParseErrorCode, message: string, line?: string) {
     const snippet = line === undefined ? undefined : line.length > SNIPPET_CHARS ? `${line.slice(0, SNIPPET_CHARS)}…` : line;
-    super(snippet === undefined ? `${code}: ${message}` : `${code}: ${message} (line ${JSON.stringify(snippet)})`);
-    this.code = code;
+    super(code, snippet === undefined ? `${code}: ${message}` : `${code}: ${message} (line ${JSON.stringify(snippet)})`);
     this.line = snippet;
   }
-}
-
-export function isAdminError(err: unknown): err is AdminError {
-  return err instanceof AdminError;
-}
-
-export function isAdminParseError(err: unknown): err is AdminParseError {
-  return err instanceof AdminParseError;
 }

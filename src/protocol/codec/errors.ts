@@ -1,3 +1,4 @@
+import { CodedError } from '../../errors/coded-error.ts';
 import { packetName } from './packets.ts';
 
 /** Stable codes: callers and tests match on these, never on message text. */
@@ -41,9 +42,8 @@ export function hexSnippet(bytes: Uint8Array, max = SNIPPET_BYTES): string {
   return bytes.length > max ? `${hex} …(+${bytes.length - max} bytes)` : hex;
 }
 
-export class ProtocolError extends Error {
+export class ProtocolError extends CodedError<ProtocolErrorCode> {
   override readonly name = 'ProtocolError';
-  readonly code: ProtocolErrorCode;
   readonly type: number | undefined;
   readonly packetName: string | undefined;
   readonly offset: number | undefined;
@@ -55,17 +55,12 @@ export class ProtocolError extends Error {
     if (details.offset !== undefined) where.push(`offset ${details.offset}`);
     const hex = details.bytes ? hexSnippet(details.bytes) : undefined;
     if (hex !== undefined) where.push(`bytes ${hex}`);
-    super(where.length ? `${code}: ${message} (${where.join(', ')})` : `${code}: ${message}`, {
+    super(code, where.length ? `${code}: ${message} (${where.join(', ')})` : `${code}: ${message}`, {
       cause: details.cause,
     });
-    this.code = code;
     this.type = details.type;
     this.packetName = details.type === undefined ? undefined : packetName(details.type);
     this.offset = details.offset;
     this.hex = hex;
   }
-}
-
-export function isProtocolError(err: unknown): err is ProtocolError {
-  return err instanceof ProtocolError;
 }

@@ -1,12 +1,12 @@
+import { CodedError } from '../../errors/coded-error.ts';
+
 /** Misuse of the job server's API (the wire protocol's errors are ERROR packets, see wire.ts). */
 export type ServerStateErrorCode = 'LISTEN_FAILED' | 'CLOSED';
 
-export class ServerStateError extends Error {
+export class ServerStateError extends CodedError<ServerStateErrorCode> {
   override readonly name = 'ServerStateError';
-  readonly code: ServerStateErrorCode;
 
   constructor(code: ServerStateErrorCode, message: string, options?: { cause?: unknown }) {
-    super(`${code}: ${message}`, options);
-    this.code = code;
+    super(code, `${code}: ${message}`, options);
   }
 }

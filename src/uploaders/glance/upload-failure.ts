@@ -1,7 +1,7 @@
-import { JobFailure } from '../../errors/job-failure.ts';
+import { JobFailure, type JobFailureCode } from '../../errors/job-failure.ts';
 import { HttpConnectionError, HttpStatusError } from '../openstack/errors.ts';
 
-const STATUS_CODES: Readonly<Record<number, string>> = {
+const STATUS_CODES: Readonly<Record<number, JobFailureCode>> = {
   401: 'UNAUTHORIZED',
   403: 'FORBIDDEN',
   409: 'CONFLICT',

@@ -1,7 +1,10 @@
+import { CodedError } from '../../errors/coded-error.ts';
 import { JobFailure } from '../../errors/job-failure.ts';
 
 /** clouds.yaml / secure.yaml / OS_* do not describe a usable cloud: the operator must fix the file. */
 export class CloudConfigError extends JobFailure {
+  override readonly name = 'CloudConfigError';
+
   constructor(message: string, options?: { cause?: unknown }) {
     super('CLOUD_CONFIG', message, options);
   }
@@ -9,15 +12,16 @@ export class CloudConfigError extends JobFailure {
 
 /** Keystone refused the credentials, or gave a token without what we need (no catalog, no image service). */
 export class CloudAuthError extends JobFailure {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  override readonly name = 'CloudAuthError';
+
+  constructor(code: 'AUTH_FAILED' | 'KEYSTONE_UNREACHABLE', message: string, options?: { cause?: unknown }) {
     super(code, message, options);
   }
 }
 
 /** The cloud answered an HTTP error status. `detail` is the server's own message, cleaned of HTML. */
-export class HttpStatusError extends Error {
+export class HttpStatusError extends CodedError<`HTTP_${number}`> {
   override readonly name = 'HttpStatusError';
-  readonly code: string;
 
   constructor(
     readonly status: number,
@@ -25,8 +29,7 @@ export class HttpStatusError extends Error {
     readonly url: string,
     readonly detail: string,
   ) {
-    super(`${method} ${url} answered ${status}${detail ? `: ${detail}` : ''}`);
-    this.code = `HTTP_${status}`;
+    super(`HTTP_${status}`, `${method} ${url} answered ${status}${detail ? `: ${detail}` : ''}`);
   }
 
   /** Worth another try: the server may do better in a moment. */
@@ -36,9 +39,10 @@ export class HttpStatusError extends Error {
 }
 
 /** The request never got an answer: refused, reset, timed out, or closed mid-way. Retryable. */
-export class HttpConnectionError extends Error {
+export class HttpConnectionError extends CodedError<'HTTP_CONNECTION'> {
   override readonly name = 'HttpConnectionError';
-  readonly code: string;
+  /** The system's code for the failure (ECONNREFUSED, ECONNRESET, …), when it gave one. */
+  readonly systemCode: string | undefined;
 
   constructor(
     readonly method: string,
@@ -46,13 +50,15 @@ export class HttpConnectionError extends Error {
     cause: unknown,
   ) {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    super(`${method} ${url} failed: ${reason}`, { cause });
-    this.code = (cause as { code?: unknown } | undefined)?.code?.toString() ?? 'CONNECTION';
+    super('HTTP_CONNECTION', `${method} ${url} failed: ${reason}`, { cause });
+    this.systemCode = (cause as { code?: unknown } | undefined)?.code?.toString();
   }
 }
 
 /** The TLS handshake failed (untrusted or mismatched certificate): retrying will not help. */
 export class HttpTlsError extends JobFailure {
+  override readonly name = 'HttpTlsError';
+
   constructor(method: string, url: string, cause: unknown) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     super('TLS', `${method} ${url}: TLS failed (${reason}); check the cloud's cacert / verify settings`, { cause });

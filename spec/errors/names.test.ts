@@ -1,0 +1,69 @@
+import { describe, expect, test } from 'bun:test';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../../src/cli/cli-error.ts';
+import { ConfigError } from '../../src/config/table-reader.ts';
+import { CodedError } from '../../src/errors/coded-error.ts';
+import { JobFailure, JobStateError } from '../../src/errors/job-failure.ts';
+import { ClientError, JobExceptionError, JobFailedError, ServerError } from '../../src/protocol/client/client-errors.ts';
+import { AdminError, AdminParseError } from '../../src/protocol/codec/admin-errors.ts';
+import { ProtocolError } from '../../src/protocol/codec/errors.ts';
+import { ServerStateError } from '../../src/protocol/server/errors.ts';
+import { CloudAuthError, CloudConfigError, HttpConnectionError, HttpStatusError, HttpTlsError } from '../../src/uploaders/openstack/errors.ts';
+
+const SRC = join(import.meta.dir, '../../src');
+
+/** One instance of every error class in src/, by the name it must report, with the code it carries. */
+const EXAMPLES: Record<string, { readonly error: CodedError; readonly code: string }> = {
+  JobFailure: { error: new JobFailure('BAD_REQUEST', 'bad'), code: 'BAD_REQUEST' },
+  JobStateError: { error: new JobStateError('late'), code: 'JOB_ALREADY_FINISHED' },
+  CloudConfigError: { error: new CloudConfigError('no cloud'), code: 'CLOUD_CONFIG' },
+  CloudAuthError: { error: new CloudAuthError('AUTH_FAILED', 'refused'), code: 'AUTH_FAILED' },
+  HttpStatusError: { error: new HttpStatusError(503, 'GET', 'http://cloud/', 'busy'), code: 'HTTP_503' },
+  HttpConnectionError: { error: new HttpConnectionError('GET', 'http://cloud/', new TypeError('refused')), code: 'HTTP_CONNECTION' },
+  HttpTlsError: { error: new HttpTlsError('GET', 'https://cloud/', new TypeError('self-signed')), code: 'TLS' },
+  ProtocolError: { error: new ProtocolError('BAD_MAGIC', 'bad magic'), code: 'BAD_MAGIC' },
+  AdminError: { error: new AdminError('UNKNOWN_JOB'), code: 'UNKNOWN_JOB' },
+  AdminParseError: { error: new AdminParseError('MALFORMED_LINE', 'bad line', 'x'), code: 'MALFORMED_LINE' },
+  ServerStateError: { error: new ServerStateError('CLOSED', 'closed'), code: 'CLOSED' },
+  ClientError: { error: new ClientError('TIMEOUT', 'timed out'), code: 'TIMEOUT' },
+  JobFailedError: { error: new JobFailedError({}, 'why'), code: 'WORK_FAIL' },
+  JobExceptionError: { error: new JobExceptionError('boom', {}), code: 'WORK_EXCEPTION' },
+  ServerError: { error: new ServerError('ERR', 'text', {}), code: 'SERVER_ERROR' },
+  ConfigError: { error: new ConfigError('builder.toml', 'x', 'a number'), code: 'CONFIG_INVALID' },
+  UsageError: { error: new UsageError('bad flag'), code: 'USAGE' },
+};
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/** Every class declared in src/ whose chain of `extends` reaches Error, with the class it extends. */
+function errorClassesInSource(): Map<string, string> {
+  const parents = new Map<string, string>();
+  for (const file of sourceFiles(SRC)) {
+    for (const match of readFileSync(file, 'utf8').matchAll(/class (\w+)(?:<[^{]*?>)? extends (\w+)/g)) parents.set(match[1]!, match[2]!);
+  }
+  const isError = (name: string): boolean => name === 'Error' || (parents.has(name) && isError(parents.get(name)!));
+  return new Map([...parents].filter(([name]) => isError(name)));
+}
+
+describe('one error model', () => {
+  test('every error class in src/ extends CodedError, directly or through another', () => {
+    const found = errorClassesInSource();
+    expect([...found].filter(([, parent]) => parent === 'Error').map(([name]) => name)).toEqual(['CodedError']);
+    found.delete('CodedError');
+    expect([...found.keys()].sort()).toEqual(Object.keys(EXAMPLES).sort());
+  });
+
+  test('every error class reports its own name, and its code', () => {
+    for (const [name, { error, code }] of Object.entries(EXAMPLES)) {
+      expect({ name: error.name, code: error.code, coded: error instanceof CodedError }).toEqual({ name, code, coded: true });
+      expect(String(error).startsWith(`${name}: `)).toBe(true);
+    }
+  });
+});
