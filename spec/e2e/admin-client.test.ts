@@ -2,8 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { AdminError } from '../../src/protocol/codec/admin.ts';
 import { AdminClient } from '../../src/protocol/client/admin-client.ts';
 import { Client } from '../../src/protocol/client/client.ts';
+import { ClientError } from '../../src/protocol/client/client-errors.ts';
 import { Worker } from '../../src/protocol/worker/worker.ts';
 import { gearadminStatus, gearadminWorkers } from '../support/gearadmin.ts';
+import { startHostileServer } from '../support/hostile-server.ts';
 import { JOB_SERVERS, type JobServer } from '../support/job-servers.ts';
 import { eventually } from '../support/run.ts';
 
@@ -65,5 +67,37 @@ describe.each(JOB_SERVERS)('the admin client against $name', (kind) => {
     const err = await admin.cancelJob('H:nowhere:1').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AdminError);
     expect((err as AdminError).code).toBe('UNKNOWN_JOB');
+  });
+});
+
+describe('(fake silent server) the admin client against a server that takes the connection and says nothing', () => {
+  test('CONNECT_TIMEOUT: a TLS handshake the server never answers fails the command, and the next command connects again', async () => {
+    const silent = await startHostileServer('silent');
+    const admin = new AdminClient({ host: silent.host, port: silent.port, tls: {} }, { connectTimeoutMs: 200 });
+    try {
+      const first = await admin.status().catch((e: unknown) => e);
+      expect(first).toBeInstanceOf(ClientError);
+      expect((first as ClientError).code).toBe('CONNECT_TIMEOUT');
+      expect(silent.connections).toBe(1);
+      const second = await admin.version().catch((e: unknown) => e);
+      expect((second as ClientError).code).toBe('CONNECT_TIMEOUT');
+      expect(silent.connections).toBe(2);
+    } finally {
+      admin.close();
+      await silent.close();
+    }
+  });
+
+  test('TIMEOUT: a plain connection that is accepted but never answered fails the command', async () => {
+    const silent = await startHostileServer('silent');
+    const admin = new AdminClient({ host: silent.host, port: silent.port }, { connectTimeoutMs: 200, replyTimeoutMs: 200 });
+    try {
+      const err = await admin.status().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ClientError);
+      expect((err as ClientError).code).toBe('TIMEOUT');
+    } finally {
+      admin.close();
+      await silent.close();
+    }
   });
 });

@@ -19,6 +19,13 @@ import { Decoder } from '../codec/decoder.ts';
 import { type ServerAddress, describeServer } from '../transport/connect-address.ts';
 import { openSocket, readyEvent } from '../transport/socket.ts';
 
+export interface AdminClientOptions {
+  /** How long the TCP connect and TLS handshake may take. Default 10 s. */
+  readonly connectTimeoutMs?: number;
+  /** How long a command may wait for its reply. Default 10 s. */
+  readonly replyTimeoutMs?: number;
+}
+
 interface PendingCommand {
   readonly collector: AdminReplyCollector<AdminCommandKind>;
   resolve(reply: AdminReply): void;
@@ -30,14 +37,22 @@ interface PendingCommand {
  * pipelined; the server answers them in order. An ERR reply rejects with an AdminError.
  */
 export class AdminClient {
+  /** The socket in use, once connected. */
   private socket: Socket | undefined;
+  /** The socket being connected or in use; events of older ones are ignored. */
+  private attempt: Socket | undefined;
   private ready: Promise<Socket> | undefined;
   private readonly pending: PendingCommand[] = [];
+  private readonly connectTimeoutMs: number;
+  private readonly replyTimeoutMs: number;
 
   constructor(
     readonly server: ServerAddress,
-    private readonly timeoutMs = 10_000,
-  ) {}
+    options: AdminClientOptions = {},
+  ) {
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.replyTimeoutMs = options.replyTimeoutMs ?? 10_000;
+  }
 
   status(): Promise<readonly FunctionStatus[]> {
     return this.send({ kind: 'status' });
@@ -91,8 +106,8 @@ export class AdminClient {
     const socket = await this.connect();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.fail(new ClientError('TIMEOUT', `no admin reply within ${this.timeoutMs} ms`, { server: describeServer(this.server) }));
-      }, this.timeoutMs);
+        this.fail(new ClientError('TIMEOUT', `no admin reply within ${this.replyTimeoutMs} ms`, { server: describeServer(this.server) }));
+      }, this.replyTimeoutMs);
       this.pending.push({
         collector,
         resolve: (reply) => {
@@ -109,17 +124,39 @@ export class AdminClient {
   }
 
   close(): void {
-    this.socket?.end();
+    const socket = this.attempt;
+    // Connected: replies already on their way still arrive. Still connecting: nothing is owed.
+    if (socket !== undefined && socket === this.socket) socket.end();
+    else socket?.destroy();
+    this.attempt = undefined;
     this.socket = undefined;
     this.ready = undefined;
   }
 
   private connect(): Promise<Socket> {
-    this.ready ??= new Promise<Socket>((resolve, reject) => {
-      const socket = openSocket(this.server);
-      const where = describeServer(this.server);
-      const decoder = new Decoder({ packet: () => {}, text: (line) => this.receive(line) }, { expect: 'RES' });
+    if (this.ready) return this.ready;
+    const socket = openSocket(this.server);
+    const where = describeServer(this.server);
+    const decoder = new Decoder({ packet: () => {}, text: (line) => this.receive(line) }, { expect: 'RES' });
+    /** Fails what waits on this socket and lets go of it, unless a newer one took its place: the next command connects again. */
+    const forget = (failure: ClientError): void => {
+      if (this.attempt !== socket && this.attempt !== undefined) return;
+      this.fail(failure);
+      this.attempt = undefined;
+      this.socket = undefined;
+      this.ready = undefined;
+    };
+    const ready = new Promise<Socket>((resolve, reject) => {
+      // A peer that takes the connection but never completes it (a full backlog, a TLS handshake
+      // that never ends) would otherwise hold the caller forever: replies are timed only once connected.
+      const connectTimer = setTimeout(() => {
+        const failure = new ClientError('CONNECT_TIMEOUT', `admin connection not established within ${this.connectTimeoutMs} ms`, { server: where });
+        forget(failure);
+        reject(failure);
+        socket.destroy();
+      }, this.connectTimeoutMs);
       socket.once(readyEvent(this.server), () => {
+        clearTimeout(connectTimer);
         socket.setNoDelay(true);
         this.socket = socket;
         resolve(socket);
@@ -132,17 +169,21 @@ export class AdminClient {
         }
       });
       socket.on('error', (err) => {
+        clearTimeout(connectTimer);
         const failure = new ClientError('CONNECTION_LOST', `admin connection failed: ${err.message}`, { server: where }, err);
+        forget(failure);
         reject(failure);
-        this.fail(failure);
       });
       socket.on('close', () => {
-        this.fail(new ClientError('CONNECTION_LOST', 'admin connection closed', { server: where }));
-        this.socket = undefined;
-        this.ready = undefined;
+        clearTimeout(connectTimer);
+        const failure = new ClientError('CONNECTION_LOST', 'admin connection closed', { server: where });
+        forget(failure);
+        reject(failure);
       });
     });
-    return this.ready;
+    this.attempt = socket;
+    this.ready = ready;
+    return ready;
   }
 
   private receive(line: string): void {

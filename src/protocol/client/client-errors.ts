@@ -6,6 +6,7 @@ export type ClientErrorCode =
   | 'SERVER_ERROR'
   | 'CONNECTION_LOST'
   | 'NO_SERVER'
+  | 'CONNECT_TIMEOUT'
   | 'TIMEOUT'
   | 'ABORTED';
 
