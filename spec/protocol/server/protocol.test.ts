@@ -260,6 +260,24 @@ describe('clients and workers', () => {
     expect((await client.next(Type.STATUS_RES_UNIQUE)).args).toEqual(['status-unique', '0', '0', '0', '0', '0']);
   });
 
+  test('F9: GET_STATUS returns the numbers the worker sent, unchanged, even beyond 32 bits', async () => {
+    const fn = fresh('status-large');
+    const client = await peer();
+    client.send(Type.SUBMIT_JOB, [fn, 'status-large', '']);
+    const { args: [handle] } = await client.next(Type.JOB_CREATED);
+    const w = await worker(fn);
+    w.send(Type.GRAB_JOB);
+    await w.next(Type.JOB_ASSIGN);
+    w.send(Type.WORK_STATUS, [handle!, '5000000000', '10000000000']);
+    expect((await client.next(Type.WORK_STATUS)).args).toEqual([handle!, '5000000000', '10000000000']);
+    client.send(Type.GET_STATUS, [handle!]);
+    expect((await client.next(Type.STATUS_RES)).args).toEqual([handle!, '1', '1', '5000000000', '10000000000']);
+    client.send(Type.GET_STATUS_UNIQUE, ['status-large']);
+    expect((await client.next(Type.STATUS_RES_UNIQUE)).args).toEqual(['status-large', '1', '1', '5000000000', '10000000000', '1']);
+    w.send(Type.WORK_COMPLETE, [handle!, '']);
+    await client.next(Type.WORK_COMPLETE);
+  });
+
   test('ECHO, unknown options, SUBMIT_JOB_SCHED and replies sent as requests get gearmand\'s answers', async () => {
     const p = await peer();
     p.send(Type.ECHO_REQ, ['ping\0with a NUL']);

@@ -118,8 +118,10 @@ export class Broker {
   /** WORK_STATUS, WORK_DATA, WORK_WARNING: forwarded to every attached submission. */
   update(job: Job, type: number, args: readonly Uint8Array[]): void {
     if (type === Type.WORK_STATUS) {
-      job.numerator = atoiUint32(args[1]!);
-      job.denominator = atoiUint32(args[2]!);
+      // Kept as sent (copied out of the read buffer): GET_STATUS returns the worker's own numbers,
+      // whatever their size, where gearmand would cut them to 32 bits.
+      job.numerator = args[1]!.slice();
+      job.denominator = args[2]!.slice();
     }
     if (job.waiters.length === 0) return;
     const packet = response(type, args);
@@ -220,15 +222,3 @@ function assignment(job: Job, kind: GrabKind): Uint8Array[] {
   }
   return response(Type.JOB_ASSIGN_UNIQ, [handleBytes, fn.nameBytes, uniqueBytes, payload]);
 }
-
-/** C's (uint32_t)atoi(): leading blanks, a sign, digits; anything else reads 0. */
-export function atoiUint32(bytes: Uint8Array): number {
-  let i = 0;
-  while (i < bytes.length && (bytes[i] === 0x20 || (bytes[i]! >= 0x09 && bytes[i]! <= 0x0d))) i++;
-  let sign = 1;
-  if (bytes[i] === 0x2d || bytes[i] === 0x2b) sign = bytes[i++] === 0x2d ? -1 : 1;
-  let n = 0;
-  for (; i < bytes.length && bytes[i]! >= 0x30 && bytes[i]! <= 0x39; i++) n = (n * 10 + (bytes[i]! - 0x30)) % 0x100000000;
-  return (sign * n) >>> 0;
-}
-

@@ -5,7 +5,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { DueQueue } from './due-queue.ts';
-import { type ClientSide, FunctionEntry, Job, PRIORITIES, type Priority, type WorkerSide } from './job.ts';
+import { type ClientSide, FunctionEntry, Job, NO_PROGRESS, PRIORITIES, type Priority, type WorkerSide } from './job.ts';
 import { UniqueIndex } from './unique-index.ts';
 
 /** gearmand's limits (GEARMAN_MAX_UNIQUE_SIZE and friends). */
@@ -174,8 +174,8 @@ export class JobStore {
     job.fn.running--;
     job.fn.queued[job.priority]++;
     job.state = 'queued';
-    job.numerator = 0;
-    job.denominator = 0;
+    job.numerator = NO_PROGRESS;
+    job.denominator = NO_PROGRESS;
     job.fn.queues[job.priority].push(job);
     return 'requeued';
   }

@@ -11,6 +11,9 @@ export const NORMAL: Priority = 1;
 export const LOW: Priority = 2;
 export const PRIORITIES: readonly Priority[] = [HIGH, NORMAL, LOW];
 
+/** GET_STATUS's numbers for a job that has sent no WORK_STATUS (yet, or since it was requeued). */
+export const NO_PROGRESS: Uint8Array = new TextEncoder().encode('0');
+
 export type SleepState = 'awake' | 'sleeping' | 'woken';
 
 /** A function a worker connection registered, and its CAN_DO_TIMEOUT (0: none). */
@@ -114,8 +117,9 @@ export class Job {
   retries = 0;
   /** Cancelled, or abandoned by every client of a foreground job: dropped instead of run. */
   ignored = false;
-  numerator = 0;
-  denominator = 0;
+  /** The last WORK_STATUS numbers, byte for byte as the worker sent them. */
+  numerator: Uint8Array = NO_PROGRESS;
+  denominator: Uint8Array = NO_PROGRESS;
   /** CAN_DO_TIMEOUT timer while running. */
   timer: ReturnType<typeof setTimeout> | undefined;
 

@@ -79,7 +79,7 @@ export function handleRequest(broker: Broker, peer: RequestPeer, packet: Packet)
       const handle = args[0]!;
       if (handle.length > MAX_HANDLE_LENGTH) return refuse(peer, ERRORS.handleTooLarge);
       const job = broker.store.jobs.get(latin1(handle));
-      const known = job === undefined ? ['0', '0', '0', '0'] : ['1', running(job.state), `${job.numerator}`, `${job.denominator}`];
+      const known = job === undefined ? ['0', '0', '0', '0'] : ['1', running(job.state), job.numerator, job.denominator];
       return peer.send(response(Type.STATUS_RES, [handle, ...known]));
     }
     case Type.GET_STATUS_UNIQUE: {
@@ -89,7 +89,7 @@ export function handleRequest(broker: Broker, peer: RequestPeer, packet: Packet)
       const fields =
         job === undefined
           ? ['0', '0', '0', '0', '0']
-          : ['1', running(job.state), `${job.numerator}`, `${job.denominator}`, `${job.waiters.length}`];
+          : ['1', running(job.state), job.numerator, job.denominator, `${job.waiters.length}`];
       return peer.send(response(Type.STATUS_RES_UNIQUE, [unique, ...fields]));
     }
     case Type.OPTION_REQ:
