@@ -106,7 +106,8 @@ export class BuilderWorker {
     const after = new Set(next.diskimages.map((d) => d.name));
     for (const name of before) if (!after.has(name)) this.worker.unregister(BUILD_PREFIX + name);
     this.config = next;
-    for (const image of next.diskimages) this.registerBuild(image);
+    // A kept diskimage's handler reads its settings from the config at job time: nothing to send for it.
+    for (const image of next.diskimages) if (!before.has(image.name)) this.registerBuild(image);
     this.logger.info(`configuration reloaded: ${next.diskimages.length} diskimage(s), ${next.providers.length} provider(s)`);
   }
 
@@ -226,6 +227,9 @@ export class BuilderWorker {
 
   private async delete(job: WorkerJob, id: string): Promise<string> {
     checkDeleteRequest(job.payload);
+    // Refused before touching the registration: the delete already running owns it, and would
+    // find image-upload:<id> registered again after the image is gone.
+    if (this.locks.isDeleting(id)) throw new JobFailure('IMAGE_DELETING', `image ${id} is already being deleted`);
     // No new uploads from here on: take the function away before waiting for running ones.
     this.worker.unregister(UPLOAD_PREFIX + id);
     const release = await this.locks.beginDelete(id, this.options.deleteTimeoutMs ?? 30 * 60_000).catch((err: unknown) => {

@@ -147,9 +147,9 @@ export class WorkerLink {
     this.send(Type.CANT_DO, [job.functionName]);
   }
 
-  /** Registering again cancels a CANT_DO still waiting. */
-  keep(name: string): void {
-    this.retiring.delete(name);
+  /** Registering again cancels a CANT_DO still waiting; true when there was one (the server still has the function). */
+  keep(name: string): boolean {
+    return this.retiring.delete(name);
   }
 
   private registerAll(): void {

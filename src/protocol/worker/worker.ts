@@ -86,12 +86,16 @@ export class Worker {
   /** Registers (or re-registers) a function, at once on every connected server. */
   register(name: string, handler: JobHandler, options: FunctionOptions = {}): void {
     const jobClass = this.jobClass(options.jobClass);
-    const previous = this.functionsByName.get(name);
-    if (previous && previous.jobClass !== jobClass) this.unregister(name);
     const entry: FunctionEntry = { name, handler, jobClass, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) };
+    const previous = this.functionsByName.get(name);
+    if (previous && (previous.jobClass !== jobClass || previous.timeoutMs !== entry.timeoutMs)) this.unregister(name);
+    // gearmand keeps every CAN_DO, duplicates included (each counts as one more worker): a
+    // function the server already has from this connection only gets its new handler.
+    const known = this.functionsByName.has(name);
     this.functionsByName.set(name, entry);
     for (const link of jobClass.links) {
-      link.keep(name);
+      const retiring = link.keep(name);
+      if (known || retiring) continue;
       link.canDo(entry);
       // A sleeping connection is not woken by CAN_DO: grab in case jobs are already queued.
       link.awake = link.connection.connected;
