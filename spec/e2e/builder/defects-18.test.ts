@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Client } from '../../../src/protocol/client/client.ts';
 import { ClientError } from '../../../src/protocol/client/client-errors.ts';
 import type { UploadJob } from '../../../src/uploaders/uploader.ts';
+import { ImageRepository } from '../../../src/images/repository.ts';
 import { BuilderWorker } from '../../../src/worker/builder-worker.ts';
 import { useBuilderBed } from '../../support/builder-bed.ts';
 import { testBuilderConfig } from '../../support/builder-config.ts';
@@ -44,6 +45,7 @@ describe('F1 (stalling test uploader: it holds the upload until the test lets it
     });
     worker = new BuilderWorker(config, {
       logger: logs,
+      repository: new ImageRepository(config.imagesDir, logs),
       uploaderFor: () => ({
         async upload(job) {
           stalled = job;
