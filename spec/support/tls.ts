@@ -14,6 +14,10 @@ export interface TestPki {
   readonly serverCertFile: string;
   readonly serverKeyFile: string;
   readonly caFile: string;
+  readonly otherCaFile: string;
+  /** A client certificate from the second CA: valid, but not from the CA a server was told to trust. */
+  readonly otherClientCert: string;
+  readonly otherClientKey: string;
 }
 
 async function openssl(dir: string, ...args: string[]): Promise<void> {
@@ -41,6 +45,7 @@ export async function makeTestPki(): Promise<TestPki> {
   await makeCa(dir, 'other-ca');
   await makeLeaf(dir, 'test-ca', 'server', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
   await makeLeaf(dir, 'test-ca', 'client', 'extendedKeyUsage=clientAuth\n');
+  await makeLeaf(dir, 'other-ca', 'other-client', 'extendedKeyUsage=clientAuth\n');
   const read = (name: string) => readFileSync(join(dir, name), 'utf8');
   return {
     dir,
@@ -51,6 +56,9 @@ export async function makeTestPki(): Promise<TestPki> {
     serverCertFile: join(dir, 'server.pem'),
     serverKeyFile: join(dir, 'server.key'),
     caFile: join(dir, 'test-ca.pem'),
+    otherCaFile: join(dir, 'other-ca.pem'),
+    otherClientCert: read('other-client.pem'),
+    otherClientKey: read('other-client.key'),
   };
 }
 

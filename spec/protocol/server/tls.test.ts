@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { Client } from '../../../src/protocol/client/client.ts';
-import { GearmanServer } from '../../../src/protocol/server/index.ts';
+import { GearmanServer, ServerStateError } from '../../../src/protocol/server/index.ts';
 import { Worker } from '../../../src/protocol/worker/worker.ts';
 import { type TestPki, makeTestPki } from '../../support/tls.ts';
 
@@ -65,4 +65,16 @@ test('without a client certificate the TLS listener refuses the connection', asy
   expect(['NO_SERVER', 'CONNECTION_LOST']).toContain(err?.code ?? 'resolved');
   // A refused handshake costs the server nothing: it still serves.
   expect(server.stats().connections).toBe(0);
+});
+
+test('G1: a listener that requires client certificates without a CA of its own is refused (BAD_OPTIONS)', async () => {
+  const lax = new GearmanServer({ handleHost: 'tls-test' });
+  const tls = { cert: readFileSync(pki.serverCertFile, 'utf8'), key: readFileSync(pki.serverKeyFile, 'utf8'), requireClientCert: true };
+  const refused = await lax.listen({ host: '127.0.0.1', port: 0, tls }).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  await lax.close();
+  expect(refused).toBeInstanceOf(ServerStateError);
+  expect((refused as ServerStateError).code).toBe('BAD_OPTIONS');
 });

@@ -1,9 +1,45 @@
 import { readFileSync } from 'node:fs';
 import { defineCommand } from 'citty';
-import { GearmanServer } from '../../protocol/server/index.ts';
+import { GearmanServer, type TlsListenOptions } from '../../protocol/server/index.ts';
 import { UsageError, runCli } from '../cli-error.ts';
 import { createLogger } from '../logger.ts';
 import { waitForStopSignal } from '../signals.ts';
+
+interface TlsArgs {
+  readonly 'tls-cert'?: string | undefined;
+  readonly 'tls-key'?: string | undefined;
+  readonly 'tls-ca'?: string | undefined;
+  readonly 'tls-require-client-cert'?: boolean | undefined;
+}
+
+/**
+ * The TLS listener the flags ask for, or none when no TLS flag is given. Fails closed: a TLS
+ * flag never yields a plain server, and client certificates are checked against --tls-ca alone.
+ */
+function tlsOptions(args: TlsArgs): TlsListenOptions | undefined {
+  const given = (['tls-cert', 'tls-key', 'tls-ca', 'tls-require-client-cert'] as const).filter(
+    (flag) => args[flag] !== undefined && args[flag] !== false,
+  );
+  if (given.length === 0) return undefined;
+  const missing = (['tls-cert', 'tls-key'] as const).filter((flag) => !args[flag]);
+  if (missing.length > 0) {
+    throw new UsageError(`${given.map((f) => `--${f}`).join(' ')} needs ${missing.map((f) => `--${f}`).join(' and ')}: TLS serves with a certificate and its key`);
+  }
+  const requireClientCert = args['tls-require-client-cert'] === true;
+  if (requireClientCert && !args['tls-ca']) {
+    throw new UsageError('--tls-require-client-cert needs --tls-ca: the CA that client certificates must come from (no public root is trusted)');
+  }
+  if (args['tls-ca'] && !requireClientCert) {
+    throw new UsageError('--tls-ca needs --tls-require-client-cert: the CA is only used to check client certificates');
+  }
+  const read = (path: string) => readFileSync(path, 'utf8');
+  return {
+    cert: read(args['tls-cert']!),
+    key: read(args['tls-key']!),
+    ...(args['tls-ca'] ? { ca: read(args['tls-ca']) } : {}),
+    requireClientCert,
+  };
+}
 
 export const geardCommand = defineCommand({
   meta: { name: 'geard', description: 'Run the embedded gearman job server (gearmand-compatible) in the foreground.' },
@@ -24,16 +60,7 @@ export const geardCommand = defineCommand({
       const logger = createLogger({ debug: args.debug === true, json: args['log-json'] === true });
       const port = Number(args.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port takes a port number, got ${args.port}`);
-      if (Boolean(args['tls-cert']) !== Boolean(args['tls-key'])) throw new UsageError('--tls-cert and --tls-key go together');
-      const read = (path: string) => readFileSync(path, 'utf8');
-      const tls = args['tls-cert']
-        ? {
-            cert: read(args['tls-cert']),
-            key: read(args['tls-key']!),
-            ...(args['tls-ca'] ? { ca: read(args['tls-ca']) } : {}),
-            requireClientCert: args['tls-require-client-cert'] === true,
-          }
-        : undefined;
+      const tls = tlsOptions(args);
       const server = new GearmanServer({ host: args.host, port, logger, jobRetries: Number(args['job-retries']), ...(tls ? { tls } : {}) });
       await server.listen();
       const signal = await waitForStopSignal();

@@ -6,9 +6,9 @@ export interface TlsListenOptions {
   /** PEM certificate chain and key of the server. */
   readonly cert: string | Uint8Array;
   readonly key: string | Uint8Array;
-  /** PEM CA bundle that client certificates must chain to. */
+  /** PEM CA bundle that client certificates must chain to; the only roots trusted for them. */
   readonly ca?: string | Uint8Array;
-  /** Refuse clients without a certificate from `ca`. */
+  /** Refuse clients without a certificate from `ca` (which is then required: public roots never let a client in). */
   readonly requireClientCert?: boolean;
 }
 

@@ -79,6 +79,10 @@ export class GearmanServer {
     const host = options?.host ?? this.options.host;
     const port = options === undefined ? this.options.port : (options.port ?? 0);
     const tls = options === undefined ? this.options.tls : options.tls;
+    if (tls?.requireClientCert === true && tls.ca === undefined) {
+      // Without a CA of our own, the TLS stack would trust the public roots (and NODE_EXTRA_CA_CERTS).
+      throw new ServerStateError('BAD_OPTIONS', 'requireClientCert needs ca: the CA that client certificates must come from');
+    }
     const server = tls
       ? createTlsServer({
           cert: pem(tls.cert),
