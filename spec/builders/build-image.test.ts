@@ -76,6 +76,21 @@ describe('buildImage with the command builder', () => {
     expect((await failureOf(buildImage(env, liar, 'fake-4'))).code).toBe('BAD_OUTPUT');
   });
 
+  test.each([
+    ['a qcow2 with a backing file', 'qcow2', 'qemu-img create -q -f qcow2 -b /etc/passwd -F raw $OUTPUT_DIR/fake.qcow2 1M', 'UNSAFE_IMAGE', 'has a backing file (/etc/passwd)'],
+    ['a raw that is a qcow2', 'raw', 'qemu-img create -q -f qcow2 $OUTPUT_DIR/fake.raw 1M', 'BAD_IMAGE', 'declared raw but is a qcow2 image'],
+    ['a vmdk that is not one', 'vmdk', 'head -c 65536 /dev/zero > $OUTPUT_DIR/fake.vmdk', 'BAD_IMAGE', 'not a readable vmdk image'],
+  ])('H1: %s is refused at build verification, and nothing is committed', async (_, format, script, code, why) => {
+    const hostile = parseConfig(
+      `[[diskimages]]\nname = "fake"\nbuilder = "command"\nformats = ["${format}"]\ncommand = ["sh", "-c", "${script}"]`,
+      't.toml',
+    ).diskimages[0]!;
+    const err = await failureOf(buildImage(env, hostile, 'fake-h1'));
+    expect([err.code, err.message]).toEqual([code, expect.stringContaining(why)]);
+    expect(repository.get('fake-h1')).toBeUndefined();
+    expect(readdirSync(join(root, 'images'))).toEqual([]);
+  });
+
   test('the build timeout kills the whole process group', async () => {
     const err = await failureOf(buildImage(env, image('build-timeout = "1s"\nenv-vars = { FAKE_MODE = "hang" }'), 'fake-5'));
     expect(err.code).toBe('BUILD_TIMEOUT');

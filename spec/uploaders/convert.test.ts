@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobFailure } from '../../src/errors/job-failure.ts';
@@ -25,12 +25,12 @@ describe('format conversion with qemu-img (the prepareFormat hook)', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  /** A qemu-img stand-in that records each run (and its pid) and can wait before the real one. */
+  /** A qemu-img stand-in that records each convert run (and its pid) and can wait before the real one. */
   const wrapper = async (delaySeconds = 0) => {
     const name = `qemu-wrapper-${seq++}`;
     const path = join(dir, name);
     const runs = join(dir, `${name}.runs`);
-    await writeFile(path, `#!/bin/sh\necho $$ >> ${runs}\nsleep ${delaySeconds}\nexec qemu-img "$@"\n`);
+    await writeFile(path, `#!/bin/sh\nif [ "$1" = convert ]; then echo $$ >> ${runs}; sleep ${delaySeconds}; fi\nexec qemu-img "$@"\n`);
     await chmod(path, 0o755);
     const pids = async () => (await readFile(runs, 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
     return { path, pids };
@@ -96,12 +96,20 @@ describe('format conversion with qemu-img (the prepareFormat hook)', () => {
 
   test('a failed conversion is a WORK_FAIL with qemu-img\'s reason, and leaves nothing behind', async () => {
     const image = await seed();
-    await writeFile(repository.pathOf(image.id, 'tiny.qcow2'), 'QFI\xfbnot really a qcow2');
+    // Its header is sound (qemu-img info passes), but its first L2 table offset is unaligned: convert fails reading it.
+    const file = await open(repository.pathOf(image.id, 'tiny.qcow2'), 'r+');
+    const header = Buffer.alloc(48);
+    await file.read(header, 0, 48, 0);
+    const l1 = Buffer.alloc(8);
+    l1.writeBigUInt64BE(0x8000000000000200n);
+    await file.write(l1, 0, 8, Number(header.readBigUInt64BE(40)));
+    await file.close();
     const convert = createFormatConverter({ repository, logger: logs });
     const failure = (await convert(image, 'raw', signal()).catch((e: unknown) => e)) as JobFailure;
     expect(failure).toBeInstanceOf(JobFailure);
     expect(failure.code).toBe('CONVERT_FAILED');
     expect(failure.message).toContain('qemu-img convert');
+    expect(failure.message).toContain('Input/output error');
     expect(await stagingLeftovers()).toEqual([]);
   });
 
@@ -113,6 +121,20 @@ describe('format conversion with qemu-img (the prepareFormat hook)', () => {
     const failure = (await convert(tarOnly, 'raw', signal()).catch((e: unknown) => e)) as JobFailure;
     expect(failure.code).toBe('NO_FORMAT');
     expect(failure.message).toContain('it has tar');
+  });
+
+  test('H1: a source with a backing file is refused before qemu-img convert runs, and nothing is written', async () => {
+    const image = await seed();
+    const qemu = await wrapper();
+    const source = repository.pathOf(image.id, 'tiny.qcow2');
+    const created = Bun.spawnSync(['qemu-img', 'create', '-q', '-f', 'qcow2', '-b', '/etc/passwd', '-F', 'raw', source, '1M']);
+    expect(created.exitCode).toBe(0);
+    const convert = createFormatConverter({ repository, logger: logs, qemuImg: qemu.path });
+    const failure = (await convert(image, 'raw', signal()).catch((e: unknown) => e)) as JobFailure;
+    expect([failure.code, failure.message]).toEqual(['UNSAFE_IMAGE', expect.stringContaining('has a backing file (/etc/passwd)')]);
+    expect(await qemu.pids()).toEqual([]);
+    expect(await stagingLeftovers()).toEqual([]);
+    expect(await readdir(join(repository.imagesDir, image.id))).not.toContain('tiny.raw');
   });
 
   test('image-delete removes converted files with the image directory', async () => {

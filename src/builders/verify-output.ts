@@ -3,16 +3,18 @@ import { createReadStream } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JobFailure } from '../errors/job-failure.ts';
+import { inspectDiskImage } from '../images/disk-image-inspection.ts';
 import type { ImageFile } from '../images/image-record.ts';
 
 const QCOW2_MAGIC = Buffer.from([0x51, 0x46, 0x49, 0xfb]); // "QFI\xfb"
 
 /**
  * Checks one output file of a build and returns its record: it must exist, be a non-empty
- * regular file, and a qcow2 must start with the qcow2 magic. Checksums come from the builder's
+ * regular file, a qcow2 must start with the qcow2 magic, and a disk image must be in its
+ * format and refer to no other file (inspectDiskImage). Checksums come from the builder's
  * .md5/.sha256 files when it wrote them (DIB --checksum), and are computed otherwise.
  */
-export async function verifyOutput(dir: string, file: string, format: string): Promise<ImageFile> {
+export async function verifyOutput(dir: string, file: string, format: string, options: { qemuImg?: string } = {}): Promise<ImageFile> {
   const path = join(dir, file);
   const info = await stat(path).catch(() => undefined);
   if (!info?.isFile()) throw new JobFailure('MISSING_OUTPUT', `the build did not write ${file}`);
@@ -20,6 +22,7 @@ export async function verifyOutput(dir: string, file: string, format: string): P
   if (format === 'qcow2' && !(await startsWith(path, QCOW2_MAGIC))) {
     throw new JobFailure('BAD_OUTPUT', `${file} is not a qcow2 image`);
   }
+  await inspectDiskImage(path, format, { label: file, ...options });
   const [md5, sha256] = await Promise.all([checksumFile(`${path}.md5`), checksumFile(`${path}.sha256`)]);
   const sums = md5 && sha256 ? { md5, sha256 } : await hashFile(path);
   return { file, size: info.size, ...sums };

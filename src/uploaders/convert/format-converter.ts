@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { JobFailure } from '../../errors/job-failure.ts';
+import { QEMU_FORMATS, inspectDiskImage } from '../../images/disk-image-inspection.ts';
 import type { Logger } from '../../util/log.ts';
 import type { ImageFile, ImageRecord } from '../../images/image-record.ts';
 import type { ImageRepository } from '../../images/repository.ts';
@@ -19,13 +20,7 @@ export interface FormatConverterOptions {
 }
 
 /** Formats qemu-img reads, best source first (raw is the cheapest to read). */
-const SOURCES: ReadonlyArray<readonly [format: string, qemuFormat: string]> = [
-  ['raw', 'raw'],
-  ['qcow2', 'qcow2'],
-  ['vhdx', 'vhdx'],
-  ['vmdk', 'vmdk'],
-  ['vhd', 'vpc'],
-];
+const SOURCES: readonly string[] = ['raw', 'qcow2', 'vhdx', 'vmdk', 'vhd'];
 
 interface Conversion {
   readonly promise: Promise<ImageRecord>;
@@ -64,11 +59,10 @@ export function createFormatConverter(options: FormatConverterOptions): FormatPr
   const convert = async (image: ImageRecord, format: string, signal: AbortSignal): Promise<ImageRecord> => {
     const target = QEMU_TARGETS[format];
     if (!target) throw new JobFailure('NO_FORMAT', `cannot convert to ${format}: qemu-img targets are ${Object.keys(QEMU_TARGETS).join(', ')}`);
-    const source = SOURCES.find(([f]) => image.formats[f]);
-    if (!source) {
+    const sourceFormat = SOURCES.find((f) => image.formats[f]);
+    if (!sourceFormat) {
       throw new JobFailure('NO_FORMAT', `image ${image.id} has no disk image qemu-img can read (it has ${Object.keys(image.formats).join(', ')})`);
     }
-    const [sourceFormat, qemuFormat] = source;
     const sourceFile = image.formats[sourceFormat]!;
     const taken = new Set(Object.values(image.formats).map((f) => f.file));
     const stem = basename(sourceFile.file, extname(sourceFile.file));
@@ -80,10 +74,13 @@ export function createFormatConverter(options: FormatConverterOptions): FormatPr
     await mkdir(workDir, { recursive: true });
     try {
       const partial = join(workDir, fileName);
+      const input = repository.pathOf(image.id, sourceFile.file);
+      // Again here, not only at build time: the file may predate that check, and qemu-img convert follows references.
+      await inspectDiskImage(input, sourceFormat, { label: `${sourceFile.file} of image ${image.id}`, signal, ...(options.qemuImg ? { qemuImg: options.qemuImg } : {}) });
       await qemuImgConvert({
         qemuImg: options.qemuImg ?? 'qemu-img',
-        input: repository.pathOf(image.id, sourceFile.file),
-        inputFormat: qemuFormat,
+        input,
+        inputFormat: QEMU_FORMATS[sourceFormat]!,
         output: partial,
         target,
         signal,

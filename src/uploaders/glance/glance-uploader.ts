@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { JobFailure } from '../../errors/job-failure.ts';
+import { inspectDiskImage } from '../../images/disk-image-inspection.ts';
 import type { Logger } from '../../util/log.ts';
 import type { ImageService } from '../openstack/cloud-session.ts';
 import { GlanceClient, type GlanceImage, type UploadData } from './images-api.ts';
@@ -18,6 +19,8 @@ export interface GlanceUploaderOptions {
   readonly chunkSize?: number;
   /** Tags every image as this builder's (BUILDER_PROPERTY), so the startup janitor finds its own leftovers. */
   readonly builderId?: string;
+  /** The qemu-img that inspects each file before it goes out (default: qemu-img on PATH). */
+  readonly qemuImg?: string;
 }
 
 /** The image property naming the builder (its client-id) that created the image. */
@@ -57,6 +60,12 @@ export class GlanceUploader implements Uploader {
     let glance: GlanceClient | undefined;
     const id = randomUUID();
     try {
+      // Before anything reaches the cloud: a file that refers to host files never leaves this host.
+      await inspectDiskImage(job.path, job.format, {
+        label: `the ${job.format} file of image ${job.image.id}`,
+        signal: job.signal,
+        ...(this.options.qemuImg ? { qemuImg: this.options.qemuImg } : {}),
+      });
       const service = await this.service();
       context.cloud = service.cloud.name; // the provider may leave the choice to OS_CLOUD
       // Credentials and the endpoint first: a cloud we cannot reach gets no image to clean up.
