@@ -5,6 +5,7 @@ import { UsageError } from '../../src/cli/cli-error.ts';
 import { ConfigError } from '../../src/config/table-reader.ts';
 import { CodedError } from '../../src/errors/coded-error.ts';
 import { JobFailure, JobStateError } from '../../src/errors/job-failure.ts';
+import { DiskImageError } from '../../src/images/disk-image-inspection.ts';
 import { ClientError, JobExceptionError, JobFailedError, ServerError } from '../../src/protocol/client/client-errors.ts';
 import { AdminError, AdminParseError } from '../../src/protocol/codec/admin-errors.ts';
 import { ProtocolError } from '../../src/protocol/codec/errors.ts';
@@ -17,6 +18,7 @@ const SRC = join(import.meta.dir, '../../src');
 const EXAMPLES: Record<string, { readonly error: CodedError; readonly code: string }> = {
   JobFailure: { error: new JobFailure('BAD_REQUEST', 'bad'), code: 'BAD_REQUEST' },
   JobStateError: { error: new JobStateError('late'), code: 'JOB_ALREADY_FINISHED' },
+  DiskImageError: { error: new DiskImageError('UNSAFE_IMAGE', 'backed'), code: 'UNSAFE_IMAGE' },
   CloudConfigError: { error: new CloudConfigError('no cloud'), code: 'CLOUD_CONFIG' },
   CloudAuthError: { error: new CloudAuthError('AUTH_FAILED', 'refused'), code: 'AUTH_FAILED' },
   HttpStatusError: { error: new HttpStatusError(503, 'GET', 'http://cloud/', 'busy'), code: 'HTTP_503' },

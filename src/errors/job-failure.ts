@@ -19,6 +19,10 @@ export type JobFailureCode =
   | 'BUILD_ABORTED'
   | 'MISSING_OUTPUT'
   | 'BAD_OUTPUT'
+  // inspecting disk images
+  | 'UNSAFE_IMAGE'
+  | 'BAD_IMAGE'
+  | 'INSPECT_FAILED'
   // converting
   | 'NO_FORMAT'
   | 'CONVERT_FAILED'

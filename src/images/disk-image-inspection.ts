@@ -17,7 +17,9 @@ export const QEMU_FORMATS: Readonly<Record<string, string>> = {
  * data file or an extent elsewhere would make qemu-img (here, in Glance or in Nova) read a
  * file of the host into the image (the class of CVE-2024-32498).
  */
-export class DiskImageError extends JobFailure {}
+export class DiskImageError extends JobFailure {
+  override readonly name: string = 'DiskImageError';
+}
 
 export interface InspectOptions {
   readonly qemuImg?: string;

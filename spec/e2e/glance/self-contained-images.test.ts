@@ -83,10 +83,12 @@ describe('H1: images that refer to host files never reach Glance (real qemu-img,
       ],
     });
     uploaders = createGlanceUploaders({ logger: logs, cloudsFile: config.cloudsFile, env: {} });
+    const repository = new ImageRepository(imagesDir, logs);
     worker = new BuilderWorker(config, {
       logger: logs,
+      repository,
       uploaderFor: uploaders,
-      prepareFormat: createFormatConverter({ repository: () => worker.repository, logger: logs }),
+      prepareFormat: createFormatConverter({ repository, logger: logs }),
     });
     await worker.start();
     client = new Client({ servers: config.gearmanServers });

@@ -62,7 +62,7 @@ export class GlanceUploader implements Uploader {
     try {
       // Before anything reaches the cloud: a file that refers to host files never leaves this host.
       await inspectDiskImage(job.path, job.format, {
-        label: `the ${job.format} file of image ${job.image.id}`,
+        label: `the ${job.format} file of image ${job.imageId}`,
         signal: job.signal,
         ...(this.options.qemuImg ? { qemuImg: this.options.qemuImg } : {}),
       });
