@@ -1,15 +1,18 @@
 import { describe, expect, test } from 'bun:test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../../src/cli/cli-error.ts';
+import { CommandFailed, UsageError } from '../../src/cli/cli-error.ts';
 import { ConfigError } from '../../src/config/table-reader.ts';
+import { AbortReason } from '../../src/errors/abort-reason.ts';
 import { CodedError } from '../../src/errors/coded-error.ts';
 import { JobFailure, JobStateError } from '../../src/errors/job-failure.ts';
+import { ThrownValue, oneLine, toError } from '../../src/errors/thrown.ts';
 import { DiskImageError } from '../../src/images/disk-image-inspection.ts';
 import { ClientError, JobExceptionError, JobFailedError, ServerError } from '../../src/protocol/client/client-errors.ts';
 import { AdminError, AdminParseError } from '../../src/protocol/codec/admin-errors.ts';
 import { ProtocolError } from '../../src/protocol/codec/errors.ts';
 import { ServerStateError } from '../../src/protocol/server/errors.ts';
+import { ConnectionError } from '../../src/protocol/transport/connection-error.ts';
 import { CloudAuthError, CloudConfigError, HttpConnectionError, HttpStatusError, HttpTlsError } from '../../src/uploaders/openstack/errors.ts';
 
 const SRC = join(import.meta.dir, '../../src');
@@ -34,6 +37,10 @@ const EXAMPLES: Record<string, { readonly error: CodedError; readonly code: stri
   ServerError: { error: new ServerError('ERR', 'text', {}), code: 'SERVER_ERROR' },
   ConfigError: { error: new ConfigError('builder.toml', 'x', 'a number'), code: 'CONFIG_INVALID' },
   UsageError: { error: new UsageError('bad flag'), code: 'USAGE' },
+  CommandFailed: { error: new CommandFailed('UPLOADS_FAILED', '1 of 2 uploads failed'), code: 'UPLOADS_FAILED' },
+  AbortReason: { error: new AbortReason('BUILDER_STOPPING', 'the builder is stopping'), code: 'BUILDER_STOPPING' },
+  ThrownValue: { error: new ThrownValue(42), code: 'NOT_AN_ERROR' },
+  ConnectionError: { error: new ConnectionError('CONNECT_TIMEOUT', 'connect timed out'), code: 'CONNECT_TIMEOUT' },
 };
 
 function sourceFiles(dir: string): string[] {
@@ -67,5 +74,29 @@ describe('one error model', () => {
       expect({ name: error.name, code: error.code, coded: error instanceof CodedError }).toEqual({ name, code, coded: true });
       expect(String(error).startsWith(`${name}: `)).toBe(true);
     }
+  });
+
+  test('src/ builds no bare Error and casts no caught value to Error', () => {
+    const offending = sourceFiles(SRC).flatMap((file) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .map((line, index) => ({ where: `${file.slice(SRC.length + 1)}:${index + 1}`, line }))
+        .filter(({ line }) => /new Error\(|as Error\b/.test(line)),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  test('toError keeps an Error as it is and wraps anything else, keeping the value', () => {
+    const error = new TypeError('x');
+    expect(toError(error)).toBe(error);
+    const wrapped = toError('just a string');
+    expect(wrapped).toBeInstanceOf(ThrownValue);
+    expect({ message: wrapped.message, value: (wrapped as ThrownValue).value }).toEqual({ message: 'just a string', value: 'just a string' });
+  });
+
+  test('oneLine gives the name (unless a plain Error) and the message on one line', () => {
+    expect(oneLine(new JobFailure('BUILD_FAILED', 'dib exited\nwith 1'))).toBe('JobFailure: dib exited with 1');
+    expect(oneLine(new RangeError('out of range'))).toBe('RangeError: out of range');
+    expect(oneLine('thrown text')).toBe('thrown text');
   });
 });

@@ -1,3 +1,4 @@
+import { AbortReason } from '../../src/errors/abort-reason.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdtemp, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -153,10 +154,22 @@ describe('GlanceUploader against a scripted Glance', () => {
     await fresh();
     const big = await randomImageFile(dir, 8 * 1024 * 1024, 'big.raw');
     const stop = new AbortController();
-    const job = uploadJob(big, testProvider(), { signal: stop.signal, onProgress: () => stop.abort(new Error('the builder is stopping')) });
+    const job = uploadJob(big, testProvider(), { signal: stop.signal, onProgress: () => stop.abort(new AbortReason('BUILDER_STOPPING', 'the builder is stopping')) });
     const failure = await failureOf((await uploader(undefined, { chunkSize: 256 * 1024 })).upload(job));
     expect(failure.code).toBe('UPLOAD_ABORTED');
     expect(failure.message).toContain('stopped: the builder is stopping');
+    expect(glance.images.size).toBe(0);
+  });
+
+  test('an abort whose reason has the code UPLOAD_TIMEOUT is reported as the provider\'s upload-timeout', async () => {
+    await fresh();
+    const big = await randomImageFile(dir, 8 * 1024 * 1024, 'big.raw');
+    const stop = new AbortController();
+    const reason = new AbortReason('UPLOAD_TIMEOUT', 'timed out');
+    const job = uploadJob(big, testProvider({ uploadTimeoutMs: 42_000 }), { signal: stop.signal, onProgress: () => stop.abort(reason) });
+    const failure = await failureOf((await uploader(undefined, { chunkSize: 256 * 1024 })).upload(job));
+    expect(failure.code).toBe('UPLOAD_ABORTED');
+    expect(failure.message).toContain('stopped: upload-timeout (42 s) expired');
     expect(glance.images.size).toBe(0);
   });
 

@@ -1,8 +1,9 @@
+import { oneLine, toError } from '../errors/thrown.ts';
 import { statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { DiskImageConfig } from '../config/schema.ts';
-import { JobFailure, oneLine } from '../errors/job-failure.ts';
+import { JobFailure } from '../errors/job-failure.ts';
 import type { Logger } from '../util/log.ts';
 import type { ImageFile, ImageRecord } from '../images/image-record.ts';
 import type { ImageRepository } from '../images/repository.ts';
@@ -121,7 +122,7 @@ const NO_SPACE_OUTPUT = /No space left on device|ENOSPC/;
 /** A full disk is an expected failure (WORK_FAIL), not an exception. */
 function asFailure(err: unknown): Error {
   if ((err as NodeJS.ErrnoException)?.code === 'ENOSPC') return new JobFailure('NO_SPACE', `the disk is full: ${oneLine(err)}`);
-  return err instanceof Error ? err : new Error(String(err));
+  return toError(err);
 }
 
 async function checkFreeSpace(dir: string, minimum: number): Promise<void> {

@@ -1,5 +1,6 @@
 import { ConfigError } from '../config/table-reader.ts';
 import { CodedError } from '../errors/coded-error.ts';
+import { toError } from '../errors/thrown.ts';
 import { AdminError } from '../protocol/codec/admin-errors.ts';
 import { ClientError } from '../protocol/client/client-errors.ts';
 
@@ -13,6 +14,11 @@ export class UsageError extends CodedError<'USAGE'> {
   constructor(message: string, options?: { cause?: unknown }) {
     super('USAGE', message, options);
   }
+}
+
+/** The command ran, but not all of it succeeded (some uploads failed): exit code 1. */
+export class CommandFailed extends CodedError<'UPLOADS_FAILED'> {
+  override readonly name = 'CommandFailed';
 }
 
 export function exitCodeFor(err: unknown): number {
@@ -29,7 +35,7 @@ export async function runCli(debug: boolean, body: () => Promise<void>): Promise
   try {
     await body();
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = toError(err).message;
     process.stderr.write(`nodepool-builder: ${message}\n`);
     if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     process.exit(exitCodeFor(err));

@@ -1,3 +1,4 @@
+import { toError } from '../errors/thrown.ts';
 import { readFileSync } from 'node:fs';
 import { type ServerAddress, parseServerAddress } from '../protocol/transport/connect-address.ts';
 import { UsageError } from './cli-error.ts';
@@ -47,6 +48,6 @@ export function serversFrom(args: ServerArgValues, rawArgs: readonly string[]): 
   try {
     return (texts.length ? texts : ['127.0.0.1:4730']).map((text) => ({ ...parseServerAddress(text), ...(tls ? { tls } : {}) }));
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(toError(err).message, { cause: err });
   }
 }

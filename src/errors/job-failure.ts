@@ -65,9 +65,3 @@ export class JobStateError extends CodedError<'JOB_ALREADY_FINISHED'> {
     super('JOB_ALREADY_FINISHED', message);
   }
 }
-
-/** One line, no stack: what goes into WORK_EXCEPTION and the log. */
-export function oneLine(err: unknown): string {
-  const text = err instanceof Error ? `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}` : String(err);
-  return text.replace(/\s*\n\s*/g, ' ').slice(0, 500);
-}

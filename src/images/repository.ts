@@ -1,3 +1,4 @@
+import { oneLine } from '../errors/thrown.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -112,7 +113,7 @@ export class ImageRepository {
 
   /** Rewrites an image's metadata (after a conversion added a format), atomically. */
   async update(record: ImageRecord): Promise<void> {
-    if (!this.records.has(record.id)) throw new Error(`no image ${record.id}`);
+    if (!this.records.has(record.id)) throw new JobFailure('UNKNOWN_IMAGE', `no image ${record.id}`);
     const path = this.pathOf(record.id, METADATA_FILE);
     await writeDurably(`${path}.tmp`, JSON.stringify(record, null, 2));
     await rename(`${path}.tmp`, path);
@@ -144,7 +145,7 @@ export class ImageRepository {
       if (isImageRecord(parsed, id)) return parsed;
       this.logger.warn(`ignoring image ${id}: its ${METADATA_FILE} is not valid`);
     } catch (err) {
-      this.logger.warn(`ignoring image ${id}: cannot read its ${METADATA_FILE} (${(err as Error).message})`);
+      this.logger.warn(`ignoring image ${id}: cannot read its ${METADATA_FILE} (${oneLine(err)})`);
     }
     return undefined;
   }

@@ -1,7 +1,9 @@
 import { buildImage } from '../builders/build-image.ts';
 import type { ImageBuilder } from '../builders/builder.ts';
 import type { BuilderConfig, DiskImageConfig, ProviderConfig } from '../config/schema.ts';
+import { AbortReason, abortAfter } from '../errors/abort-reason.ts';
 import { JobFailure } from '../errors/job-failure.ts';
+import { oneLine } from '../errors/thrown.ts';
 import type { ServerAddress } from '../protocol/transport/connect-address.ts';
 import { Worker, type WorkerOptions } from '../protocol/worker/worker.ts';
 import type { WorkerJob } from '../protocol/worker/worker-job.ts';
@@ -116,8 +118,8 @@ export class BuilderWorker {
    * finish within the grace period, then close.
    */
   async stop(graceMs = this.config.shutdownGraceMs): Promise<void> {
-    this.builds.abort(new Error('the builder is stopping'));
-    const abortUploads = setTimeout(() => this.uploads.abort(new Error('shutdown grace period is over')), graceMs);
+    this.builds.abort(new AbortReason('BUILDER_STOPPING', 'the builder is stopping'));
+    const abortUploads = setTimeout(() => this.uploads.abort(new AbortReason('SHUTDOWN_GRACE_OVER', 'shutdown grace period is over')), graceMs);
     await this.worker.stop(graceMs + 5_000);
     clearTimeout(abortUploads);
     clearInterval(this.metricsTimer);
@@ -174,7 +176,7 @@ export class BuilderWorker {
     } finally {
       follow?.flush();
       await pruneBuildLogs(this.config.logDir, name, this.config.buildLogRetention, this.repository).catch((err: unknown) =>
-        this.logger.warn(`pruning build logs of ${name}: ${(err as Error).message}`),
+        this.logger.warn(`pruning build logs of ${name}: ${oneLine(err)}`),
       );
     }
   }
@@ -188,7 +190,8 @@ export class BuilderWorker {
     try {
       let image = this.repository.get(id);
       if (!image) throw new JobFailure('UNKNOWN_IMAGE', `image ${id} is not on this host`);
-      const signal = AbortSignal.any([this.uploads.signal, AbortSignal.timeout(provider.uploadTimeoutMs)]);
+      const timeout = new AbortReason('UPLOAD_TIMEOUT', `upload-timeout (${provider.uploadTimeoutMs} ms) expired`);
+      const signal = AbortSignal.any([this.uploads.signal, abortAfter(provider.uploadTimeoutMs, timeout)]);
       if (!image.formats[provider.imageFormat]) {
         if (!this.options.prepareFormat) {
           throw new JobFailure('NO_FORMAT', `image ${id} has no ${provider.imageFormat} file and no converter is configured`);

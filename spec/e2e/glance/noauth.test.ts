@@ -1,3 +1,4 @@
+import { AbortReason } from '../../../src/errors/abort-reason.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -119,7 +120,7 @@ describe('uploads to a no-auth Glance', () => {
     const stop = new AbortController();
     const job = uploadJob(big, provider, {
       signal: stop.signal,
-      onProgress: (sent) => sent > 4 * MiB && stop.abort(Object.assign(new Error('timed out'), { name: 'TimeoutError' })),
+      onProgress: (sent) => sent > 4 * MiB && stop.abort(new AbortReason('UPLOAD_TIMEOUT', 'timed out')),
     });
     const failure = (await upload(provider).upload(job).catch((err: unknown) => err)) as JobFailure;
     await upload.close();

@@ -1,3 +1,4 @@
+import { toError } from '../../errors/thrown.ts';
 import { randomUUID } from 'node:crypto';
 import { defineCommand } from 'citty';
 import { loadConfig } from '../../config/load.ts';
@@ -6,7 +7,7 @@ import { JobFailedError } from '../../protocol/client/client-errors.ts';
 import { utf8 } from '../../protocol/codec/text.ts';
 import { isImageId } from '../../images/image-id.ts';
 import { BUILD_PREFIX, UPLOAD_PREFIX } from '../../worker/jobs.ts';
-import { UsageError, runCli } from '../cli-error.ts';
+import { CommandFailed, UsageError, runCli } from '../cli-error.ts';
 import { progressBoard } from '../progress-board.ts';
 import { repeated, serverArgs, serversFrom } from '../server-args.ts';
 import { renderTable } from '../table.ts';
@@ -41,7 +42,7 @@ async function chosenProviders(args: ProviderChoice, rawArgs: readonly string[])
 
 function failureReason(err: unknown): string {
   if (err instanceof JobFailedError && err.reason) return err.reason;
-  return err instanceof Error ? err.message : String(err);
+  return toError(err).message;
 }
 
 function uploadOutcome(data: Uint8Array): UploadOutcome {
@@ -129,6 +130,6 @@ export const imageUpdateCommand = defineCommand({
       printUpdate(update, args.json === true);
       const failed = [...update.uploads.values()].filter((outcome) => 'error' in outcome).length;
       // Successful uploads stay in their clouds; the exit code still says not all went up.
-      if (failed) throw new Error(`${failed} of ${update.uploads.size} uploads failed`);
+      if (failed) throw new CommandFailed('UPLOADS_FAILED', `${failed} of ${update.uploads.size} uploads failed`);
     }),
 });

@@ -1,3 +1,4 @@
+import { oneLine, toError } from '../../errors/thrown.ts';
 import { defineCommand } from 'citty';
 import { loadConfig } from '../../config/load.ts';
 import { loadTlsFiles } from '../../config/tls-files.ts';
@@ -39,7 +40,7 @@ export const runCommand = defineCommand({
           try {
             return parseServerAddress(args['geard-listen']);
           } catch (err) {
-            throw new UsageError(`--geard-listen: ${(err as Error).message}`);
+            throw new UsageError(`--geard-listen: ${toError(err).message}`, { cause: err });
           }
         })();
         geard = new GearmanServer({ host: listen.host, port: listen.port, logger: logger.withTag('geard') });
@@ -79,7 +80,7 @@ export const runCommand = defineCommand({
       process.on('SIGHUP', () => {
         loadConfig(args.config).then(
           (next) => builder.reload(next),
-          (err: unknown) => logger.error(`reload refused, the running configuration stays: ${(err as Error).message}`),
+          (err: unknown) => logger.error(`reload refused, the running configuration stays: ${oneLine(err)}`),
         );
       });
       const signal = await waitForStopSignal();

@@ -1,3 +1,4 @@
+import { toError } from '../../errors/thrown.ts';
 import type { Socket } from 'node:net';
 import {
   type AdminCommand,
@@ -165,7 +166,7 @@ export class AdminClient {
         try {
           decoder.push(chunk);
         } catch (err) {
-          socket.destroy(err instanceof Error ? err : new Error(String(err)));
+          socket.destroy(toError(err));
         }
       });
       socket.on('error', (err) => {
@@ -196,7 +197,7 @@ export class AdminClient {
       head.resolve(reply);
     } catch (err) {
       this.pending.shift();
-      head.reject(err instanceof Error ? err : new Error(String(err)));
+      head.reject(toError(err));
     }
   }
 

@@ -1,3 +1,5 @@
+import { toError } from '../../errors/thrown.ts';
+import { ConnectionError } from './connection-error.ts';
 import type { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 import { type Logger, silentLogger } from '../../util/log.ts';
@@ -136,7 +138,7 @@ export class Connection {
     try {
       socket = openSocket(server);
     } catch (err) {
-      this.scheduleReconnect(err instanceof Error ? err : new Error(String(err)), false);
+      this.scheduleReconnect(toError(err), false);
       return;
     }
     this.socket = socket;
@@ -145,7 +147,7 @@ export class Connection {
     });
     let failure: Error | undefined;
     const connectTimer = setTimeout(() => {
-      socket.destroy(new Error(`connect timed out after ${timeoutMs} ms`));
+      socket.destroy(new ConnectionError('CONNECT_TIMEOUT', `connect timed out after ${timeoutMs} ms`));
     }, timeoutMs);
 
     const decoder = new Decoder(
@@ -179,7 +181,7 @@ export class Connection {
       try {
         decoder.push(chunk);
       } catch (err) {
-        drop(err instanceof Error ? err : new Error(String(err)));
+        drop(toError(err));
         return;
       }
       partial.check();
@@ -200,7 +202,7 @@ export class Connection {
       output.discard();
       this.output = undefined;
       this.releaseDrainWaiters();
-      const reason = failure ?? new Error('connection closed by the server');
+      const reason = failure ?? new ConnectionError('CLOSED_BY_SERVER', 'connection closed by the server');
       if (wasReady) this.handlers.disconnected(reason);
       if (!this.closed) this.scheduleReconnect(reason, wasReady);
     });
@@ -251,7 +253,7 @@ export class Connection {
       (token) => this.send(Type.ECHO_REQ, [token]),
       (reason) => {
         this.logger.warn(`${this.label}: ${reason}`);
-        this.destroy(new Error(reason));
+        this.destroy(new ConnectionError('NO_ECHO', reason));
       },
       () => this.logger.debug(`${this.label}: the server never answers ECHO_REQ; liveness probe off`),
     );

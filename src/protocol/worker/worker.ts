@@ -1,7 +1,9 @@
+import { AbortReason } from '../../errors/abort-reason.ts';
+import { oneLine } from '../../errors/thrown.ts';
 import { type Logger, silentLogger } from '../../util/log.ts';
 import type { BackoffPolicy } from '../transport/backoff.ts';
 import type { Arg } from '../codec/encoder.ts';
-import { JobFailure, oneLine } from '../../errors/job-failure.ts';
+import { JobFailure } from '../../errors/job-failure.ts';
 import { type ServerAddress, describeServer } from '../transport/connect-address.ts';
 import { WorkerJob } from './worker-job.ts';
 import { type AssignedJob, type LinkOwner, type RegisteredFunction, WorkerLink } from './worker-link.ts';
@@ -149,7 +151,7 @@ export class Worker {
     clearTimeout(timer);
     if (outcome === 'expired') {
       this.logger.warn(`stopping with ${this.running.size} job(s) still running after ${graceMs} ms; aborting them`);
-      this.abort.abort(new Error('the worker is stopping'));
+      this.abort.abort(new AbortReason('WORKER_STOPPING', 'the worker is stopping'));
     }
     const closing: Promise<void>[] = [];
     for (const jobClass of this.classes.values()) for (const link of jobClass.links) closing.push(link.connection.close());

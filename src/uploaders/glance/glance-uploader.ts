@@ -1,3 +1,4 @@
+import { oneLine, toError } from '../../errors/thrown.ts';
 import { randomUUID } from 'node:crypto';
 import { JobFailure } from '../../errors/job-failure.ts';
 import { inspectDiskImage } from '../../images/disk-image-inspection.ts';
@@ -107,12 +108,12 @@ export class GlanceUploader implements Uploader {
       } catch (err) {
         if (signal.aborted || attempt >= this.retry.attempts || !isTransient(err)) throw err;
         const delay = backoffDelay(this.retry, attempt);
-        this.logger.warn(`${target} upload of ${id} broke off (${(err as Error).message}); looking at the image before try ${attempt + 1} in ${delay} ms`);
+        this.logger.warn(`${target} upload of ${id} broke off (${oneLine(err)}); looking at the image before try ${attempt + 1} in ${delay} ms`);
         await sleep(delay, signal);
         const image = await glance.get(id, signal);
         if (target === 'file' && image.status === 'active') return; // it got there; only the answer was lost
         if (image.status !== 'queued') {
-          throw new JobFailure('UPLOAD_INTERRUPTED', `${target} upload of ${id} broke off (${(err as Error).message}) and left the image ${image.status}`, {
+          throw new JobFailure('UPLOAD_INTERRUPTED', `${target} upload of ${id} broke off (${toError(err).message}) and left the image ${image.status}`, {
             cause: err,
           });
         }
@@ -169,7 +170,7 @@ export class GlanceUploader implements Uploader {
       const deleted = await glance.delete(id, AbortSignal.timeout(timeoutMs), CLEANUP_RETRY);
       if (deleted) this.logger.info(`deleted image ${id} of the failed upload from cloud "${cloud}"`);
     } catch (err) {
-      this.logger.error(`image ${id} of a failed upload is still in cloud "${cloud}" (${(err as Error).message}): delete it by hand`);
+      this.logger.error(`image ${id} of a failed upload is still in cloud "${cloud}" (${oneLine(err)}): delete it by hand`);
     }
   }
 }

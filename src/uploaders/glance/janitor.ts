@@ -1,4 +1,5 @@
 import type { ProviderConfig } from '../../config/schema.ts';
+import { toError } from '../../errors/thrown.ts';
 import type { Logger } from '../../util/log.ts';
 import type { ImageService } from '../openstack/cloud-session.ts';
 import { GlanceClient, type GlanceImage } from './images-api.ts';
@@ -63,7 +64,7 @@ export async function removeUnfinishedUploads(options: GlanceJanitorOptions): Pr
         }
       }
     } catch (err) {
-      const reason = signal.aborted ? `gave up: ${String((signal.reason as Error | undefined)?.message ?? signal.reason)}` : (err as Error).message;
+      const reason = signal.aborted ? `gave up: ${toError(signal.reason).message}` : toError(err).message;
       logger.warn(`could not look for unfinished uploads in cloud "${cloud}" (${reason}); they stay until the next start`);
       failed.push({ cloud, reason });
     }

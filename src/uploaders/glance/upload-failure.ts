@@ -1,4 +1,6 @@
+import { AbortReason } from '../../errors/abort-reason.ts';
 import { JobFailure, type JobFailureCode } from '../../errors/job-failure.ts';
+import { toError } from '../../errors/thrown.ts';
 import { HttpConnectionError, HttpStatusError } from '../openstack/errors.ts';
 
 const STATUS_CODES: Readonly<Record<number, JobFailureCode>> = {
@@ -17,10 +19,8 @@ export interface FailureContext {
 }
 
 function abortReason(reason: unknown, timeoutMs: number): string {
-  // AbortSignal.timeout() aborts with a DOMException named TimeoutError.
-  const { name, message } = (typeof reason === 'object' && reason !== null ? reason : {}) as { name?: unknown; message?: unknown };
-  if (name === 'TimeoutError') return `upload-timeout (${Math.round(timeoutMs / 1000)} s) expired`;
-  return typeof message === 'string' ? message : String(reason);
+  if (reason instanceof AbortReason && reason.code === 'UPLOAD_TIMEOUT') return `upload-timeout (${Math.round(timeoutMs / 1000)} s) expired`;
+  return toError(reason).message;
 }
 
 /**

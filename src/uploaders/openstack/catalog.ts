@@ -1,3 +1,4 @@
+import { oneLine } from '../../errors/thrown.ts';
 import type { Logger } from '../../util/log.ts';
 import { isMapping } from './cloud-files.ts';
 import { CloudConfigError } from './errors.ts';
@@ -125,7 +126,7 @@ export async function versionedEndpoint(
   } catch (err) {
     // An unreachable service is retried by the caller; only a service without discovery gets a guess.
     if (signal.aborted || isTransient(err)) throw err;
-    logger.warn(`version discovery at ${url} failed (${(err as Error).message}); assuming ${trimSlash(url)}/v${major}`);
+    logger.warn(`version discovery at ${url} failed (${oneLine(err)}); assuming ${trimSlash(url)}/v${major}`);
   }
   return `${trimSlash(url)}/v${major}`;
 }

@@ -1,3 +1,4 @@
+import { oneLine, toError } from '../../errors/thrown.ts';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
@@ -73,7 +74,7 @@ async function readFirst(files: readonly string[], logger: Logger): Promise<{ pa
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EACCES') logger.warn(`skipping ${path}: permission denied`);
-      else if (code !== 'ENOENT' && code !== 'ENOTDIR') logger.warn(`skipping ${path}: ${(err as Error).message}`);
+      else if (code !== 'ENOENT' && code !== 'ENOTDIR') logger.warn(`skipping ${path}: ${oneLine(err)}`);
       continue;
     }
     let document: unknown;
@@ -82,7 +83,7 @@ async function readFirst(files: readonly string[], logger: Logger): Promise<{ pa
       document = path.endsWith('.json') ? JSON.parse(text) : parse(text, { version: '1.1', uniqueKeys: false });
     } catch (err) {
       // Only the first line: the rest quotes the file, secrets included.
-      logger.warn(`skipping ${path}: ${(err as Error).message.split('\n')[0]}`);
+      logger.warn(`skipping ${path}: ${toError(err).message.split('\n')[0]}`);
       continue;
     }
     if (!isMapping(document)) throw new CloudConfigError(`${path} is empty or not a mapping`);
@@ -100,7 +101,7 @@ export async function loadCloudFiles(locations: CloudFileLocations, logger: Logg
   if (locations.cloudsFile !== undefined) {
     // Named in the builder's own config: a missing file is a mistake, not a reason to search.
     await stat(locations.cloudsFile).catch((err: unknown) => {
-      throw new CloudConfigError(`clouds-file ${locations.cloudsFile}: ${(err as Error).message}`);
+      throw new CloudConfigError(`clouds-file ${locations.cloudsFile}: ${toError(err).message}`, { cause: err });
     });
   }
   const clouds = await readFirst(candidates('clouds', locations), logger);

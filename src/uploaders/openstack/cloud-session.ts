@@ -1,3 +1,4 @@
+import { toError } from '../../errors/thrown.ts';
 import type { Logger } from '../../util/log.ts';
 import type { CloudConfig } from './clouds.ts';
 import { selectEndpoint, versionedEndpoint } from './catalog.ts';
@@ -38,7 +39,7 @@ export class CloudSession implements ImageService {
 
   static async open(cloud: CloudConfig, logger: Logger, options: CloudSessionOptions = {}): Promise<CloudSession> {
     const http = await HttpClient.create(cloud.tls, logger).catch((err: unknown) => {
-      throw new CloudConfigError(`${cloud.source}: cannot read its TLS files (${(err as Error).message})`);
+      throw new CloudConfigError(`${cloud.source}: cannot read its TLS files (${toError(err).message})`, { cause: err });
     });
     const retry = options.retry ?? DEFAULT_RETRY;
     const keystone =

@@ -1,5 +1,6 @@
 import { CodedError } from '../../errors/coded-error.ts';
 import { JobFailure } from '../../errors/job-failure.ts';
+import { toError } from '../../errors/thrown.ts';
 
 /** clouds.yaml / secure.yaml / OS_* do not describe a usable cloud: the operator must fix the file. */
 export class CloudConfigError extends JobFailure {
@@ -49,7 +50,7 @@ export class HttpConnectionError extends CodedError<'HTTP_CONNECTION'> {
     readonly url: string,
     cause: unknown,
   ) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = toError(cause).message;
     super('HTTP_CONNECTION', `${method} ${url} failed: ${reason}`, { cause });
     this.systemCode = (cause as { code?: unknown } | undefined)?.code?.toString();
   }
@@ -60,7 +61,7 @@ export class HttpTlsError extends JobFailure {
   override readonly name = 'HttpTlsError';
 
   constructor(method: string, url: string, cause: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = toError(cause).message;
     super('TLS', `${method} ${url}: TLS failed (${reason}); check the cloud's cacert / verify settings`, { cause });
   }
 }

@@ -1,3 +1,4 @@
+import { oneLine } from '../../errors/thrown.ts';
 import type { Logger } from '../../util/log.ts';
 import { HttpConnectionError, HttpStatusError } from './errors.ts';
 
@@ -55,7 +56,7 @@ export async function withRetries<T>(
     } catch (err) {
       if (signal.aborted || n >= policy.attempts || !retryable(err)) throw err;
       const delay = backoffDelay(policy, n);
-      logger.warn(`${what}: ${(err as Error).message}; try ${n + 1} of ${policy.attempts} in ${delay} ms`);
+      logger.warn(`${what}: ${oneLine(err)}; try ${n + 1} of ${policy.attempts} in ${delay} ms`);
       await sleep(delay, signal);
     }
   }
