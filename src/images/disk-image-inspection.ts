@@ -1,3 +1,4 @@
+import { toError } from '../errors/thrown.ts';
 import { spawn } from 'node:child_process';
 import { open, realpath } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
@@ -143,7 +144,7 @@ function qemuImgInfo(path: string, qemuFormat: string, label: string, options: I
         if (!isRecord(info)) throw new TypeError('not a JSON object');
         resolvePromise(info);
       } catch (err) {
-        reject(new DiskImageError('INSPECT_FAILED', `qemu-img info about ${label} is not JSON: ${(err as Error).message}`, { cause: err }));
+        reject(new DiskImageError('INSPECT_FAILED', `qemu-img info about ${label} is not JSON: ${toError(err).message}`, { cause: err }));
       }
     });
   });
