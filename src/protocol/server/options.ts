@@ -30,11 +30,13 @@ export interface GearmanServerOptions extends ListenOptions {
   readonly maxOutboundBytes?: number;
   /** A packet or line that has started must be complete within this time (slowloris). Default 30 s. */
   readonly partialPacketTimeoutMs?: number;
+  /** A TLS connection must finish its handshake within this time, or it is closed. Default 30 s. */
+  readonly handshakeTimeoutMs?: number;
   /** Jobs held at once; beyond it SUBMITs get ERROR QUEUE_ERROR, as with gearmand's maxqueue. Default 1,000,000; 0 unlimited. */
   readonly maxQueuedJobs?: number;
   /** Payload bytes held at once for jobs. Default 1 GiB; 0 unlimited. */
   readonly maxQueuedBytes?: number;
-  /** Connections at once; more are closed on accept. Default 10,000. */
+  /** Connections at once, TLS handshakes in progress included; more are closed on accept. Default 10,000. */
   readonly maxConnections?: number;
   /** Fail a job (WORK_FAIL to its clients) once its worker was lost this many times; 0 (default) retries forever, as gearmand. */
   readonly jobRetries?: number;
@@ -53,6 +55,7 @@ export interface ResolvedOptions {
   readonly maxLineLength: number;
   readonly maxOutboundBytes: number;
   readonly partialPacketTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
   readonly maxQueuedJobs: number;
   readonly maxQueuedBytes: number;
   readonly maxConnections: number;
@@ -82,6 +85,7 @@ export function resolveOptions(options: GearmanServerOptions): ResolvedOptions {
     maxLineLength: count(options.maxLineLength, 64 * 1024, 'maxLineLength', 1),
     maxOutboundBytes: count(options.maxOutboundBytes, Math.max(128 * 1024 * 1024, 2 * maxPacketSize), 'maxOutboundBytes', 1),
     partialPacketTimeoutMs: count(options.partialPacketTimeoutMs, 30_000, 'partialPacketTimeoutMs', 1),
+    handshakeTimeoutMs: count(options.handshakeTimeoutMs, 30_000, 'handshakeTimeoutMs', 1),
     maxQueuedJobs: count(options.maxQueuedJobs, 1_000_000, 'maxQueuedJobs'),
     maxQueuedBytes: count(options.maxQueuedBytes, 1024 * 1024 * 1024, 'maxQueuedBytes'),
     maxConnections: count(options.maxConnections, 10_000, 'maxConnections', 1),

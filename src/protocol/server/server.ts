@@ -9,7 +9,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { type Server, type Socket, createServer as createTcpServer } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
+import { createSecureContext } from 'node:tls';
 import type { Logger } from '../../util/log.ts';
 import { type AdminContext, answerAdminLine } from './admin-commands.ts';
 import { Broker } from './broker.ts';
@@ -18,6 +18,7 @@ import type { Job } from './job.ts';
 import { type GearmanServerOptions, type ListenOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { Peer, type PeerHandlers } from './peer.ts';
 import { handleRequest } from './requests.ts';
+import { TlsHandshakes } from './tls-handshakes.ts';
 
 export interface BoundAddress {
   readonly host: string;
@@ -32,6 +33,8 @@ export interface CloseOptions {
 
 export interface ServerStats {
   readonly connections: number;
+  /** Accepted TLS connections still in their handshake. */
+  readonly handshakes: number;
   readonly jobs: number;
   readonly queued: number;
   readonly running: number;
@@ -45,6 +48,8 @@ export class GearmanServer {
   private readonly listeners: { server: Server; address: BoundAddress }[] = [];
   /** Open connections, oldest first (the order `workers` lists them in). */
   private readonly peers = new Set<Peer>();
+  /** Accepted TLS sockets whose handshake has not finished; they count against maxConnections. */
+  private readonly handshakes: TlsHandshakes;
   private readonly handlers: PeerHandlers;
   private readonly admin: AdminContext;
   private nextPeerId = 1;
@@ -54,6 +59,7 @@ export class GearmanServer {
     this.options = resolveOptions(options);
     this.logger = this.options.logger;
     this.broker = new Broker(this.options);
+    this.handshakes = new TlsHandshakes(this.options.handshakeTimeoutMs, this.logger);
     this.admin = { broker: this.broker, connections: () => this.peers };
     this.handlers = {
       packet: (peer, packet) => handleRequest(this.broker, peer, packet),
@@ -83,18 +89,23 @@ export class GearmanServer {
       // Without a CA of our own, the TLS stack would trust the public roots (and NODE_EXTRA_CA_CERTS).
       throw new ServerStateError('BAD_OPTIONS', 'requireClientCert needs ca: the CA that client certificates must come from');
     }
-    const server = tls
-      ? createTlsServer({
-          cert: pem(tls.cert),
-          key: pem(tls.key),
-          ...(tls.ca === undefined ? {} : { ca: pem(tls.ca) }),
-          requestCert: tls.requireClientCert === true,
-          rejectUnauthorized: tls.requireClientCert === true,
-          handshakeTimeout: this.options.partialPacketTimeoutMs,
-        })
-      : createTcpServer();
-    server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => this.accept(socket));
-    if (tls) server.on('tlsClientError', (err: Error) => this.logger.info(`TLS handshake refused: ${err.message}`));
+    // TLS runs on plain accepted sockets, so a connection counts from its first byte (see tls-handshakes.ts).
+    const handshake = tls
+      ? {
+          context: createSecureContext({
+            cert: pem(tls.cert),
+            key: pem(tls.key),
+            ...(tls.ca === undefined ? {} : { ca: pem(tls.ca) }),
+          }),
+          requireClientCert: tls.requireClientCert === true,
+        }
+      : undefined;
+    const server = createTcpServer();
+    server.on('connection', (socket: Socket) => {
+      if (!this.admit(socket)) return;
+      if (handshake === undefined) this.accept(socket);
+      else this.handshakes.start(socket, handshake, (secured) => this.accept(secured));
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) =>
         reject(new ServerStateError('LISTEN_FAILED', `cannot listen on ${host}:${port}: ${err.message}`, { cause: err })),
@@ -121,7 +132,7 @@ export class GearmanServer {
       queued += fn.queued[0] + fn.queued[1] + fn.queued[2];
       running += fn.running;
     }
-    return { connections: this.peers.size, jobs: store.jobs.size, queued, running, heldBytes: store.heldBytes };
+    return { connections: this.peers.size, handshakes: this.handshakes.size, jobs: store.jobs.size, queued, running, heldBytes: store.heldBytes };
   }
 
   /**
@@ -138,9 +149,18 @@ export class GearmanServer {
     await this.close();
   }
 
-  private accept(socket: Socket): void {
-    if (this.closing || this.peers.size >= this.options.maxConnections) {
+  /** Whether a new TCP connection may stay: connections still in their TLS handshake count too. */
+  private admit(socket: Socket): boolean {
+    if (this.closing || this.peers.size + this.handshakes.size >= this.options.maxConnections) {
       this.logger.warn(`refusing a connection from ${socket.remoteAddress}: ${this.closing ? 'shutting down' : 'too many connections'}`);
+      socket.destroy();
+      return false;
+    }
+    return true;
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closing) {
       socket.destroy();
       return;
     }
@@ -152,6 +172,7 @@ export class GearmanServer {
     const stopped = Promise.all(
       this.listeners.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))),
     );
+    this.handshakes.destroyAll();
     this.broker.drain();
     if (graceMs > 0) await this.waitForRunningJobs(graceMs);
     this.report(this.broker.stop());
