@@ -83,6 +83,26 @@ describe('the configuration file', () => {
     expect(err.message.startsWith('/etc/nodepool-builder.toml: ')).toBe(true);
   });
 
+  test.each([
+    ['[[diskimages]]\nname = "a"\nelements = ["x"]\nbuild-timeout = "25d"', 'diskimages[0].build-timeout'],
+    ['[[providers]]\nname = "p"\nupload-timeout = "30d"', 'providers[0].upload-timeout'],
+    ['shutdown-grace = "24d20h31m23s648ms"', 'shutdown-grace'],
+    ['shutdown-grace = "100000d"', 'shutdown-grace'],
+  ])('G3: a duration longer than a timer can wait is refused, naming the key and the maximum: %p', (text, path) => {
+    const err = errorOf(text);
+    expect(err.path).toBe(path);
+    expect(err.message).toContain('expected a duration of at most 24d20h31m23s647ms');
+  });
+
+  test('G3: the longest duration a timer can wait (2^31 - 1 ms) is accepted', () => {
+    const config = parseConfig(
+      'shutdown-grace = "24d20h31m23s647ms"\n[[diskimages]]\nname = "a"\nelements = ["x"]\nbuild-timeout = "24d"',
+      '/x.toml',
+    );
+    expect(config.shutdownGraceMs).toBe(2 ** 31 - 1);
+    expect(config.diskimages[0]?.buildTimeoutMs).toBe(24 * 86_400_000);
+  });
+
   test('relative paths are relative to the configuration file', () => {
     const config = parseConfig(
       'images-dir = "images"\nelements-path = ["../elements"]\n[[gearman-servers]]\nhost = "h"\ntls-ca = "ca.pem"',

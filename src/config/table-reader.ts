@@ -1,4 +1,5 @@
 import { CodedError } from '../errors/coded-error.ts';
+import { MAX_TIMER_MS } from '../util/timers.ts';
 import { formatDuration, parseDuration, parseSize } from './units.ts';
 
 /** A configuration problem: the file, the key path, and what was expected there. */
@@ -88,7 +89,10 @@ export class TableReader {
     return value;
   }
 
-  /** A duration such as "8h", "30m" or "1h30m", in milliseconds. */
+  /**
+   * A duration such as "8h", "30m" or "1h30m", in milliseconds. Every duration ends up in a
+   * timer, so the longest one a timer can hold is the maximum: a longer one would fire at once.
+   */
   duration(key: string, fallbackMs: number): number {
     const value = this.take(key);
     if (value === undefined) return fallbackMs;
@@ -96,6 +100,7 @@ export class TableReader {
     if (ms === undefined || ms <= 0) {
       throw this.error(key, `a duration such as "${formatDuration(fallbackMs)}" (units ms, s, m, h, d)`, value);
     }
+    if (ms > MAX_TIMER_MS) throw this.error(key, `a duration of at most ${formatDuration(MAX_TIMER_MS)} (the longest a timer can wait)`, value);
     return ms;
   }
 
