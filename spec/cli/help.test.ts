@@ -38,7 +38,7 @@ describe('errors and exit codes', () => {
   test('an unreachable job server is exit code 3', async () => {
     const result = await cli('image-delete', 'some-id', '--server', '127.0.0.1:1');
     expect(result.code).toBe(3);
-    expect(result.stderr).toContain('no gearman server reachable (127.0.0.1:1)');
+    expect(result.stderr).toContain('no gearman server reachable (127.0.0.1:1: connect ECONNREFUSED');
   }, 30_000);
 
   test('a bad image id is refused before anything is sent (exit 2)', async () => {

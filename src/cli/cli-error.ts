@@ -21,12 +21,18 @@ export class CommandFailed extends CodedError<'UPLOADS_FAILED'> {
   override readonly name = 'CommandFailed';
 }
 
+/** Nobody can run the job: submitting it would wait for a worker forever. */
+export class NoWorkerError extends Error {
+  override readonly name = 'NoWorkerError';
+  readonly code = 'NO_WORKER';
+}
+
 export function exitCodeFor(err: unknown): number {
   if (err instanceof UsageError || err instanceof ConfigError) return EXIT.usage;
   if (err instanceof ClientError) {
     return err.code === 'WORK_FAIL' || err.code === 'WORK_EXCEPTION' || err.code === 'SERVER_ERROR' ? EXIT.jobFailed : EXIT.unreachable;
   }
-  if (err instanceof AdminError) return EXIT.jobFailed;
+  if (err instanceof AdminError || err instanceof NoWorkerError) return EXIT.jobFailed;
   return EXIT.jobFailed;
 }
 

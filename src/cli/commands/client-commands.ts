@@ -1,23 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { defineCommand } from 'citty';
-import { Client } from '../../protocol/client/client.ts';
 import { utf8 } from '../../protocol/codec/text.ts';
 import { isImageId } from '../../images/image-id.ts';
 import { BUILD_PREFIX, DELETE_PREFIX, UPLOAD_PREFIX } from '../../worker/jobs.ts';
 import { UsageError, runCli } from '../cli-error.ts';
+import { Budget, submitFromCli, timeoutArg, timeoutMs, waitArg } from '../job-submission.ts';
 import { progressReporter } from '../progress.ts';
 import { serverArgs, serversFrom } from '../server-args.ts';
-
-export const timeoutArg = {
-  timeout: { type: 'string', description: 'Give up waiting after this many seconds (the job itself goes on)', valueHint: 'SECONDS' },
-} as const;
-
-export function timeoutMs(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout takes seconds, got ${value}`);
-  return seconds * 1000;
-}
 
 /** Prints a job's JSON result, pretty for people and as-is with --json. */
 function printResult(data: Uint8Array, json: boolean, summary: (value: Record<string, unknown>) => string): void {
@@ -36,15 +25,6 @@ function printResult(data: Uint8Array, json: boolean, summary: (value: Record<st
   process.stdout.write(`${summary(value)}\n`);
 }
 
-export async function withClient<T>(servers: ReturnType<typeof serversFrom>, use: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ servers, connectTimeoutMs: 10_000 });
-  try {
-    return await use(client);
-  } finally {
-    await client.close();
-  }
-}
-
 export const imageBuildCommand = defineCommand({
   meta: { name: 'image-build', description: 'Build an image on a builder that can build NAME (image-build:NAME).' },
   args: {
@@ -52,6 +32,7 @@ export const imageBuildCommand = defineCommand({
     id: { type: 'string', description: 'The image id (a new uuid by default)' },
     follow: { type: 'boolean', description: 'Show the build output as it comes' },
     ...timeoutArg,
+    ...waitArg,
     ...serverArgs,
   },
   run: ({ args, rawArgs }) =>
@@ -59,12 +40,14 @@ export const imageBuildCommand = defineCommand({
       const id = args.id ?? randomUUID().replaceAll('-', '');
       if (!isImageId(id)) throw new UsageError(`--id must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}, got ${id}`);
       const servers = serversFrom(args, rawArgs);
-      const result = await withClient(servers, (client) =>
-        client.submit(BUILD_PREFIX + args.name, JSON.stringify({ 'image-id': id, ...(args.follow ? { follow: true } : {}) }), {
-          ...(timeoutMs(args.timeout) ? { timeoutMs: timeoutMs(args.timeout)! } : {}),
-          onData: (chunk) => process.stderr.write(chunk),
-        }),
-      );
+      const result = await submitFromCli({
+        servers,
+        functionName: BUILD_PREFIX + args.name,
+        payload: JSON.stringify({ 'image-id': id, ...(args.follow ? { follow: true } : {}) }),
+        budget: new Budget(timeoutMs(args.timeout)),
+        wait: args.wait === true,
+        onData: (chunk) => process.stderr.write(chunk),
+      });
       printResult(result.data, args.json === true, (v) => `built ${args.name} as ${String(v['image-id'] ?? id)}`);
     }),
 });
@@ -76,6 +59,7 @@ export const imageUploadCommand = defineCommand({
     provider: { type: 'positional', description: 'The provider name from the builder config', required: true },
     'image-name': { type: 'string', description: "The image's name in the cloud (the provider's image-name-format by default)" },
     ...timeoutArg,
+    ...waitArg,
     ...serverArgs,
   },
   run: ({ args, rawArgs }) =>
@@ -83,12 +67,14 @@ export const imageUploadCommand = defineCommand({
       const servers = serversFrom(args, rawArgs);
       const progress = progressReporter(`upload ${args.id} to ${args.provider}`);
       const request = { provider: args.provider, ...(args['image-name'] ? { 'image-name': args['image-name'] } : {}) };
-      const result = await withClient(servers, (client) =>
-        client.submit(UPLOAD_PREFIX + args.id, JSON.stringify(request), {
-          ...(timeoutMs(args.timeout) ? { timeoutMs: timeoutMs(args.timeout)! } : {}),
-          onStatus: (sent, total) => progress.update(sent, total),
-        }),
-      ).finally(() => progress.done());
+      const result = await submitFromCli({
+        servers,
+        functionName: UPLOAD_PREFIX + args.id,
+        payload: JSON.stringify(request),
+        budget: new Budget(timeoutMs(args.timeout)),
+        wait: args.wait === true,
+        onStatus: (sent, total) => progress.update(sent, total),
+      }).finally(() => progress.done());
       printResult(result.data, args.json === true, (v) => `uploaded ${args.id} to ${args.provider}: ${String(v['external-id'])}`);
     }),
 });
@@ -98,14 +84,19 @@ export const imageDeleteCommand = defineCommand({
   args: {
     id: { type: 'positional', description: 'The image id', required: true },
     ...timeoutArg,
+    ...waitArg,
     ...serverArgs,
   },
   run: ({ args, rawArgs }) =>
     runCli(args.debug === true, async () => {
       const servers = serversFrom(args, rawArgs);
-      const result = await withClient(servers, (client) =>
-        client.submit(DELETE_PREFIX + args.id, '', { ...(timeoutMs(args.timeout) ? { timeoutMs: timeoutMs(args.timeout)! } : {}) }),
-      );
+      const result = await submitFromCli({
+        servers,
+        functionName: DELETE_PREFIX + args.id,
+        payload: '',
+        budget: new Budget(timeoutMs(args.timeout)),
+        wait: args.wait === true,
+      });
       printResult(result.data, args.json === true, () => `deleted ${args.id}`);
     }),
 });

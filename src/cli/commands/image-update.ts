@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { defineCommand } from 'citty';
 import { loadConfig } from '../../config/load.ts';
 import type { Client } from '../../protocol/client/client.ts';
+import type { ServerAddress } from '../../protocol/transport/connect-address.ts';
 import { JobFailedError } from '../../protocol/client/client-errors.ts';
 import { utf8 } from '../../protocol/codec/text.ts';
 import { isImageId } from '../../images/image-id.ts';
@@ -11,7 +12,7 @@ import { CommandFailed, UsageError, runCli } from '../cli-error.ts';
 import { progressBoard } from '../progress-board.ts';
 import { repeated, serverArgs, serversFrom } from '../server-args.ts';
 import { renderTable } from '../table.ts';
-import { timeoutArg, timeoutMs, withClient } from './client-commands.ts';
+import { Budget, cliClient, requireWorker, submitWith, timeoutArg, timeoutMs, waitArg } from '../job-submission.ts';
 
 /** One provider's upload: the worker's result (with "external-id"), or why it failed. */
 type UploadOutcome = { readonly result: Readonly<Record<string, unknown>> } | { readonly error: string };
@@ -26,7 +27,10 @@ interface ProviderChoice {
   readonly config?: string | undefined;
 }
 
-/** --provider (repeatable, or comma-separated), or every [[providers]] entry of the config file. */
+/**
+ * --provider (repeatable, or comma-separated), or every [[providers]] entry of the config file.
+ * With -c, a named provider must be in the config: found out now, not after the whole build.
+ */
 async function chosenProviders(args: ProviderChoice, rawArgs: readonly string[]): Promise<string[]> {
   const named = repeated(rawArgs, '--provider');
   if (args['all-providers'] === true) {
@@ -37,6 +41,14 @@ async function chosenProviders(args: ProviderChoice, rawArgs: readonly string[])
     return config.providers.map((provider) => provider.name);
   }
   if (!named.length) throw new UsageError('name the providers with --provider P (repeatable), or use --all-providers -c FILE');
+  if (args.config) {
+    const config = await loadConfig(args.config);
+    const known = config.providers.map((provider) => provider.name);
+    const unknown = named.filter((name) => !known.includes(name));
+    if (unknown.length) {
+      throw new UsageError(`${config.file} has no provider ${unknown.join(', ')} (it has: ${known.join(', ') || 'none'})`);
+    }
+  }
   return [...new Set(named)];
 }
 
@@ -61,21 +73,25 @@ function uploadOutcome(data: Uint8Array): UploadOutcome {
 /** Builds the image, then uploads it to every provider at once; a failed upload leaves the others be. */
 async function updateImage(
   client: Client,
+  servers: readonly ServerAddress[],
   name: string,
   imageId: string,
   providers: readonly string[],
-  remaining: () => { timeoutMs?: number },
+  budget: Budget,
 ): Promise<ImageUpdate> {
   process.stderr.write(`building ${name} as ${imageId}\n`);
-  await client.submit(BUILD_PREFIX + name, JSON.stringify({ 'image-id': imageId }), remaining());
+  await submitWith(client, { servers, functionName: BUILD_PREFIX + name, payload: JSON.stringify({ 'image-id': imageId }), budget });
   process.stderr.write(`built ${name} as ${imageId}; uploading to ${providers.join(', ')}\n`);
   const board = progressBoard(providers);
   const outcomes = await Promise.all(
     providers.map(async (provider): Promise<UploadOutcome> => {
       let outcome: UploadOutcome;
       try {
-        const job = await client.submit(UPLOAD_PREFIX + imageId, JSON.stringify({ provider }), {
-          ...remaining(),
+        const job = await submitWith(client, {
+          servers,
+          functionName: UPLOAD_PREFIX + imageId,
+          payload: JSON.stringify({ provider }),
+          budget,
           onStatus: (sent, total) => board.update(provider, sent, total),
         });
         outcome = uploadOutcome(job.data);
@@ -113,8 +129,17 @@ export const imageUpdateCommand = defineCommand({
       valueHint: 'PROVIDER',
     },
     'all-providers': { type: 'boolean', description: 'Upload to every [[providers]] entry of the builder config (-c)' },
-    config: { type: 'string', alias: 'c', description: 'The builder config file, for --all-providers', valueHint: 'FILE' },
-    timeout: { ...timeoutArg.timeout, description: 'Give up waiting for the build and uploads after this many seconds in all' },
+    config: {
+      type: 'string',
+      alias: 'c',
+      description: 'The builder config file: --all-providers reads its providers, and --provider names are checked against it',
+      valueHint: 'FILE',
+    },
+    timeout: {
+      ...timeoutArg.timeout,
+      description: 'Give up waiting for the build and uploads after this many seconds in all: jobs still queued then are cancelled, running ones go on',
+    },
+    ...waitArg,
     ...serverArgs,
   },
   run: ({ args, rawArgs }) =>
@@ -123,10 +148,10 @@ export const imageUpdateCommand = defineCommand({
       if (!isImageId(imageId)) throw new UsageError(`--id must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}, got ${imageId}`);
       const providers = await chosenProviders(args, rawArgs);
       const servers = serversFrom(args, rawArgs);
-      const budget = timeoutMs(args.timeout);
-      const deadline = budget === undefined ? undefined : Date.now() + budget;
-      const remaining = () => (deadline === undefined ? {} : { timeoutMs: Math.max(1, deadline - Date.now()) });
-      const update = await withClient(servers, (client) => updateImage(client, args.name, imageId, providers, remaining));
+      const budget = new Budget(timeoutMs(args.timeout));
+      if (args.wait !== true) await requireWorker(servers, BUILD_PREFIX + args.name, budget);
+      const client = cliClient(servers, budget);
+      const update = await updateImage(client, servers, args.name, imageId, providers, budget).finally(() => client.close());
       printUpdate(update, args.json === true);
       const failed = [...update.uploads.values()].filter((outcome) => 'error' in outcome).length;
       // Successful uploads stay in their clouds; the exit code still says not all went up.

@@ -8,6 +8,7 @@ import type { Arg } from '../codec/encoder.ts';
 import { Type } from '../codec/packets.ts';
 import type { ServerAddress } from '../transport/connect-address.ts';
 import { utf8 } from '../codec/text.ts';
+import { type LongTimer, setLongTimeout } from '../../util/timers.ts';
 
 export type Priority = 'normal' | 'high' | 'low';
 
@@ -15,7 +16,10 @@ export interface SubmitOptions {
   /** Coalescing key on the server; a random one by default. */
   readonly unique?: string;
   readonly priority?: Priority;
-  /** Rejects with code TIMEOUT after this long; the job itself goes on on the server. */
+  /**
+   * Rejects with code TIMEOUT after this long (any length: Infinity waits forever). The job is
+   * not cancelled by this: a server drops a job still queued once its client disconnects.
+   */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
   readonly onData?: (chunk: Uint8Array) => void;
@@ -52,6 +56,8 @@ export interface ClientOptions {
   readonly backoff?: Partial<BackoffPolicy>;
   /** How long a call waits for some server to be connected. */
   readonly connectTimeoutMs?: number;
+  /** How long a server may take to answer a request (JOB_CREATED, STATUS_RES); 10 s by default. */
+  readonly replyTimeoutMs?: number;
   /** Ask servers for WORK_EXCEPTION (OPTION_REQ exceptions); on by default. */
   readonly exceptions?: boolean;
   readonly maxPacketSize?: number;
@@ -115,7 +121,7 @@ export class Client {
     const request: Arg[] = [functionName, options.unique ?? randomUUID(), payload];
     const type = SUBMIT_TYPE[options.priority ?? 'normal'][1];
     return this.withFailover(functionName, stack, async (link) => {
-      const created = await link.ask(type, request, 'JOB_CREATED', functionName, stack);
+      const created = await this.ask(link, type, request, 'JOB_CREATED', functionName, stack);
       return { handle: utf8(created.args[0]!), server: link.name };
     });
   }
@@ -145,11 +151,13 @@ export class Client {
   ): Promise<JobResult> {
     const functionName = String(request[0]);
     return new Promise<JobResult>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: LongTimer | undefined;
+      let confirmTimer: ReturnType<typeof setTimeout> | undefined;
       let settled = false;
       const cleanup = (): void => {
         settled = true;
-        clearTimeout(timer);
+        timer?.cancel();
+        clearTimeout(confirmTimer);
         options.signal?.removeEventListener('abort', onAbort);
         link.untrack(task);
       };
@@ -174,13 +182,15 @@ export class Client {
       if (options.signal?.aborted) return onAbort();
       options.signal?.addEventListener('abort', onAbort, { once: true });
       if (deadline !== undefined) {
-        timer = setTimeout(
+        timer = setLongTimeout(
           () => task.reject(new ClientError('TIMEOUT', `no result within ${options.timeoutMs} ms`, { ...context, ...handleOf(task) })),
-          Math.max(0, deadline - Date.now()),
+          deadline - Date.now(),
         );
       }
+      confirmTimer = setTimeout(() => task.reject(this.unanswered('JOB_CREATED', context)), this.replyTimeoutMs);
       const created = {
         resolve: (packet: Packet) => {
+          clearTimeout(confirmTimer);
           if (!settled) link.track(utf8(packet.args[0]!), task);
         },
         reject: task.reject,
@@ -193,7 +203,7 @@ export class Client {
   async status(job: BackgroundJob): Promise<JobStatus> {
     const link = this.links.find((l) => l.name === job.server);
     if (!link) throw new ClientError('NO_SERVER', `no configured server ${job.server}`, { handle: job.handle });
-    const reply = await link.ask(Type.GET_STATUS, [job.handle], 'STATUS_RES', undefined, callerStack(this.status));
+    const reply = await this.ask(link, Type.GET_STATUS, [job.handle], 'STATUS_RES', undefined, callerStack(this.status));
     return jobStatus(reply.args.slice(1).map(utf8));
   }
 
@@ -201,9 +211,35 @@ export class Client {
   async statusByUnique(unique: string): Promise<UniqueStatus> {
     const stack = callerStack(this.statusByUnique);
     const link = await this.pickLink(undefined, stack);
-    const reply = await link.ask(Type.GET_STATUS_UNIQUE, [unique], 'STATUS_RES_UNIQUE', undefined, stack);
+    const reply = await this.ask(link, Type.GET_STATUS_UNIQUE, [unique], 'STATUS_RES_UNIQUE', undefined, stack);
     const fields = reply.args.slice(1).map(utf8);
     return { ...jobStatus(fields), waiting: Number(fields[4]) };
+  }
+
+  private get replyTimeoutMs(): number {
+    return this.options.replyTimeoutMs ?? 10_000;
+  }
+
+  private unanswered(kind: string, context: { functionName?: string; server: string; callerStack?: CallSite }): ClientError {
+    return new ClientError('TIMEOUT', `the server sent no ${kind} within ${this.replyTimeoutMs} ms`, context);
+  }
+
+  /** link.ask, bounded by the reply timeout: a server that accepts and never answers must not hold a call forever. */
+  private ask(link: ClientLink, type: number, args: readonly Arg[], kind: 'JOB_CREATED' | 'STATUS_RES' | 'STATUS_RES_UNIQUE', functionName: string | undefined, stack: CallSite): Promise<Packet> {
+    return new Promise<Packet>((resolve, reject) => {
+      const context = { server: link.name, callerStack: stack, ...(functionName === undefined ? {} : { functionName }) };
+      const timer = setTimeout(() => reject(this.unanswered(kind, context)), this.replyTimeoutMs);
+      link.request(type, args, kind, {
+        resolve: (packet) => {
+          clearTimeout(timer);
+          resolve(packet);
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      }, functionName, stack);
+    });
   }
 
   async close(): Promise<void> {
@@ -224,7 +260,8 @@ export class Client {
   /** The next connected server, round-robin; waits for one up to the connect timeout. */
   private async pickLink(functionName: string | undefined, stack: CallSite, exclude?: ReadonlySet<ClientLink>): Promise<ClientLink> {
     this.start();
-    const deadline = Date.now() + (this.options.connectTimeoutMs ?? 10_000);
+    const waitMs = this.options.connectTimeoutMs ?? 10_000;
+    const deadline = Date.now() + waitMs;
     for (;;) {
       for (let i = 0; i < this.links.length; i++) {
         const link = this.links[(this.cursor + i) % this.links.length]!;
@@ -235,7 +272,7 @@ export class Client {
       }
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new ClientError('NO_SERVER', `no gearman server reachable (${this.links.map((l) => l.name).join(', ')})`, {
+        throw new ClientError('NO_SERVER', `no gearman server reachable within ${waitMs} ms (${this.links.map((l) => l.name).join(', ')})`, {
           ...(functionName ? { functionName } : {}),
           callerStack: stack,
         });
