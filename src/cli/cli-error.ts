@@ -22,9 +22,12 @@ export class CommandFailed extends CodedError<'UPLOADS_FAILED'> {
 }
 
 /** Nobody can run the job: submitting it would wait for a worker forever. */
-export class NoWorkerError extends Error {
+export class NoWorkerError extends CodedError<'NO_WORKER'> {
   override readonly name = 'NoWorkerError';
-  readonly code = 'NO_WORKER';
+
+  constructor(message: string) {
+    super('NO_WORKER', message);
+  }
 }
 
 export function exitCodeFor(err: unknown): number {

@@ -54,7 +54,7 @@ export class Budget {
 }
 
 async function adminStatus(server: ServerAddress, timeoutMs: number): Promise<readonly FunctionStatus[]> {
-  const admin = new AdminClient(server, timeoutMs);
+  const admin = new AdminClient(server, { connectTimeoutMs: timeoutMs, replyTimeoutMs: timeoutMs });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new ClientError('TIMEOUT', `no admin reply within ${timeoutMs} ms`, { server: describeServer(server) })), timeoutMs);
@@ -147,7 +147,7 @@ async function giveUp(client: Client, servers: readonly ServerAddress[], err: Cl
   if (before?.running) return goesOn;
   if (before && !before.known) return ended;
   if (address) {
-    const admin = new AdminClient(address, DEFAULT_WAIT_MS);
+    const admin = new AdminClient(address, { connectTimeoutMs: DEFAULT_WAIT_MS, replyTimeoutMs: DEFAULT_WAIT_MS });
     await admin.cancelJob(handle).catch(() => undefined);
     admin.close();
   }
