@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CommandFailed, UsageError } from '../../src/cli/cli-error.ts';
+import { CommandFailed, NoWorkerError, UsageError } from '../../src/cli/cli-error.ts';
 import { ConfigError } from '../../src/config/table-reader.ts';
 import { AbortReason } from '../../src/errors/abort-reason.ts';
 import { CodedError } from '../../src/errors/coded-error.ts';
@@ -38,6 +38,7 @@ const EXAMPLES: Record<string, { readonly error: CodedError; readonly code: stri
   ConfigError: { error: new ConfigError('builder.toml', 'x', 'a number'), code: 'CONFIG_INVALID' },
   UsageError: { error: new UsageError('bad flag'), code: 'USAGE' },
   CommandFailed: { error: new CommandFailed('UPLOADS_FAILED', '1 of 2 uploads failed'), code: 'UPLOADS_FAILED' },
+  NoWorkerError: { error: new NoWorkerError('no worker registers image-build:x'), code: 'NO_WORKER' },
   AbortReason: { error: new AbortReason('BUILDER_STOPPING', 'the builder is stopping'), code: 'BUILDER_STOPPING' },
   ThrownValue: { error: new ThrownValue(42), code: 'NOT_AN_ERROR' },
   ConnectionError: { error: new ConnectionError('CONNECT_TIMEOUT', 'connect timed out'), code: 'CONNECT_TIMEOUT' },
