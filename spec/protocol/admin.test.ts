@@ -65,7 +65,7 @@ function capture<K extends AdminCommandKind>(kind: K, wire: string, reply: Admin
 }
 
 const ok = <T>(value: T) => ({ ok: true, value }) as const;
-const err = (code: string, text = '') => ({ ok: false, error: new AdminError(code, text) }) as const;
+const err = (code: string, text = '') => ({ ok: false, error: AdminError.fromServer(code, text) }) as const;
 
 const CAPTURES: readonly Capture<AdminCommandKind>[] = [
   capture(
@@ -224,6 +224,13 @@ describe('admin rows with odd names (captured)', () => {
     expect(collector.push(lines[1]!)).toBeUndefined();
     expect(collector.push(lines[2]!)).toEqual(ok(['a\tb']));
     expectParseError('UNEXPECTED_LINE', () => collector.push(lines[3]!));
+  });
+
+  test('an ERR code word no gearmand sends is the code OTHER, and the word itself is kept for the round trip', () => {
+    const error = parseErrorLine('ERR NEW_THING some+text');
+    expect({ code: error.code, serverCode: error.serverCode, text: error.text }).toEqual({ code: 'OTHER', serverCode: 'NEW_THING', text: 'some text' });
+    expect(formatErrorLine(error)).toBe('ERR NEW_THING some+text');
+    expect(parseErrorLine('ERR UNKNOWN_JOB').code).toBe('UNKNOWN_JOB');
   });
 
   test('a status row for a function named "ERR X" is a row, not an error', () => {

@@ -10,26 +10,46 @@
 import { CodedError } from '../../errors/coded-error.ts';
 
 /** The codes gearmand 1.1.20 sends. Two of its messages carry no code; they get the last two names. */
-export type KnownAdminErrorCode =
-  | 'UNKNOWN_COMMAND'
-  | 'INVALID_ARGUMENTS'
-  | 'UNKNOWN_SHOW_ARGUMENTS'
-  | 'UNKNOWN_JOB'
-  | 'UNKNOWN_ERROR'
-  | 'CREATE_FUNCTION'
-  | 'FUNCTION_NOT_FOUND'
-  | 'FUNCTION_IN_USE';
+const KNOWN_ADMIN_ERROR_CODES = [
+  'UNKNOWN_COMMAND',
+  'INVALID_ARGUMENTS',
+  'UNKNOWN_SHOW_ARGUMENTS',
+  'UNKNOWN_JOB',
+  'UNKNOWN_ERROR',
+  'CREATE_FUNCTION',
+  'FUNCTION_NOT_FOUND',
+  'FUNCTION_IN_USE',
+] as const;
 
-export type AdminErrorCode = KnownAdminErrorCode | (string & {});
+export type KnownAdminErrorCode = (typeof KNOWN_ADMIN_ERROR_CODES)[number];
+
+/** A code word no gearmand we know sends is `OTHER`; `serverCode` keeps the word itself. */
+export type AdminErrorCode = KnownAdminErrorCode | 'OTHER';
+
+const KNOWN = new Set<string>(KNOWN_ADMIN_ERROR_CODES);
+
+function isKnown(word: string): word is KnownAdminErrorCode {
+  return KNOWN.has(word);
+}
 
 export class AdminError extends CodedError<AdminErrorCode> {
   override readonly name = 'AdminError';
   /** Human text with gearmand's '+' turned back into spaces; '' when the server sent only a code. */
   readonly text: string;
+  /** The code word as the server sent it: the same as `code` unless that is `OTHER`. */
+  readonly serverCode: string;
 
-  constructor(code: AdminErrorCode, text = '') {
-    super(code, text ? `${code}: ${text}` : code);
+  constructor(code: KnownAdminErrorCode, text?: string);
+  constructor(code: AdminErrorCode, text: string, serverCode: string);
+  constructor(code: AdminErrorCode, text = '', serverCode: string = code) {
+    super(code, text ? `${serverCode}: ${text}` : serverCode);
     this.text = text;
+    this.serverCode = serverCode;
+  }
+
+  /** The error an "ERR <word> [text]" line names, whatever the word. */
+  static fromServer(word: string, text = ''): AdminError {
+    return new AdminError(isKnown(word) ? word : 'OTHER', text, word);
   }
 }
 

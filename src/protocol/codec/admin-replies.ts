@@ -221,14 +221,14 @@ export function parseErrorLine(line: string): AdminError {
   const plain = PLAIN_ERRORS.get(rest);
   if (plain !== undefined) return new AdminError(plain, rest);
   const space = rest.indexOf(' ');
-  if (space < 0) return new AdminError(rest);
-  return new AdminError(rest.slice(0, space), rest.slice(space + 1).replaceAll('+', ' '));
+  if (space < 0) return AdminError.fromServer(rest);
+  return AdminError.fromServer(rest.slice(0, space), rest.slice(space + 1).replaceAll('+', ' '));
 }
 
 export function formatErrorLine(error: AdminError): string {
   const plain = PLAIN_MESSAGES.get(error.code);
   if (plain !== undefined) return `ERR ${plain}`;
-  return error.text === '' ? `ERR ${error.code}` : `ERR ${error.code} ${error.text.replaceAll(' ', '+')}`;
+  return error.text === '' ? `ERR ${error.serverCode}` : `ERR ${error.serverCode} ${error.text.replaceAll(' ', '+')}`;
 }
 
 /** Parses "OK <value>" for version, getpid and verbose. */
