@@ -1,7 +1,7 @@
 /**
  * The fuzz checks trust spec/fuzz/oracle.ts, so it is checked against an independent reading:
  * the frames.json annotations of every captured gearmand session (written by the capture
- * tooling's own parser). Passes with zero captures.
+ * tooling's own parser). Fails with zero captures: there would be nothing to check it against.
  */
 import { describe, expect, test } from 'bun:test';
 import { existsSync } from 'node:fs';
@@ -23,6 +23,12 @@ function fromAnnotation(frame: AnnotatedFrame): unknown {
 }
 
 describe('the reference decoder agrees with the capture annotations', () => {
+  test('the captures are there (fixtures/captures, re-recorded by `npm run capture`)', () => {
+    expect(existsSync(CAPTURES_DIR)).toBe(true);
+    expect(captures.length).toBeGreaterThan(0);
+    for (const capture of captures) expect(capture.c2s.length + capture.s2c.length).toBeGreaterThan(0);
+  });
+
   test.each(captures.flatMap((c) => (['c2s', 's2c'] as const).map((dir) => [`${c.name}/${dir}`, c, dir] as const)))(
     '%s',
     (_name, capture, direction) => {

@@ -16,6 +16,8 @@ export interface FailureNote {
   readonly seed?: number;
   readonly index?: number;
   readonly kind?: string;
+  /** When the bytes came from encoding this admin line: the encoder must now refuse it. */
+  readonly line?: string;
   readonly violations: readonly string[];
 }
 
@@ -46,11 +48,11 @@ function readNote(path: string): FailureNote | undefined {
   if (!existsSync(path)) return undefined;
   const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
   if (typeof value !== 'object' || value === null) return undefined;
-  const { profile, chunks, violations } = value as Record<string, unknown>;
+  const { profile, chunks, violations, line } = value as Record<string, unknown>;
   const isNumbers = Array.isArray(chunks) && chunks.every((n) => Number.isInteger(n) && n >= 0);
   if (typeof profile !== 'string' || !isNumbers) return undefined;
   const notes = Array.isArray(violations) ? violations.filter((v): v is string => typeof v === 'string') : [];
-  return { profile, chunks: chunks as number[], violations: notes };
+  return { profile, chunks: chunks as number[], violations: notes, ...(typeof line === 'string' ? { line } : {}) };
 }
 
 /** Every saved regression input, by name. */

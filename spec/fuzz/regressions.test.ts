@@ -1,11 +1,14 @@
 /**
  * Replays every saved fuzz failure (fixtures/fuzz-regressions/*.bin) under every limits profile,
  * in one chunk, byte by byte and in the chunks it failed with, through the same invariant checks
- * as the fuzz run. Passes with an empty directory.
+ * as the fuzz run. A case whose note names the admin line it was encoded from also checks that
+ * the encoder refuses that line now. An empty directory fails: the replay would test nothing.
  */
 import { describe, expect, test } from 'bun:test';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { ProtocolError } from '../../src/protocol/codec/errors.ts';
+import { encodeTextLine } from '../../src/protocol/codec/encoder.ts';
 import { byteByByte } from './chunking.ts';
 import { type Chunking, runCase } from './fuzz-case.ts';
 import { expectedDecoding } from './oracle.ts';
@@ -25,8 +28,9 @@ function chunkingsFor(regression: Regression, profile: Profile): Chunking[] {
 }
 
 describe('fuzz regressions', () => {
-  test('the directory holds only the README, inputs and their notes', () => {
+  test('the directory holds the README and at least one input, and nothing but inputs and their notes', () => {
     expect(existsSync(join(REGRESSIONS_DIR, 'README.md'))).toBe(true);
+    expect(regressions.length).toBeGreaterThan(0);
     const files = readdirSync(REGRESSIONS_DIR).filter((file) => file !== 'README.md');
     for (const file of files) {
       expect(file).toMatch(/^[0-9a-f]{16}\.(bin|json)$/);
@@ -44,6 +48,19 @@ describe('fuzz regressions', () => {
       const { ending } = expectedDecoding(regression.bytes, profile.limits);
       if (ending.kind === 'clean') expect(result.error).toBeUndefined();
       else if (ending.latest <= regression.bytes.length) expect(result.error).toBe(ending.code);
+    }
+    const line = regression.note?.line;
+    if (line !== undefined) {
+      const refused = (() => {
+        try {
+          encodeTextLine(line);
+        } catch (err) {
+          return err;
+        }
+        return undefined;
+      })();
+      expect(refused).toBeInstanceOf(ProtocolError);
+      expect(refused).toMatchObject({ code: 'BAD_ARGUMENT' });
     }
   });
 });
