@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'bun:test';
+import { describe, expect, spyOn, test } from 'bun:test';
 import { type Packet, Decoder, type DecoderOptions } from '../../src/protocol/codec/decoder.ts';
 import { ProtocolError } from '../../src/protocol/codec/errors.ts';
 import { Type } from '../../src/protocol/codec/packets.ts';
@@ -109,11 +109,27 @@ describe('Decoder zero-copy', () => {
     const payload = new Uint8Array(200_000).fill(7);
     const packet = concat(hex('00524553 0000000d'), hex((8 + payload.length).toString(16).padStart(8, '0')));
     const stream = concat(packet, Buffer.from('H:lap:1\0'), payload);
-    let data: Uint8Array | undefined;
-    const decoder = new Decoder({ packet: (p) => (data = p.args[1]), text: () => {} });
-    for (let at = 0; at < stream.length; at += 65536) decoder.push(stream.subarray(at, at + 65536));
+    // Each chunk in its own ArrayBuffer, as socket reads arrive.
+    const chunks: Uint8Array[] = [];
+    for (let at = 0; at < stream.length; at += 65536) chunks.push(stream.slice(at, at + 65536));
+    let args: readonly Uint8Array[] = [];
+    const decoder = new Decoder({ packet: (p) => (args = p.args), text: () => {} });
+    const spies = (['alloc', 'allocUnsafe', 'allocUnsafeSlow', 'concat'] as const).map((name) => [name, spyOn(Buffer, name)] as const);
+    let allocations: unknown[][] = [];
+    try {
+      for (const chunk of chunks) decoder.push(chunk);
+      allocations = spies.flatMap(([name, spy]) => spy.mock.calls.map((call) => [name, name === 'concat' ? call[1] : call[0]]));
+    } finally {
+      for (const [, spy] of spies) spy.mockRestore();
+    }
+    const [handle, data] = args;
     expect(data?.length).toBe(payload.length);
     expect(data?.every((b) => b === 7)).toBe(true);
+    // One allocation, the size of the whole packet, and both arguments are views of it.
+    expect(allocations).toEqual([[expect.any(String), stream.length]]);
+    expect(data!.buffer.byteLength).toBe(stream.length);
+    expect(handle!.buffer).toBe(data!.buffer);
+    expect(chunks.some((chunk) => chunk.buffer === data!.buffer)).toBe(false);
   });
 });
 
