@@ -137,13 +137,20 @@ describe('clients and workers', () => {
   test('CAN_DO_TIMEOUT (milliseconds): an expired job is requeued and the late result refused', async () => {
     const fn = fresh('timeout');
     const client = await peer();
+    // A job under a timeout no test run reaches stays with its worker the whole time.
+    client.send(Type.SUBMIT_JOB, [fn, 'patient', '']);
+    const { args: [kept] } = await client.next(Type.JOB_CREATED);
+    const patient = await peer();
+    patient.send(Type.CAN_DO_TIMEOUT, [fn, '3600000']);
+    patient.send(Type.GRAB_JOB_UNIQ);
+    expect((await patient.next(Type.JOB_ASSIGN_UNIQ)).args[0]).toBe(kept!);
+    // A job under 150 ms expires and goes to the next worker that asks.
     client.send(Type.SUBMIT_JOB, [fn, 'slow', '']);
     const { args: [handle] } = await client.next(Type.JOB_CREATED);
     const slow = await peer();
     slow.send(Type.CAN_DO_TIMEOUT, [fn, '150']);
     slow.send(Type.GRAB_JOB_UNIQ);
-    await slow.next(Type.JOB_ASSIGN_UNIQ);
-    const started = Date.now();
+    expect((await slow.next(Type.JOB_ASSIGN_UNIQ)).args[0]).toBe(handle!);
     const fast = await worker(fn);
     for (;;) {
       fast.send(Type.GRAB_JOB_UNIQ);
@@ -155,12 +162,14 @@ describe('clients and workers', () => {
       expect(answer.name).toBe('NO_JOB');
       await Bun.sleep(20);
     }
-    expect(Date.now() - started).toBeGreaterThanOrEqual(100);
     expect(await adminRaw(port, 'show jobs')).toMatch(new RegExp(`(^|\n)${handle}\t1\t0\t0\n`));
     slow.send(Type.WORK_COMPLETE, [handle!, 'late']);
     expect((await slow.next(Type.ERROR)).args[0]).toBe('JOB_NOT_FOUND');
     fast.send(Type.WORK_COMPLETE, [handle!, 'on time']);
     expect((await client.next(Type.WORK_COMPLETE)).args).toEqual([handle!, 'on time']);
+    // The patient job was never taken from its worker: its result still counts.
+    patient.send(Type.WORK_COMPLETE, [kept!, 'patient']);
+    expect((await client.next(Type.WORK_COMPLETE)).args).toEqual([kept!, 'patient']);
   });
 
   test('a worker that disconnects mid-job: the job is requeued and runs on another worker', async () => {
@@ -195,7 +204,7 @@ describe('clients and workers', () => {
     const client = await peer();
     client.send(Type.SUBMIT_JOB_BG, [fn, 'one', '']);
     await client.next(Type.JOB_CREATED);
-    await Bun.sleep(50);
+    // The server wakes sleepers as it queues the job: each one's answer to a later ECHO comes after any NOOP.
     for (const w of [...sleepers, awake, unrelated]) await w.sync();
     const woken = sleepers.filter((w) => w.pending().includes('NOOP'));
     expect(woken).toHaveLength(1);
@@ -215,9 +224,9 @@ describe('clients and workers', () => {
     const client = await peer();
     client.send(Type.SUBMIT_JOB_BG, [fn, 'x', '']);
     await client.next(Type.JOB_CREATED);
-    // One of them is woken at once; it ignores the NOOP, so after wakeTimeoutMs the other is.
-    const deadline = Date.now() + 1000;
-    while (![first, second].some((w) => w.pending().includes('NOOP')) && Date.now() < deadline) await Bun.sleep(10);
+    // One of them is woken at once (its NOOP comes before its ECHO answer); it ignores the NOOP,
+    // so after wakeTimeoutMs the other is.
+    for (const w of [first, second]) await w.sync();
     const [stuck, spare] = first.pending().includes('NOOP') ? [first, second] : [second, first];
     expect(stuck.pending()).toEqual(['NOOP']);
     expect(spare.pending()).toEqual([]);
