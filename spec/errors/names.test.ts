@@ -6,7 +6,7 @@ import { ConfigError } from '../../src/config/table-reader.ts';
 import { AbortReason } from '../../src/errors/abort-reason.ts';
 import { CodedError } from '../../src/errors/coded-error.ts';
 import { JobFailure, JobStateError } from '../../src/errors/job-failure.ts';
-import { ThrownValue, oneLine, toError } from '../../src/errors/thrown.ts';
+import { ThrownValue, errorCode, oneLine, toError } from '../../src/errors/thrown.ts';
 import { DiskImageError } from '../../src/images/disk-image-inspection.ts';
 import { ClientError, JobExceptionError, JobFailedError, ServerError } from '../../src/protocol/client/client-errors.ts';
 import { AdminError, AdminParseError } from '../../src/protocol/codec/admin-errors.ts';
@@ -77,12 +77,12 @@ describe('one error model', () => {
     }
   });
 
-  test('src/ builds no bare Error and casts no caught value to Error', () => {
+  test('src/ builds no bare Error and casts no caught value to Error or to a shape with a code', () => {
     const offending = sourceFiles(SRC).flatMap((file) =>
       readFileSync(file, 'utf8')
         .split('\n')
         .map((line, index) => ({ where: `${file.slice(SRC.length + 1)}:${index + 1}`, line }))
-        .filter(({ line }) => /new Error\(|as Error\b/.test(line)),
+        .filter(({ line }) => /new Error\(|as Error\b|as NodeJS\.ErrnoException|as \{ code\?/.test(line)),
     );
     expect(offending).toEqual([]);
   });
@@ -93,6 +93,12 @@ describe('one error model', () => {
     const wrapped = toError('just a string');
     expect(wrapped).toBeInstanceOf(ThrownValue);
     expect({ message: wrapped.message, value: (wrapped as ThrownValue).value }).toEqual({ message: 'just a string', value: 'just a string' });
+  });
+
+  test('errorCode reads a string code from a system error or one of ours, and nothing from anything else', () => {
+    expect(errorCode(Object.assign(new Error('gone'), { code: 'ENOENT' }))).toBe('ENOENT');
+    expect(errorCode(new JobFailure('NO_SPACE', 'full'))).toBe('NO_SPACE');
+    expect([errorCode(Object.assign(new Error('x'), { code: 7 })), errorCode('ENOENT'), errorCode(undefined)]).toEqual([undefined, undefined, undefined]);
   });
 
   test('oneLine gives the name (unless a plain Error) and the message on one line', () => {

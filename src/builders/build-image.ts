@@ -1,4 +1,4 @@
-import { oneLine, toError } from '../errors/thrown.ts';
+import { errorCode, oneLine, toError } from '../errors/thrown.ts';
 import { statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -121,7 +121,7 @@ const NO_SPACE_OUTPUT = /No space left on device|ENOSPC/;
 
 /** A full disk is an expected failure (WORK_FAIL), not an exception. */
 function asFailure(err: unknown): Error {
-  if ((err as NodeJS.ErrnoException)?.code === 'ENOSPC') return new JobFailure('NO_SPACE', `the disk is full: ${oneLine(err)}`);
+  if (errorCode(err) === 'ENOSPC') return new JobFailure('NO_SPACE', `the disk is full: ${oneLine(err)}`);
   return toError(err);
 }
 

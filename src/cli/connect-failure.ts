@@ -1,3 +1,4 @@
+import { errorCode } from '../errors/thrown.ts';
 /** OpenSSL's verdicts on a peer certificate, as Node and Bun report them in `code`. */
 const CERTIFICATE_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -16,8 +17,8 @@ const CERTIFICATE_CODES = new Set([
 
 function codeOf(err: unknown): string | undefined {
   for (let at: unknown = err; at instanceof Error; at = at.cause) {
-    const code = (at as { code?: unknown }).code;
-    if (typeof code === 'string' && CERTIFICATE_CODES.has(code)) return code;
+    const code = errorCode(at);
+    if (code !== undefined && CERTIFICATE_CODES.has(code)) return code;
   }
   return undefined;
 }

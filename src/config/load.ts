@@ -1,3 +1,4 @@
+import { errorCode } from '../errors/thrown.ts';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { TomlError, parse } from 'smol-toml';
@@ -11,7 +12,7 @@ export async function loadConfig(path: string): Promise<BuilderConfig> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(file, '', 'a readable file', (err as NodeJS.ErrnoException).code ?? String(err));
+    throw new ConfigError(file, '', 'a readable file', errorCode(err) ?? String(err));
   }
   return parseConfig(text, file);
 }

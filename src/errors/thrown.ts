@@ -19,3 +19,9 @@ export function oneLine(err: unknown): string {
   const text = err instanceof Error ? `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}` : String(err);
   return text.replace(/\s*\n\s*/g, ' ').slice(0, 500);
 }
+
+/** The string `code` an error carries (ENOENT, ECONNREFUSED, ERR_TLS_…, or one of ours), if any. */
+export function errorCode(err: unknown): string | undefined {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}

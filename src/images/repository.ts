@@ -1,4 +1,4 @@
-import { oneLine } from '../errors/thrown.ts';
+import { errorCode, oneLine } from '../errors/thrown.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -94,7 +94,7 @@ export class ImageRepository {
     try {
       await mkdir(dir); // not recursive: EEXIST is the lock against a concurrent build of the same id
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new JobFailure('IMAGE_EXISTS', `image id exists: ${id} (building)`);
+      if (errorCode(err) === 'EEXIST') throw new JobFailure('IMAGE_EXISTS', `image id exists: ${id} (building)`);
       throw err;
     }
     return { id, dir };
@@ -128,7 +128,7 @@ export class ImageRepository {
     try {
       await rename(join(this.imagesDir, id), trash);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      if (errorCode(err) === 'ENOENT') return false;
       throw err;
     }
     await rm(trash, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import { oneLine, toError } from '../../errors/thrown.ts';
+import { errorCode, oneLine, toError } from '../../errors/thrown.ts';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
@@ -72,7 +72,7 @@ async function readFirst(files: readonly string[], logger: Logger): Promise<{ pa
       mode = (await stat(path)).mode;
       text = await readFile(path, 'utf8');
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
+      const code = errorCode(err);
       if (code === 'EACCES') logger.warn(`skipping ${path}: permission denied`);
       else if (code !== 'ENOENT' && code !== 'ENOTDIR') logger.warn(`skipping ${path}: ${oneLine(err)}`);
       continue;

@@ -1,6 +1,6 @@
 import { CodedError } from '../../errors/coded-error.ts';
 import { JobFailure } from '../../errors/job-failure.ts';
-import { toError } from '../../errors/thrown.ts';
+import { errorCode, toError } from '../../errors/thrown.ts';
 
 /** clouds.yaml / secure.yaml / OS_* do not describe a usable cloud: the operator must fix the file. */
 export class CloudConfigError extends JobFailure {
@@ -52,7 +52,7 @@ export class HttpConnectionError extends CodedError<'HTTP_CONNECTION'> {
   ) {
     const reason = toError(cause).message;
     super('HTTP_CONNECTION', `${method} ${url} failed: ${reason}`, { cause });
-    this.systemCode = (cause as { code?: unknown } | undefined)?.code?.toString();
+    this.systemCode = errorCode(cause);
   }
 }
 

@@ -1,3 +1,4 @@
+import { errorCode } from '../../errors/thrown.ts';
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 // Not 'undici': inside Bun that name resolves to Bun's partial shim.
@@ -51,8 +52,8 @@ const TLS_CODES = new Set([
 
 function isTlsFailure(err: unknown): boolean {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (TLS_CODES.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_'))) return true;
+    const code = errorCode(e);
+    if (code !== undefined && (TLS_CODES.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_'))) return true;
   }
   return false;
 }
