@@ -197,11 +197,12 @@ describe('admin rows with odd names (captured)', () => {
       formatWorkerRow,
       { fd: 25, address: '127.0.0.1', clientId: '', functions: ['', 'fn\ttab', 'fn', 'space'] },
     ],
+    // The client id ends at the last " :" (G7): a client id cannot add functions to its row.
     [
       '26 127.0.0.1 a : b : x',
       parseWorkerRow,
       formatWorkerRow,
-      { fd: 26, address: '127.0.0.1', clientId: 'a', functions: ['b', ':', 'x'] },
+      { fd: 26, address: '127.0.0.1', clientId: 'a : b', functions: ['x'] },
     ],
     ['H:vm:3\t1\t0\t1', parseJobRow, formatJobRow, { handle: 'H:vm:3', retries: 1, ignored: false, queued: true }],
   ];
@@ -312,6 +313,32 @@ describe('AdminReplyCollector', () => {
     const collector = collectorFor({ kind: 'showJobs' });
     collector.push('H:1\t0\t0\t1');
     expectParseError('MALFORMED_LINE', () => collector.push('ERR UNKNOWN_JOB'));
+  });
+
+  test('G7: a client id "evil : fake.fn" (SET_CLIENT_ID) does not read as a worker registering fake.fn', () => {
+    expect(parseWorkerRow('30 127.0.0.1 evil : fake.fn :')).toEqual({ fd: 30, address: '127.0.0.1', clientId: 'evil : fake.fn', functions: [] });
+    expect(parseWorkerRow('30 127.0.0.1 evil : fake.fn : real.fn')).toEqual({
+      fd: 30,
+      address: '127.0.0.1',
+      clientId: 'evil : fake.fn',
+      functions: ['real.fn'],
+    });
+  });
+
+  test('G7: with onMalformedRow, a row that does not parse is reported and skipped, and the rest of the list still counts', () => {
+    // A function named "two\nlines" splits its status row in two.
+    const skipped: string[] = [];
+    const collector = new AdminReplyCollector('status', { onMalformedRow: (error) => skipped.push(`${error.code} ${error.line}`) });
+    for (const line of ['a\t0\t0\t1', 'two', 'lines\t1\t0\t0']) expect(collector.push(line)).toBeUndefined();
+    expect(collector.push('.')).toEqual(
+      ok([
+        { function: 'a', total: 0, running: 0, workers: 1 },
+        { function: 'lines', total: 1, running: 0, workers: 0 },
+      ]),
+    );
+    expect(skipped).toEqual(['MALFORMED_LINE two']);
+    // Without it the reply stays strict.
+    expectParseError('MALFORMED_LINE', () => new AdminReplyCollector('status').push('two'));
   });
 
   test('maxRows bounds a list', () => {

@@ -3,6 +3,7 @@ import { CodedError } from '../errors/coded-error.ts';
 import { toError } from '../errors/thrown.ts';
 import { AdminError } from '../protocol/codec/admin-errors.ts';
 import { ClientError } from '../protocol/client/client-errors.ts';
+import { printable } from './printable.ts';
 
 /** Exit codes every command uses. */
 export const EXIT = { ok: 0, jobFailed: 1, usage: 2, unreachable: 3 } as const;
@@ -45,7 +46,8 @@ export async function runCli(debug: boolean, body: () => Promise<void>): Promise
     await body();
   } catch (err) {
     const message = toError(err).message;
-    process.stderr.write(`nodepool-builder: ${message}\n`);
+    // Messages can carry a server's or a worker's words (a failure reason, a function name).
+    process.stderr.write(`nodepool-builder: ${printable(message)}\n`);
     if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     process.exit(exitCodeFor(err));
   }

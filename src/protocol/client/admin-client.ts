@@ -11,9 +11,11 @@ import {
   type JobInfo,
   type QueueLimits,
   type WorkerInfo,
+  type CollectorOptions,
   collectorFor,
   encodeAdminCommand,
 } from '../codec/admin.ts';
+import type { AdminParseError } from '../codec/admin-errors.ts';
 import { ClientError } from './client-errors.ts';
 import { encodeTextLine } from '../codec/encoder.ts';
 import { Decoder } from '../codec/decoder.ts';
@@ -25,6 +27,11 @@ export interface AdminClientOptions {
   readonly connectTimeoutMs?: number;
   /** How long a command may wait for its reply. Default 10 s. */
   readonly replyTimeoutMs?: number;
+  /**
+   * A list row that does not parse (a function name with a newline splits its row) is handed
+   * here and skipped; the rest of the reply still counts. Skipped silently when unset.
+   */
+  readonly onMalformedRow?: (error: AdminParseError, kind: AdminCommandKind) => void;
 }
 
 interface PendingCommand {
@@ -46,6 +53,7 @@ export class AdminClient {
   private readonly pending: PendingCommand[] = [];
   private readonly connectTimeoutMs: number;
   private readonly replyTimeoutMs: number;
+  private readonly onMalformedRow: (error: AdminParseError, kind: AdminCommandKind) => void;
 
   constructor(
     readonly server: ServerAddress,
@@ -53,6 +61,7 @@ export class AdminClient {
   ) {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.replyTimeoutMs = options.replyTimeoutMs ?? 10_000;
+    this.onMalformedRow = options.onMalformedRow ?? (() => {});
   }
 
   status(): Promise<readonly FunctionStatus[]> {
@@ -93,14 +102,18 @@ export class AdminClient {
 
   /** Sends any admin command and resolves with its typed result; an ERR reply rejects with AdminError. */
   async send<C extends AdminCommand>(command: C): Promise<AdminResults[C['kind']]> {
-    const reply = await this.request(encodeAdminCommand(command), collectorFor(command));
+    const reply = await this.request(encodeAdminCommand(command), collectorFor(command, this.collectorOptions(command.kind)));
     if (!reply.ok) throw reply.error;
     return reply.value as AdminResults[C['kind']];
   }
 
   /** Sends a raw admin line and collects its reply as a reply to `kind`, ERR included. */
   sendLine<K extends AdminCommandKind>(line: string, kind: K): Promise<AdminReply<K>> {
-    return this.request(encodeTextLine(line), new AdminReplyCollector(kind)) as Promise<AdminReply<K>>;
+    return this.request(encodeTextLine(line), new AdminReplyCollector(kind, this.collectorOptions(kind))) as Promise<AdminReply<K>>;
+  }
+
+  private collectorOptions(kind: AdminCommandKind): CollectorOptions {
+    return { onMalformedRow: (error) => this.onMalformedRow(error, kind) };
   }
 
   private async request(bytes: Uint8Array, collector: AdminReplyCollector<AdminCommandKind>): Promise<AdminReply> {

@@ -152,7 +152,9 @@ export function formatPriorityStatusRow(row: FunctionPriorityStatus): string {
 
 /**
  * "fd address clientId :" then " fn" per function. Client ids and function names are not
- * escaped, so one holding " : " or a space is split wrongly; the line still round-trips.
+ * escaped. The client id ends at the last " :" (followed by a space or the end), so a client
+ * id holding " : " cannot add functions to its row (SET_CLIENT_ID "evil : fake.fn"); a function
+ * name holding a space or " :" is split wrongly. The line still round-trips.
  */
 export function parseWorkerRow(line: string): WorkerInfo {
   const afterFd = line.indexOf(' ');
@@ -172,9 +174,9 @@ export function parseWorkerRow(line: string): WorkerInfo {
   };
 }
 
-/** Index of the first " :" that ends the line or is followed by a space. */
+/** Index of the last " :" that ends the line or is followed by a space. */
 function findClientIdEnd(rest: string): number {
-  for (let at = rest.indexOf(' :'); at >= 0; at = rest.indexOf(' :', at + 1)) {
+  for (let at = rest.lastIndexOf(' :'); at >= 0; at = at === 0 ? -1 : rest.lastIndexOf(' :', at - 1)) {
     if (at + 2 === rest.length || rest[at + 2] === ' ') return at;
   }
   return -1;
@@ -279,6 +281,12 @@ export function renderAdminReply<K extends AdminCommandKind>(kind: K, reply: Adm
 export interface CollectorOptions {
   /** Most rows a list reply may have before the collector gives up (a guard against a runaway peer). */
   readonly maxRows?: number;
+  /**
+   * Set: a list row that does not parse is handed here and skipped, and the rest of the reply
+   * still counts. Function names and client ids are not escaped by the server, so one holding
+   * a newline splits its row in two. Unset: such a row throws AdminParseError.
+   */
+  readonly onMalformedRow?: (error: AdminParseError) => void;
 }
 
 export const DEFAULT_MAX_ROWS = 1_000_000;
@@ -300,12 +308,14 @@ function success<K extends AdminCommandKind>(value: unknown): AdminReply<K> {
 export class AdminReplyCollector<K extends AdminCommandKind> {
   readonly kind: K;
   private readonly maxRows: number;
+  private readonly onMalformedRow: ((error: AdminParseError) => void) | undefined;
   private readonly rows: unknown[] = [];
   private finished = false;
 
   constructor(kind: K, options: CollectorOptions = {}) {
     this.kind = kind;
     this.maxRows = options.maxRows ?? DEFAULT_MAX_ROWS;
+    this.onMalformedRow = options.onMalformedRow;
   }
 
   get complete(): boolean {
@@ -330,7 +340,15 @@ export class AdminReplyCollector<K extends AdminCommandKind> {
     if (this.rows.length >= this.maxRows) {
       throw new AdminParseError('TOO_MANY_LINES', `the ${this.kind} reply exceeds ${this.maxRows} rows`, line);
     }
-    this.rows.push((ROW_CODECS[this.kind] as RowCodec).parse(line));
+    let row: unknown;
+    try {
+      row = (ROW_CODECS[this.kind] as RowCodec).parse(line);
+    } catch (err) {
+      if (!(err instanceof AdminParseError) || this.onMalformedRow === undefined) throw err;
+      this.onMalformedRow(err);
+      return undefined;
+    }
+    this.rows.push(row);
     return undefined;
   }
 
