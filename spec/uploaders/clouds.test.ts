@@ -191,15 +191,38 @@ describe('clouds.yaml, secure.yaml and OS_* the way openstacksdk reads them', ()
     expect((await resolve({}, { cloud: 'override' })).cloud.imageEndpointOverride).toBe('https://glance/v2');
   });
 
-  test('a file that does not parse is skipped with a warning, and the next one is read', async () => {
+  test('H2: a file that does not parse stops the load with its name and position, and the next one is not read', async () => {
     const { userDir } = await place();
     // The parser's message quotes the bad line: here, a password.
     await write(join(cwd, 'clouds.yaml'), 'clouds:\n  c:\n    auth:\n      password: abc: hunter3\n');
     await write(join(userDir, 'clouds.yaml'), none('c', 'http://next'));
+    const logs = captureLogs();
+    const message = await failure(loadCloudFiles({ env: {}, cwd, home }, logs));
+    expect(message).toBe(`${join(cwd, 'clouds.yaml')} is not valid YAML (BLOCK_AS_IMPLICIT_KEY) at line 4, column 17`);
+    expect(logs.lines).toEqual([]);
+  });
+
+  test('H2: a file in a searched directory that cannot be read is skipped as openstacksdk does; a named one is an error', async () => {
+    const { userDir } = await place();
+    await mkdir(join(cwd, 'clouds.yaml')); // read fails with EISDIR, whoever runs the test
+    await write(join(userDir, 'clouds.yaml'), none('c', 'http://next'));
     const { cloud, logs } = await resolve();
     expect(cloud.auth).toEqual({ type: 'none', endpoint: 'http://next' });
-    expect(logs.at('warn')[0]).toContain(`skipping ${join(cwd, 'clouds.yaml')}: Nested mappings are not allowed`);
-    expect(logs.at('warn')[0]).not.toContain('hunter3');
+    expect(logs.at('warn')).toEqual([expect.stringContaining(`skipping ${join(cwd, 'clouds.yaml')}`)]);
+    const named = { OS_CLIENT_CONFIG_FILE: join(cwd, 'clouds.yaml') };
+    expect(await failure(resolve(named))).toContain(`cannot read ${join(cwd, 'clouds.yaml')}`);
+    expect(await failure(resolve({}, {}, { cloudsFile: join(cwd, 'clouds.yaml') }))).toContain(`cannot read ${join(cwd, 'clouds.yaml')}`);
+  });
+
+  test('H3: a JSON file with a syntax error is reported by name and position, never with the parser\'s text', async () => {
+    await place();
+    const secure = join(cwd, 'secure.json');
+    await write(join(cwd, 'clouds.yaml'), none('c', 'http://cwd'));
+    await write(secure, '{\n  "clouds": {\n    "c": {\n      "auth": {"password": hunter2}\n    }\n  }\n}\n');
+    const logs = captureLogs();
+    const message = await failure(loadCloudFiles({ env: {}, cwd, home }, logs));
+    expect(message).toBe(`${secure} is not valid JSON: syntax error at line 4, column 28`);
+    expect(JSON.stringify(logs.lines)).not.toContain('hunter2');
   });
 
   test('the password never shows in JSON or inspect output of a cloud', async () => {

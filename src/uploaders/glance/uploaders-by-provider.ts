@@ -1,13 +1,14 @@
 import { homedir } from 'node:os';
 import type { ProviderConfig } from '../../config/schema.ts';
 import type { Logger } from '../../util/log.ts';
-import { type CloudFiles, type Env, loadCloudFiles } from '../openstack/cloud-files.ts';
+import { JobFailure } from '../../errors/job-failure.ts';
+import { type CloudFileLocations, type CloudFiles, type Env, loadCloudFiles } from '../openstack/cloud-files.ts';
 import { type CloudSessionOptions, CloudSession, type ImageService } from '../openstack/cloud-session.ts';
 import { resolveCloud } from '../openstack/clouds.ts';
 import { GlanceUploader, type GlanceUploaderOptions } from './glance-uploader.ts';
 import type { Uploader } from '../uploader.ts';
 
-export interface GlanceUploadersOptions {
+export interface CloudLookupOptions {
   readonly logger: Logger;
   /** BuilderConfig.cloudsFile: read before the standard clouds.yaml locations. */
   readonly cloudsFile?: string | undefined;
@@ -15,6 +16,9 @@ export interface GlanceUploadersOptions {
   readonly env?: Env;
   readonly cwd?: string;
   readonly home?: string;
+}
+
+export interface GlanceUploadersOptions extends CloudLookupOptions {
   readonly uploader?: GlanceUploaderOptions;
   readonly session?: CloudSessionOptions;
 }
@@ -28,6 +32,37 @@ export interface GlanceUploaders {
   close(): Promise<void>;
 }
 
+function locations(options: CloudLookupOptions): CloudFileLocations {
+  const env = options.env ?? process.env;
+  return { cloudsFile: options.cloudsFile, env, cwd: options.cwd ?? process.cwd(), home: options.home ?? env.HOME ?? homedir() };
+}
+
+/**
+ * Reads the clouds files the way uploads will, and resolves every provider's cloud without
+ * contacting it: what is wrong, one line per problem (none when all is well).
+ */
+export async function checkProviderClouds(providers: readonly ProviderConfig[], options: CloudLookupOptions): Promise<string[]> {
+  if (providers.length === 0) return [];
+  const where = locations(options);
+  let files: CloudFiles;
+  try {
+    files = await loadCloudFiles(where, options.logger);
+  } catch (err) {
+    if (err instanceof JobFailure) return [err.message];
+    throw err;
+  }
+  const problems: string[] = [];
+  for (const provider of providers) {
+    try {
+      resolveCloud(files, where.env, { cloud: provider.cloud, region: provider.region });
+    } catch (err) {
+      if (!(err instanceof JobFailure)) throw err;
+      problems.push(`provider "${provider.name}": ${err.message}`);
+    }
+  }
+  return problems;
+}
+
 export function createGlanceUploaders(options: GlanceUploadersOptions): GlanceUploaders {
   const env = options.env ?? process.env;
   const { logger } = options;
@@ -36,10 +71,7 @@ export function createGlanceUploaders(options: GlanceUploadersOptions): GlanceUp
   const uploaders = new Map<string, Uploader>();
 
   const readFiles = (): Promise<CloudFiles> => {
-    files ??= loadCloudFiles(
-      { cloudsFile: options.cloudsFile, env, cwd: options.cwd ?? process.cwd(), home: options.home ?? env.HOME ?? homedir() },
-      logger,
-    ).catch((err: unknown) => {
+    files ??= loadCloudFiles(locations(options), logger).catch((err: unknown) => {
       files = undefined; // a fixed file is read again on the next upload
       throw err;
     });

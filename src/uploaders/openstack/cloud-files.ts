@@ -1,9 +1,10 @@
 import { errorCode, oneLine, toError } from '../../errors/thrown.ts';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { parse } from 'yaml';
+import { YAMLError, parse } from 'yaml';
 import type { Logger } from '../../util/log.ts';
 import { CloudConfigError } from './errors.ts';
+import { jsonSyntaxErrorOffset, lineAndColumn } from './json-syntax.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 export type Mapping = Record<string, unknown>;
@@ -63,8 +64,37 @@ function holdsSecrets(value: unknown): boolean {
   return Object.entries(value).some(([key, v]) => (SECRET_KEYS.has(key.replace(/-/g, '_')) && v !== '' && v != null) || holdsSecrets(v));
 }
 
-/** Reads the first of `files` that exists and parses; unreadable or broken files are skipped, as openstacksdk does. */
-async function readFirst(files: readonly string[], logger: Logger): Promise<{ path: string; document: Mapping } | undefined> {
+/**
+ * A clouds or secure file's document. A syntax error names the file and the position only:
+ * parsers quote the offending text, and in these files that text may be a password.
+ */
+export function parseCloudFile(path: string, text: string): unknown {
+  if (path.endsWith('.json')) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      const offset = jsonSyntaxErrorOffset(text) ?? 0;
+      const { line, column } = lineAndColumn(text, offset);
+      throw new CloudConfigError(`${path} is not valid JSON: syntax error at line ${line}, column ${column}`);
+    }
+  }
+  try {
+    // PyYAML's safe_load reads YAML 1.1 (yes/no are booleans) and lets a repeated key win: so do we.
+    return parse(text, { version: '1.1', uniqueKeys: false, logLevel: 'error' });
+  } catch (err) {
+    const where = err instanceof YAMLError && err.linePos ? ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}` : '';
+    const code = err instanceof YAMLError ? ` (${err.code})` : '';
+    throw new CloudConfigError(`${path} is not valid YAML${code}${where}`);
+  }
+}
+
+/**
+ * Reads the first of `files` that exists. As in openstacksdk, the first file that exists is
+ * the one: one that does not parse is an error, never a reason to read the next (which may
+ * hold another cloud of the same name). A file in a searched directory that cannot be read
+ * is skipped with a warning, as openstacksdk does; one named on purpose (`named`) is an error.
+ */
+async function readFirst(files: readonly string[], named: ReadonlySet<string>, logger: Logger): Promise<{ path: string; document: Mapping } | undefined> {
   for (const path of files) {
     let text: string;
     let mode: number;
@@ -73,19 +103,12 @@ async function readFirst(files: readonly string[], logger: Logger): Promise<{ pa
       text = await readFile(path, 'utf8');
     } catch (err) {
       const code = errorCode(err);
-      if (code === 'EACCES') logger.warn(`skipping ${path}: permission denied`);
-      else if (code !== 'ENOENT' && code !== 'ENOTDIR') logger.warn(`skipping ${path}: ${oneLine(err)}`);
+      if (code === 'ENOENT' || code === 'ENOTDIR') continue;
+      if (named.has(path)) throw new CloudConfigError(`cannot read ${path}: ${oneLine(err)}`, { cause: err });
+      logger.warn(`skipping ${path}: ${code === 'EACCES' ? 'permission denied' : oneLine(err)}`);
       continue;
     }
-    let document: unknown;
-    try {
-      // PyYAML's safe_load reads YAML 1.1 (yes/no are booleans) and lets a repeated key win: so do we.
-      document = path.endsWith('.json') ? JSON.parse(text) : parse(text, { version: '1.1', uniqueKeys: false });
-    } catch (err) {
-      // Only the first line: the rest quotes the file, secrets included.
-      logger.warn(`skipping ${path}: ${toError(err).message.split('\n')[0]}`);
-      continue;
-    }
+    const document = parseCloudFile(path, text);
     if (!isMapping(document)) throw new CloudConfigError(`${path} is empty or not a mapping`);
     if (!('clouds' in document)) logger.warn(`${path} has no "clouds" key`);
     if (mode & 0o004 && holdsSecrets(document.clouds)) {
@@ -104,8 +127,10 @@ export async function loadCloudFiles(locations: CloudFileLocations, logger: Logg
       throw new CloudConfigError(`clouds-file ${locations.cloudsFile}: ${toError(err).message}`, { cause: err });
     });
   }
-  const clouds = await readFirst(candidates('clouds', locations), logger);
-  const secure = await readFirst(candidates('secure', locations), logger);
+  const { env } = locations;
+  const named = new Set([locations.cloudsFile, env.OS_CLIENT_CONFIG_FILE, env.OS_CLIENT_SECURE_FILE].filter((f): f is string => !!f));
+  const clouds = await readFirst(candidates('clouds', locations), named, logger);
+  const secure = await readFirst(candidates('secure', locations), named, logger);
   const base = isMapping(clouds?.document.clouds) ? clouds.document.clouds : {};
   const over = isMapping(secure?.document.clouds) ? secure.document.clouds : {};
   return {
