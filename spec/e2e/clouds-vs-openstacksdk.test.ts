@@ -135,4 +135,45 @@ describe.if(openstacksdkInstalled)('clouds files read by us and by openstacksdk'
     expect(ours.ok).toBe(false);
     expect(JSON.stringify(ours)).not.toContain('hunter3');
   }, SDK_TIMEOUT_MS);
+
+  const regionsCloud =
+    'clouds:\n  c:\n    auth:\n      auth_url: http://ks.example/v3\n      username: u\n      password: p\n      project_name: p-one\n' +
+    '      user_domain_name: Default\n      project_domain_name: Default\n    interface: public\n    regions:\n' +
+    '      - name: RegionOne\n        values:\n          auth:\n            project_name: p-two\n' +
+    '      - name: RegionTwo\n        values:\n          interface: internal\n';
+
+  test('H4: region values: the project of RegionOne and the interface of RegionTwo are what openstacksdk resolves', async () => {
+    const where = await place();
+    await write(join(where.cwd, 'clouds.yaml'), regionsCloud);
+    const [one, two] = await Promise.all([both(where, {}, { cloud: 'c' }), both(where, {}, { cloud: 'c', region: 'RegionTwo' })]);
+    if (!one.sdk.ok || !two.sdk.ok || !one.ours.ok || !two.ours.ok) throw new Error(`a side failed: ${JSON.stringify([one, two])}`);
+    const project = (cloud: CloudConfig) => (cloud.auth.type === 'password' && cloud.auth.scope.kind === 'project' ? cloud.auth.scope.project.name : undefined);
+    const sdkProject = (answer: SdkAnswer): string | undefined => {
+      const auth = answer.ok ? answer.config.auth : undefined;
+      return typeof auth === 'object' && auth !== null && 'project_name' in auth ? String(auth.project_name) : undefined;
+    };
+    expect({ region: one.ours.cloud.region, project: project(one.ours.cloud), interface: one.ours.cloud.interface }).toEqual({
+      region: one.sdk.region,
+      project: sdkProject(one.sdk),
+      interface: one.sdk.imageInterface,
+    });
+    expect(project(one.ours.cloud)).toBe('p-two');
+    expect({ region: two.ours.cloud.region, project: project(two.ours.cloud), interface: two.ours.cloud.interface }).toEqual({
+      region: two.sdk.region,
+      project: sdkProject(two.sdk),
+      interface: two.sdk.imageInterface,
+    });
+    expect(two.ours.cloud.interface).toBe('internal');
+  }, SDK_TIMEOUT_MS);
+
+  test('H5: a vendor profile changes what openstacksdk resolves (its auth_url); we refuse it rather than ignore it', async () => {
+    const where = await place();
+    await write(
+      join(where.cwd, 'clouds.yaml'),
+      'clouds:\n  c:\n    profile: dreamcompute\n    auth:\n      username: u\n      password: p\n      project_name: x\n      user_domain_name: Default\n      project_domain_name: Default\n',
+    );
+    const { ours, sdk } = await both(where, {}, { cloud: 'c' });
+    expect(sdk).toMatchObject({ ok: true, config: { auth: { auth_url: 'https://iad2.dream.io:5000' } } });
+    expect(ours).toMatchObject({ ok: false, message: expect.stringContaining('profile "dreamcompute": profile is not supported') });
+  }, SDK_TIMEOUT_MS);
 });

@@ -173,6 +173,38 @@ describe('clouds.yaml, secure.yaml and OS_* the way openstacksdk reads them', ()
     expect(await failure(resolve({}, { region: 'R3' }))).toContain('region "R3" is not one of its regions (R1, R2)');
   });
 
+  test('H4: a region\'s values apply over the cloud: auth key by key, anything else replaced', async () => {
+    await place();
+    await write(
+      join(cwd, 'clouds.yaml'),
+      'clouds:\n  c:\n    auth:\n      auth_url: http://ks/v3\n      username: u\n      password: p\n      project_name: p-one\n      domain_name: D\n' +
+        '    interface: public\n    regions:\n      - name: RegionOne\n        values:\n          auth:\n            project_name: p-two\n' +
+        '      - name: RegionTwo\n        values:\n          interface: internal\n      - RegionThree\n',
+    );
+    const first = (await resolve()).cloud;
+    expect([first.region, first.auth]).toEqual(['RegionOne', expect.objectContaining({ scope: { kind: 'project', project: { name: 'p-two', domain: { name: 'D' } } } })]);
+    const second = (await resolve({}, { region: 'RegionTwo' })).cloud;
+    expect([second.interface, second.auth]).toEqual(['internal', expect.objectContaining({ scope: { kind: 'project', project: { name: 'p-one', domain: { name: 'D' } } } })]);
+    expect((await resolve({}, { region: 'RegionThree' })).cloud.interface).toBe('public');
+  });
+
+  test('H4: a region entry with keys other than name and values is refused, as openstacksdk does', async () => {
+    await place();
+    await write(join(cwd, 'clouds.yaml'), 'clouds:\n  c:\n    auth_type: none\n    endpoint: http://g\n    regions:\n      - name: R1\n        interface: internal\n');
+    expect(await failure(resolve())).toContain('a region entry must be a name, or a mapping of "name" and "values" (got keys: name, interface)');
+  });
+
+  test('H5: profile (and the old cloud key) is refused: "profile is not supported"', async () => {
+    await place();
+    await write(
+      join(cwd, 'clouds.yaml'),
+      'clouds:\n  new:\n    profile: dreamcompute\n    auth: {username: u, password: p, project_id: x, user_domain_name: D}\n' +
+        '  old:\n    cloud: dreamcompute\n    auth: {auth_url: http://ks/v3, username: u, password: p, project_id: x, user_domain_name: D}\n',
+    );
+    expect(await failure(resolve({}, { cloud: 'new' }))).toContain('profile "dreamcompute": profile is not supported');
+    expect(await failure(resolve({}, { cloud: 'old' }))).toContain('cloud (the old name of profile) "dreamcompute": profile is not supported');
+  });
+
   test('TLS: verify, insecure, cacert, cert and key; YAML 1.1 booleans as PyYAML reads them', async () => {
     await place();
     await write(

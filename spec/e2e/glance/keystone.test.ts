@@ -96,6 +96,28 @@ describe('uploads through Keystone v3 to a Keystone-protected Glance', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  test('H4: a region\'s values scope the token to their project: the image belongs to p-two, as openstacksdk would have it', async () => {
+    const keystone = peers.keystone!;
+    const project = await keystone.admin<{ project: { id: string } }>('POST', '/projects', { project: { name: 'p-two', domain_id: 'default' } });
+    const roles = await keystone.admin<{ roles: Array<{ id: string }> }>('GET', '/roles?name=admin');
+    await keystone.admin('PUT', `/projects/${project.project.id}/users/${await keystone.adminUserId()}/roles/${roles.roles[0]!.id}`);
+    const dir = await mkdtemp(join(tmpdir(), 'region-values-'));
+    const clouds = join(dir, 'clouds.yaml');
+    await writeFile(
+      clouds,
+      `clouds:\n  regional:\n    auth:\n      auth_url: ${keystone.url}\n      username: admin\n      password: ${keystone.adminPassword}\n` +
+        '      project_name: admin\n      user_domain_name: Default\n      project_domain_name: Default\n' +
+        '    regions:\n      - name: RegionOne\n        values:\n          auth:\n            project_name: p-two\n',
+      { mode: 0o600 },
+    );
+    const upload = createGlanceUploaders({ logger: logs, cloudsFile: clouds, env: {} });
+    const provider = testProvider({ cloud: 'regional' });
+    const result = await upload(provider).upload(uploadJob(file, provider));
+    await upload.close();
+    expect(await byId(result.externalId)).toMatchObject({ status: 'active', owner: project.project.id });
+    await rm(dir, { recursive: true, force: true });
+  });
+
   /** openstacksdk's OS_* cloud ("envvars"), with no region of its own. */
   const environmentCloud = (extra: Record<string, string> = {}) => ({
     OS_AUTH_URL: `${peers.keystone!.url}/v3`,

@@ -168,17 +168,45 @@ function readAuth(s: Settings): CloudAuth {
   throw s.error(`auth_type "${type}" is not supported here (password, v3applicationcredential or none)`);
 }
 
-function readRegion(s: Settings, requested: string | undefined): string | undefined {
+interface RegionEntry {
+  readonly name: string;
+  /** Settings of this region over the cloud's own: openstacksdk's `regions: [{name, values}]`. */
+  readonly values: Mapping;
+}
+
+/** openstacksdk's _expand_regions: a name, or a mapping of name and values (and nothing else). */
+function regionEntries(s: Settings): RegionEntry[] {
   // regions: a list of names or {name, values}; region_name: one name, a list, or (deprecated) "a,b".
-  const listed = s.raw('regions') ?? s.raw('region_name');
-  const names = Array.isArray(listed)
-    ? listed.map((r) => (isMapping(r) ? String(r.name) : String(r)))
-    : (s.get('region_name', 'top')?.split(',') ?? []);
-  const region = requested ?? s.get('image_region_name', 'top') ?? names[0];
-  if (requested && names.length > 0 && !names.includes(requested)) {
+  const regions = s.raw('regions');
+  const listed = regions ?? s.raw('region_name');
+  if (!Array.isArray(listed)) return (s.get('region_name', 'top')?.split(',') ?? []).map((name) => ({ name, values: {} }));
+  return listed.map((region) => {
+    if (!isMapping(region)) return { name: String(region), values: {} };
+    const extra = Object.keys(region).filter((key) => key !== 'name' && key !== 'values');
+    if (typeof region.name !== 'string' || extra.length > 0 || (region.values !== undefined && !isMapping(region.values))) {
+      throw s.error(`a region entry must be a name, or a mapping of "name" and "values" (got keys: ${Object.keys(region).join(', ')})`);
+    }
+    return { name: region.name, values: isMapping(region.values) ? region.values : {} };
+  });
+}
+
+function pickRegion(s: Settings, requested: string | undefined): { name: string | undefined; values: Mapping } {
+  const entries = regionEntries(s);
+  const names = entries.map((r) => r.name);
+  if (requested && entries.length > 0 && !names.includes(requested)) {
     throw s.error(`region "${requested}" is not one of its regions (${names.join(', ')})`);
   }
-  return region;
+  const name = requested ?? s.get('image_region_name', 'top') ?? names[0];
+  return { name, values: entries.find((r) => r.name === name)?.values ?? {} };
+}
+
+/** openstacksdk's get_one: a region's values replace the cloud's keys, except auth, which they update key by key. */
+function withRegionValues(entry: Mapping, values: Mapping): Mapping {
+  const merged: Mapping = { ...entry };
+  for (const [key, value] of Object.entries(values)) {
+    merged[key] = key === 'auth' && isMapping(merged.auth) && isMapping(value) ? { ...merged.auth, ...value } : value;
+  }
+  return merged;
 }
 
 function readTls(s: Settings): TlsSettings {
@@ -216,14 +244,20 @@ export function resolveCloud(files: CloudFiles, env: Env, request: CloudRequest 
     throw new CloudConfigError(`no cloud "${name}" in ${source}${names.length ? ` (clouds: ${names.join(', ')})` : ''}`);
   }
   const where = `cloud "${name}" (${name === envName && fromEnv ? 'OS_* variables' : source})`;
-  const s = new Settings(entry, where);
+  const profile = entry.profile ?? entry.cloud;
+  if (profile !== undefined && profile !== null && profile !== '' && profile !== envName) {
+    // Vendor profiles fill in auth_url, regions and interfaces from openstacksdk's own data.
+    throw new CloudConfigError(`${where}: ${'profile' in entry ? 'profile' : 'cloud (the old name of profile)'} "${String(profile)}": profile is not supported here; write the cloud's auth_url, region_name and interface into the entry`);
+  }
+  const region = pickRegion(new Settings(entry, where), request.region);
+  const s = new Settings(withRegionValues(entry, region.values), where);
   const apiVersion = s.get('identity_api_version', 'top');
   if (apiVersion && !apiVersion.startsWith('3')) throw s.error(`identity_api_version ${apiVersion}: only Keystone v3 is supported`);
   const iface = s.get('image_interface', 'top') ?? s.get('interface', 'top') ?? s.get('endpoint_type', 'top') ?? 'public';
   return {
     name,
     auth: readAuth(s),
-    region: readRegion(s, request.region),
+    region: region.name,
     interface: iface.replace(/URL$/, ''),
     imageEndpointOverride: s.get('image_endpoint_override', 'top'),
     tls: readTls(s),
