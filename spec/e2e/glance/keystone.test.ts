@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobFailure } from '../../../src/errors/job-failure.ts';
 import { createGlanceUploaders } from '../../../src/uploaders/glance/uploaders-by-provider.ts';
+import { startFaultProxy } from '../../support/fault-proxy.ts';
 import { captureLogs } from '../../support/log-capture.ts';
+import { openstacksdkAnswer, openstacksdkInstalled } from '../../support/openstack/openstacksdk.ts';
 import { type OpenStackPeers, startOpenStack } from '../../support/openstack/openstack-peers.ts';
 import { type TestImageFile, randomImageFile, testProvider, uploadJob } from '../../support/openstack/upload-job.ts';
 
@@ -117,6 +119,41 @@ describe('uploads through Keystone v3 to a Keystone-protected Glance', () => {
     expect(await byId(result.externalId)).toMatchObject({ status: 'active', owner: project.project.id });
     await rm(dir, { recursive: true, force: true });
   });
+
+  test('H6: an auth_url of …/v2.0 is reported as a wrong auth_url, and the password is never posted (openstacksdk stops too)', async () => {
+    const keystone = peers.keystone!;
+    // In front of Keystone: records every request each client makes.
+    const proxy = await startFaultProxy(keystone.url);
+    const dir = await mkdtemp(join(tmpdir(), 'v2-auth-url-'));
+    const clouds = join(dir, 'clouds.yaml');
+    await writeFile(
+      clouds,
+      `clouds:\n  old:\n    auth:\n      auth_url: ${proxy.url}/v2.0\n      username: admin\n      password: ${keystone.adminPassword}\n` +
+        '      project_name: admin\n      user_domain_name: Default\n      project_domain_name: Default\n    region_name: RegionOne\n',
+      { mode: 0o600 },
+    );
+    try {
+      if (openstacksdkInstalled) {
+        const sdk = await openstacksdkAnswer({ cwd: dir, env: { HOME: dir, OS_CLIENT_CONFIG_FILE: clouds }, cloud: 'old', authorize: true });
+        expect(sdk).toMatchObject({ ok: false, error: 'DiscoveryFailure' });
+        expect(proxy.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+      }
+      const seenBySdk = proxy.requests.length;
+      const upload = createGlanceUploaders({ logger: logs, cloudsFile: clouds, env: {} });
+      const provider = testProvider({ cloud: 'old' });
+      const failure = await upload(provider).upload(uploadJob(file, provider)).catch((err: unknown) => err);
+      await upload.close();
+      expect(failure).toBeInstanceOf(JobFailure);
+      expect([(failure as JobFailure).code, (failure as JobFailure).message]).toEqual([
+        'CLOUD_CONFIG',
+        expect.stringContaining(`auth_url ${proxy.url}/v2.0 of cloud "old" is not Keystone's root or v3 URL: its version discovery answered 404`),
+      ]);
+      expect(proxy.requests.slice(seenBySdk).map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v2.0']);
+    } finally {
+      await proxy.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   /** openstacksdk's OS_* cloud ("envvars"), with no region of its own. */
   const environmentCloud = (extra: Record<string, string> = {}) => ({

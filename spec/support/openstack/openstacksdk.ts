@@ -18,6 +18,8 @@ export interface SdkQuery {
   readonly env: Readonly<Record<string, string>>;
   readonly cloud?: string;
   readonly region?: string;
+  /** Also authenticate (a token from Keystone), as any call to the cloud would. */
+  readonly authorize?: boolean;
 }
 
 const SCRIPT = `
@@ -29,6 +31,8 @@ try:
     if query.get('region') is not None:
         kwargs['region_name'] = query['region']
     region = openstack.config.OpenStackConfig().get_one(cloud=query.get('cloud'), **kwargs)
+    if query.get('authorize'):
+        region.get_session().get_token()
     print(json.dumps({'ok': True, 'config': region.config, 'region': region.region_name,
                       'imageInterface': region.get_interface('image')}, default=str))
 except Exception as e:
@@ -42,7 +46,7 @@ except Exception as e:
  */
 export function openstacksdkAnswer(query: SdkQuery): Promise<SdkAnswer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, ['-c', SCRIPT, JSON.stringify({ cloud: query.cloud, region: query.region })], {
+    const child = spawn(PYTHON, ['-c', SCRIPT, JSON.stringify({ cloud: query.cloud, region: query.region, authorize: query.authorize === true })], {
       cwd: query.cwd,
       env: { PATH: '/usr/bin:/bin', ...query.env },
       stdio: ['ignore', 'pipe', 'pipe'],

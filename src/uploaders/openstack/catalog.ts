@@ -105,9 +105,28 @@ export function pickVersionLink(document: unknown, major: number): string | unde
   return undefined;
 }
 
+/** Version discovery at `url`: the root of its best major-`major` API, or undefined when it lists none. HTTP errors propagate. */
+export async function discoverVersion(
+  http: HttpClient,
+  url: string,
+  major: number,
+  signal: AbortSignal,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<string | undefined> {
+  const response = await http.send({ method: 'GET', url, headers, signal });
+  const href = pickVersionLink(response.body, major);
+  return href ? joinVersionPath(url, href) : undefined;
+}
+
+/** The URL without its trailing slashes. */
+export function withoutTrailingSlash(url: string): string {
+  return trimSlash(url);
+}
+
 /**
  * Turns a catalog (or configured) endpoint into the versioned API root: kept as is when it
- * names the version already, else found by version discovery, else `<url>/v<major>`.
+ * names the version already, else found by version discovery, else `<url>/v<major>`. Only for
+ * service endpoints: the identity URL is never guessed (a password would go to the guess).
  */
 export async function versionedEndpoint(
   http: HttpClient,
@@ -119,9 +138,8 @@ export async function versionedEndpoint(
 ): Promise<string> {
   if (isVersioned(url, major)) return trimSlash(url);
   try {
-    const response = await http.send({ method: 'GET', url, headers, signal });
-    const href = pickVersionLink(response.body, major);
-    if (href) return joinVersionPath(url, href);
+    const found = await discoverVersion(http, url, major, signal, headers);
+    if (found) return found;
     logger.warn(`${url} lists no v${major} API; assuming ${trimSlash(url)}/v${major}`);
   } catch (err) {
     // An unreachable service is retried by the caller; only a service without discovery gets a guess.

@@ -1,8 +1,8 @@
 import type { Logger } from '../../util/log.ts';
 import { abortable } from './abortable.ts';
 import type { CloudAuth } from './clouds.ts';
-import { type CatalogService, parseCatalog, versionedEndpoint } from './catalog.ts';
-import { CloudAuthError, HttpConnectionError, HttpStatusError } from './errors.ts';
+import { type CatalogService, discoverVersion, isVersioned, parseCatalog, withoutTrailingSlash } from './catalog.ts';
+import { CloudAuthError, CloudConfigError, HttpConnectionError, HttpStatusError } from './errors.ts';
 import type { HttpClient } from './http.ts';
 import { authRequestBody, describeCredentials } from './keystone-auth.ts';
 import { DEFAULT_RETRY, type RetryPolicy, withRetries } from './retry.ts';
@@ -85,13 +85,14 @@ export class KeystoneSession {
   }
 
   private async requestToken(signal: AbortSignal): Promise<Token> {
-    this.identityUrl ??= await withRetries(`version discovery of ${this.auth.authUrl}`, this.policy, signal, this.logger, () =>
-      versionedEndpoint(this.http, this.auth.authUrl, 3, signal, this.logger),
-    );
+    this.identityUrl ??= await this.identityRoot(signal);
     const url = `${this.identityUrl}/auth/tokens`;
     const response = await withRetries(`authenticating to cloud "${this.cloud}"`, this.policy, signal, this.logger, () =>
       this.http.send({ method: 'POST', url, body: { json: authRequestBody(this.auth) }, signal }),
     ).catch((err: unknown) => {
+      if (err instanceof HttpStatusError && err.status === 404) {
+        throw new CloudConfigError(`${url} does not exist (404): auth_url ${this.auth.authUrl} of cloud "${this.cloud}" is not a Keystone v3 URL`);
+      }
       if (err instanceof HttpStatusError && !err.transient) {
         throw new CloudAuthError(
           'AUTH_FAILED',
@@ -110,6 +111,27 @@ export class KeystoneSession {
     this.current = token;
     this.logger.debug(`authenticated to cloud "${this.cloud}" with ${describeCredentials(this.auth)}; token valid until ${new Date(expiresAt).toISOString()}`);
     return token;
+  }
+
+  /**
+   * The Keystone v3 root: auth_url itself when it names v3, else what its version discovery
+   * lists. Never a guess: a password posted to a guessed URL goes wherever that URL leads.
+   */
+  private async identityRoot(signal: AbortSignal): Promise<string> {
+    const { authUrl } = this.auth;
+    if (isVersioned(authUrl, 3)) return withoutTrailingSlash(authUrl);
+    const wrong = (why: string) =>
+      new CloudConfigError(
+        `auth_url ${authUrl} of cloud "${this.cloud}" is not Keystone's root or v3 URL: ${why}; the credentials were not sent (set auth_url to the URL that lists the identity versions, or to its /v3)`,
+      );
+    const found = await withRetries(`version discovery of ${authUrl}`, this.policy, signal, this.logger, () =>
+      discoverVersion(this.http, authUrl, 3, signal),
+    ).catch((err: unknown) => {
+      if (err instanceof HttpStatusError && !err.transient) throw wrong(`its version discovery answered ${err.status}`);
+      throw err;
+    });
+    if (!found) throw wrong('its version discovery lists no identity v3 API');
+    return found;
   }
 
   private get policy(): RetryPolicy {
