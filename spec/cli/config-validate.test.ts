@@ -57,6 +57,12 @@ describe('config-validate checks the clouds the providers name', () => {
     expect(result.stderr).toContain('provider "p": no cloud "nowhere"');
   });
 
+  test('H7: an image-name-format with an unknown field is refused (exit 2)', async () => {
+    const result = await validate({ 'clouds.yaml': 'clouds:\n  c:\n    auth_type: none\n    endpoint: http://glance\n' }, 'cloud = "c"\nimage-name-format = "{image_name}-{date}"');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('providers[0].image-name-format: expected a name format ({date} is not a known field');
+  });
+
   test('clouds that resolve: OK, exit 0', async () => {
     const result = await validate({ 'clouds.yaml': 'clouds:\n  c:\n    auth_type: none\n    endpoint: http://glance\n' });
     expect([result.code, result.stderr]).toEqual([0, '']);

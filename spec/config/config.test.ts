@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import { loadConfig, parseConfig } from '../../src/config/load.ts';
 import { ConfigError } from '../../src/config/table-reader.ts';
 import { parseDuration, parseSize } from '../../src/config/units.ts';
+import { formatImageName } from '../../src/uploaders/image-name.ts';
 
 const errorOf = (text: string): ConfigError => {
   try {
@@ -92,6 +93,26 @@ describe('the configuration file', () => {
     const err = errorOf(text);
     expect(err.path).toBe(path);
     expect(err.message).toContain('expected a duration of at most 24d20h31m23s647ms');
+  });
+
+  test.each([
+    ['{image_name}-{date}', '{date} is not a known field ({image_name}, {image_id}, {provider}, {timestamp})'],
+    ['{imagename}', '{imagename} is not a known field'],
+    ['{timestamp:d}', '{timestamp:d} is not a known field'],
+    ['{image_name}-{timestamp', 'the "{" at position 14 is never closed'],
+    ['{image_name-{timestamp}', 'the "{" at position 1 is never closed'],
+    ['{image_name}}', 'a "}" at position 13 closes nothing'],
+    ['', 'it is empty'],
+  ])('H7: image-name-format %p is refused: %s', (format, why) => {
+    const err = errorOf(`[[providers]]\nname = "p"\nimage-name-format = "${format}"`);
+    expect(err.path).toBe('providers[0].image-name-format');
+    expect(err.message).toContain(`expected a name format (${why}`);
+  });
+
+  test('H7: the known fields, and {{ }} for braces, make the name', () => {
+    const config = parseConfig('[[providers]]\nname = "p"\nimage-name-format = "{{x}}-{image_name}-{image_id}-{provider}-{timestamp}"', '/x.toml');
+    const format = config.providers[0]!.imageNameFormat;
+    expect(formatImageName(format, { imageName: 'deb', imageId: 'id-1', provider: 'p', timestamp: 1_700_000_000_999 })).toBe('{x}-deb-id-1-p-1700000000');
   });
 
   test('G3: the longest duration a timer can wait (2^31 - 1 ms) is accepted', () => {

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_PORT, type ServerAddress } from '../protocol/transport/connect-address.ts';
 import { ConfigError, TableReader } from './table-reader.ts';
+import { parseImageNameFormat } from './image-name-format.ts';
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const NAME_EXPECTED = 'a name of letters, digits, ".", "_" and "-" (at most 128, starting with a letter or digit)';
@@ -76,6 +77,13 @@ function oneOf<T extends string>(reader: TableReader, key: string, choices: read
   return value as T;
 }
 
+function imageNameFormat(reader: TableReader): string {
+  const format = reader.string('image-name-format', '{image_name}-{timestamp}');
+  const parsed = parseImageNameFormat(format);
+  if ('problem' in parsed) throw reader.error('image-name-format', `a name format (${parsed.problem})`, format);
+  return format;
+}
+
 /** Relative paths in the file are relative to the file's own directory. */
 type PathResolver = (path: string) => string;
 
@@ -130,7 +138,7 @@ function readProvider(reader: TableReader): ProviderConfig {
     cloud: reader.optionalString('cloud'),
     region: reader.optionalString('region'),
     imageFormat: oneOf(reader, 'image-format', UPLOAD_FORMATS, 'qcow2'),
-    imageNameFormat: reader.string('image-name-format', '{image_name}-{timestamp}'),
+    imageNameFormat: imageNameFormat(reader),
     uploadTimeoutMs: reader.duration('upload-timeout', 3_600_000),
     uploadMethod: oneOf(reader, 'upload-method', ['put', 'import'] as const, 'put'),
     visibility: oneOf(reader, 'visibility', ['private', 'shared', 'community', 'public'] as const, 'private'),
