@@ -94,7 +94,8 @@ describe('image-upload and image-delete through the uploader interface (test upl
       onStatus: (n, d) => statuses.push(`${n}/${d}`),
     });
     expect(JSON.parse(Buffer.from(result.data).toString())).toEqual({ 'external-id': 'glance-1', size: 19 });
-    expect(statuses).toContain('19/19');
+    // WORK_STATUS counts KiB (the wire contract): 19 bytes are 1 KiB, rounded up.
+    expect(statuses).toEqual(['0/1', '1/1']);
     expect(uploads[0]).toMatchObject({ imageId: 'seeded-1', imageName: 'tiny-seeded-1', format: 'qcow2', size: 19, path: join(imagesDir, 'images', 'seeded-1', 'tiny.qcow2') });
   });
 

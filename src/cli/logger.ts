@@ -1,4 +1,5 @@
 import { type ConsolaInstance, LogLevels, createConsola } from 'consola';
+import { escapeControls } from '../util/log-text.ts';
 
 export interface LoggerOptions {
   readonly debug?: boolean;
@@ -9,7 +10,17 @@ export interface LoggerOptions {
 /** consola writing everything to stderr (stdout stays for command output). */
 export function createLogger(options: LoggerOptions = {}): ConsolaInstance {
   const level = options.debug ? LogLevels.debug : LogLevels.info;
-  if (!options.json) return createConsola({ level, stdout: process.stderr, stderr: process.stderr });
+  if (!options.json) {
+    const logger = createConsola({ level, stdout: process.stderr, stderr: process.stderr });
+    // No message colours the console or moves its cursor, whatever text it carries: consola's own
+    // colours are added by the reporter, after this.
+    return logger.setReporters(
+      logger.options.reporters.map((reporter) => ({
+        log: (entry, context) =>
+          reporter.log({ ...entry, args: entry.args.map((arg) => (typeof arg === 'string' ? escapeControls(arg) : arg)) }, context),
+      })),
+    );
+  }
   return createConsola({
     level,
     reporters: [

@@ -1,8 +1,10 @@
-const MiB = 1024 * 1024;
+/** An upload's WORK_STATUS counts KiB (the wire contract): 1024 of them make a MiB. */
+const KiB_PER_MiB = 1024;
 
+/** Upload progress from WORK_STATUS numbers (KiB sent, KiB in all). */
 export function describe(sent: number, total: number): string {
   const percent = total > 0 ? Math.floor((sent / total) * 100) : 0;
-  return `${String(percent).padStart(3)}% ${(sent / MiB).toFixed(1)}/${(total / MiB).toFixed(1)} MiB`;
+  return `${String(percent).padStart(3)}% ${(sent / KiB_PER_MiB).toFixed(1)}/${(total / KiB_PER_MiB).toFixed(1)} MiB`;
 }
 
 /**

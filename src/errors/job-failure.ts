@@ -32,6 +32,7 @@ export type JobFailureCode =
   | 'KEYSTONE_UNREACHABLE'
   | 'TLS'
   // uploading
+  | 'LOCAL_FILE_UNREADABLE'
   | 'LOCAL_FILE_CHANGED'
   | 'CLOUD_UNREACHABLE'
   | 'CLOUD_BAD_ANSWER'

@@ -30,6 +30,26 @@ export class HashingFile {
 
   constructor(private readonly options: HashingFileOptions) {}
 
+  /**
+   * Opens the file, checks its size and reads its first bytes: a file that is gone, unreadable
+   * or changed fails here, before anything is created in the cloud, and is never retried.
+   */
+  async check(): Promise<void> {
+    const { path, size } = this.options;
+    const handle = await open(path, 'r').catch((err: unknown) => {
+      throw unreadable(path, err);
+    });
+    try {
+      const { size: now } = await handle.stat();
+      if (now !== size) throw changed(path, `it has ${now} bytes, not ${size}`);
+      await handle.read(Buffer.alloc(Math.min(size, 4096)), 0, Math.min(size, 4096), 0).catch((err: unknown) => {
+        throw unreadable(path, err);
+      });
+    } finally {
+      await handle.close();
+    }
+  }
+
   /** The digests of the last pass that read the whole file; undefined before one has. */
   digests(): Digests | undefined {
     return this.complete;
@@ -49,7 +69,9 @@ export class HashingFile {
     const hashes: Array<[HashAlgorithm, Hash]> = algorithms.map((algorithm) => [algorithm, createHash(algorithm)]);
     this.complete = undefined;
     const ring = Array.from({ length: Math.min(RING_SIZE, Math.ceil(size / chunkSize)) }, () => Buffer.allocUnsafe(chunkSize));
-    const handle = await open(path, 'r');
+    const handle = await open(path, 'r').catch((err: unknown) => {
+      throw unreadable(path, err);
+    });
     const finish = async (): Promise<void> => {
       const { size: now } = await handle.stat();
       if (now !== size) throw changed(path, `it has ${now} bytes, not ${size}`);
@@ -58,7 +80,9 @@ export class HashingFile {
     try {
       for (let position = 0, n = 0; position < size; n++) {
         const buffer = ring[n % ring.length]!;
-        const { bytesRead } = await handle.read(buffer, 0, Math.min(chunkSize, size - position), position);
+        const { bytesRead } = await handle.read(buffer, 0, Math.min(chunkSize, size - position), position).catch((err: unknown) => {
+          throw unreadable(path, err);
+        });
         if (bytesRead === 0) throw changed(path, `it ended after ${position} of ${size} bytes`);
         const chunk = bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
         for (const [, hash] of hashes) hash.update(chunk);
@@ -78,4 +102,9 @@ export class HashingFile {
 
 function changed(path: string, how: string): JobFailure {
   return new JobFailure('LOCAL_FILE_CHANGED', `${path} changed since it was built: ${how}`);
+}
+
+/** A local read error is the host's problem, not the cloud's: the job fails at once, without retries. */
+function unreadable(path: string, err: unknown): JobFailure {
+  return new JobFailure('LOCAL_FILE_UNREADABLE', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
 }

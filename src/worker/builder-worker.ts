@@ -11,6 +11,7 @@ import type { FormatPreparer } from '../uploaders/convert/format-converter.ts';
 import { formatImageName } from '../uploaders/image-name.ts';
 import type { Uploader } from '../uploaders/uploader.ts';
 import type { Logger } from '../util/log.ts';
+import { logValue } from '../util/log-text.ts';
 import { FollowStream } from './follow-stream.ts';
 import type { ImageRecord } from '../images/image-record.ts';
 import { ImageLocks } from './image-locks.ts';
@@ -22,6 +23,7 @@ import {
   jsonResult,
   parseBuildRequest,
   parseUploadRequest,
+  uploadProgress,
 } from './jobs.ts';
 import { pruneBuildLogs } from '../images/log-retention.ts';
 import { type Metrics, noMetrics, statsdMetrics } from './metrics.ts';
@@ -184,7 +186,7 @@ export class BuilderWorker {
   private async upload(job: WorkerJob, id: string): Promise<string> {
     const request = parseUploadRequest(job.payload);
     const provider = this.config.providers.find((p) => p.name === request.provider);
-    if (!provider) throw new JobFailure('UNKNOWN_PROVIDER', `no provider ${request.provider} in ${this.config.file}`);
+    if (!provider) throw new JobFailure('UNKNOWN_PROVIDER', `no provider ${logValue(request.provider)} in ${this.config.file}`);
     const release = this.locks.beginUpload(id);
     const started = Date.now();
     try {
@@ -203,6 +205,7 @@ export class BuilderWorker {
         request.imageName ??
         formatImageName(provider.imageNameFormat, { imageName: image.name, imageId: id, provider: provider.name, timestamp: Date.now() });
       let lastStatus = 0;
+      let lastSent = -1;
       const result = await this.options.uploaderFor(provider).upload({
         imageId: id,
         provider,
@@ -213,10 +216,14 @@ export class BuilderWorker {
         md5: file.md5,
         sha256: file.sha256,
         signal,
-        progress: (sent, total) => {
+        progress: (sentBytes, totalBytes) => {
+          const [sent, total] = uploadProgress(sentBytes, totalBytes);
+          // Never backwards (a retried transfer starts over from byte 0): nodepool checks it.
+          if (sent <= lastSent) return;
           const now = Date.now();
           if (now - lastStatus < 500 && sent < total) return;
           lastStatus = now;
+          lastSent = sent;
           void job.status(sent, total);
         },
       });

@@ -3,7 +3,8 @@
  *   image-build:<name>   {"image-id": "<id>"}                          → {"image-id": "<id>", ...}
  *   image-upload:<id>    {"provider": "<p>", "image-name": "<name>"}   → {"external-id": "<uuid>", ...}
  *   image-delete:<id>    empty, {} or "" (what nodepool 0.3 sends)     → {}
- * Extra result keys are welcome; the keys above keep their meaning.
+ * Extra result keys are welcome; the keys above keep their meaning. An upload's WORK_STATUS
+ * counts KiB (see uploadProgress).
  */
 import { JobFailure } from '../errors/job-failure.ts';
 import { utf8 } from '../protocol/codec/text.ts';
@@ -15,6 +16,18 @@ export const DELETE_PREFIX = 'image-delete:';
 
 /** Job data larger than this is refused before it is parsed. */
 export const MAX_JOB_DATA = 64 * 1024;
+
+/** Glance's limit on an image name, in characters (code points, as Glance counts: not UTF-16 units). */
+export const MAX_IMAGE_NAME = 255;
+/** A provider is a name from the config: anything longer is junk, refused before it reaches a log. */
+export const MAX_PROVIDER_NAME = 255;
+
+/** Code points, not UTF-16 units: an emoji is one character. */
+function characters(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
 
 export interface BuildRequest {
   readonly imageId: string;
@@ -56,10 +69,12 @@ export function parseBuildRequest(payload: Uint8Array): BuildRequest {
 export function parseUploadRequest(payload: Uint8Array): UploadRequest {
   const data = parseObject(payload, 'image-upload');
   const provider = data.provider;
-  if (typeof provider !== 'string' || provider === '') throw badRequest('"provider" must be a provider name');
+  if (typeof provider !== 'string' || provider === '' || characters(provider) > MAX_PROVIDER_NAME) {
+    throw badRequest(`"provider" must be a provider name of at most ${MAX_PROVIDER_NAME} characters`);
+  }
   const imageName = data['image-name'];
-  if (imageName !== undefined && (typeof imageName !== 'string' || imageName === '' || imageName.length > 255)) {
-    throw badRequest('"image-name" must be a non-empty string of at most 255 characters');
+  if (imageName !== undefined && (typeof imageName !== 'string' || imageName === '' || characters(imageName) > MAX_IMAGE_NAME)) {
+    throw badRequest(`"image-name" must be a non-empty string of at most ${MAX_IMAGE_NAME} characters`);
   }
   return { provider, imageName: imageName as string | undefined };
 }
@@ -73,4 +88,21 @@ export function checkDeleteRequest(payload: Uint8Array): void {
 
 export function jsonResult(value: Readonly<Record<string, unknown>>): string {
   return JSON.stringify(value);
+}
+
+/** WORK_STATUS numbers must fit 32 bits: gearmand keeps them (and the gearman CLI divides them) as uint32. */
+const MAX_STATUS = 0xffffffff;
+/** The unit of an upload's WORK_STATUS: KiB, so images up to 4 TiB fit 32 bits. */
+export const PROGRESS_UNIT = 1024;
+
+/**
+ * An upload's progress as WORK_STATUS numbers: KiB sent and KiB in all (rounded up, at least
+ * 1), so 0 ≤ sent ≤ total and total > 0 always; only a finished upload shows sent = total.
+ * Beyond 4 TiB both are scaled down together to fit 32 bits, keeping the fraction.
+ */
+export function uploadProgress(sentBytes: number, totalBytes: number): readonly [number, number] {
+  const total = Math.max(1, Math.ceil(totalBytes / PROGRESS_UNIT));
+  const sent = sentBytes >= totalBytes ? total : Math.min(total - 1, Math.floor(Math.max(0, sentBytes) / PROGRESS_UNIT));
+  if (total <= MAX_STATUS) return [sent, total];
+  return [sent === total ? MAX_STATUS : Math.min(MAX_STATUS - 1, Math.floor((sent / total) * MAX_STATUS)), MAX_STATUS];
 }

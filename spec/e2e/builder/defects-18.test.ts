@@ -3,7 +3,8 @@
  * would), each named after its defect and run against a real gearmand.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,10 +15,13 @@ import { ImageRepository } from '../../../src/images/repository.ts';
 import { BuilderWorker } from '../../../src/worker/builder-worker.ts';
 import { useBuilderBed } from '../../support/builder-bed.ts';
 import { testBuilderConfig } from '../../support/builder-config.ts';
-import { tinyImage } from '../../support/builder-process.ts';
+import { type BuilderProcess, startBuilder, tinyImage } from '../../support/builder-process.ts';
+import { type FaultProxy, startFaultProxy } from '../../support/fault-proxy.ts';
 import { gearadminStatus } from '../../support/gearadmin.ts';
 import { type Gearmand, startGearmand } from '../../support/gearmand.ts';
 import { captureLogs } from '../../support/log-capture.ts';
+import { type OpenStackPeers, startOpenStack } from '../../support/openstack/openstack-peers.ts';
+import { seedQcow2Image } from '../../support/openstack/seeded-image.ts';
 import { testProvider } from '../../support/openstack/upload-job.ts';
 import { rejection } from '../../support/rejection.ts';
 import { eventually } from '../../support/run.ts';
@@ -110,5 +114,208 @@ describe('F2 (a builder process on gearmand, reloaded with SIGHUP)', () => {
     await eventually(async () => ((await gearadminStatus(bed.gearmand)).get('image-build:tiny')?.workers ?? 0) === 0, 10_000, 'tiny to go');
     status = await gearadminStatus(bed.gearmand);
     expect(status.get('image-build:added')?.workers).toBe(1);
+  });
+});
+
+describe('F5, F6, F7 (a builder process on gearmand, uploading through a recording proxy into a real Glance)', () => {
+  let gearmand: Gearmand;
+  let peers: OpenStackPeers;
+  let proxy: FaultProxy;
+  let builder: BuilderProcess;
+  let client: Client;
+  let work: string;
+
+  beforeAll(async () => {
+    [gearmand, peers] = await Promise.all([startGearmand(), startOpenStack({ keystone: false })]);
+    proxy = await startFaultProxy(peers.glance.url);
+    work = mkdtempSync(join(tmpdir(), 'defects-18-glance-'));
+    const cloudsFile = join(work, 'clouds.yaml');
+    writeFileSync(cloudsFile, `clouds:\n  recorded:\n    auth_type: none\n    endpoint: ${proxy.url}\n`, { mode: 0o600 });
+    const imagesDir = join(work, 'images');
+    const seeding = new ImageRepository(imagesDir, captureLogs());
+    await seeding.recover();
+    for (const id of ['names-1', 'vanishing-1']) await seedQcow2Image(seeding, id, { randomBytes: 64 * 1024 });
+    const body = [
+      `clouds-file = "${cloudsFile}"`,
+      '[[providers]]',
+      'name = "glance"',
+      'cloud = "recorded"',
+      'image-format = "qcow2"',
+    ].join('\n');
+    builder = await startBuilder(gearmand, body, ['image-upload:names-1', 'image-upload:vanishing-1'], { imagesDir });
+    client = new Client({ servers: [gearmand] });
+  }, 300_000);
+
+  afterAll(async () => {
+    await client?.close();
+    await builder?.[Symbol.asyncDispose]();
+    await proxy?.close();
+    await Promise.all([peers?.stop(), gearmand?.kill()]);
+    await rm(work, { recursive: true, force: true });
+  });
+
+  const upload = (id: string, request: Record<string, unknown>) =>
+    client.submit(`image-upload:${id}`, JSON.stringify(request), { timeoutMs: 120_000 });
+  const logLines = () => builder.log().split('\n');
+  /** The builder's log reaches its file a moment after the client has the answer. */
+  const failuresOf = (id: string) => logLines().filter((line) => line.includes(`(image-upload:${id}) failed`));
+  /** The failure lines of `id` after the first `skip`, once there are `count` of them. */
+  const failuresLogged = (id: string, count: number, skip = 0) =>
+    eventually(() => {
+      const lines = failuresOf(id).slice(skip);
+      return lines.length >= count && lines;
+    }, 10_000, `${count} more failure(s) of image-upload:${id} in the log`);
+
+  test('F5: job fields with newlines and escape codes reach the log escaped and cut short; a 60 KB provider is refused', async () => {
+    const forged = '\n[builder] WARN forged line \u001b[31mred\u001b[0m';
+    expect((await rejection(upload('names-1', { provider: `nowhere${forged}` }), ClientError)).code).toBe('WORK_FAIL');
+    expect((await rejection(upload('names-1', { provider: 'p'.repeat(60_000) }), ClientError)).code).toBe('WORK_FAIL');
+    const result = await upload('names-1', { provider: 'glance', 'image-name': `named${forged}` });
+    const externalId = JSON.parse(Buffer.from(result.data).toString())['external-id'];
+    // Glance holds the name as given; only the log escapes it.
+    expect((await peers.images('noauth')).find((image) => image.id === externalId)?.name).toBe(`named${forged}`);
+
+    await failuresLogged('names-1', 2);
+    const log = builder.log();
+    expect(log).toContain('UNKNOWN_PROVIDER');
+    expect(log).toContain('BAD_REQUEST');
+    expect(log).toContain('"nowhere\\n[builder] WARN forged line \\u001b[31mred\\u001b[0m"');
+    expect(log).toContain('"named\\n[builder] WARN forged line \\u001b[31mred\\u001b[0m"');
+    expect(log).not.toContain('\u001b');
+    expect(logLines().filter((line) => line.startsWith('[builder] WARN forged'))).toEqual([]);
+    expect(Math.max(...logLines().map((line) => line.length))).toBeLessThan(2_000);
+  });
+
+  test('F6: image-name length is counted in characters: 255 emoji are not refused as too long (Glance has the last word), 256 are', async () => {
+    const name = '\u{1F600}'.repeat(255);
+    const before = proxy.requests.length;
+    const earlier = failuresOf('names-1').length;
+    const reached = await rejection(upload('names-1', { provider: 'glance', 'image-name': name }), ClientError);
+    expect(reached.code).toBe('WORK_FAIL');
+    // Our limit let it through: the create reached Glance, which refuses any 4-byte character.
+    const creates = proxy.requests.slice(before).filter((r) => r.method === 'POST');
+    expect(creates.map((r) => `${r.path} ${r.status}`)).toEqual(['/v2/images 400']);
+    const refused = await rejection(upload('names-1', { provider: 'glance', 'image-name': `${name}\u{1F600}` }), ClientError);
+    expect(refused.code).toBe('WORK_FAIL');
+    expect(proxy.requests.slice(before).filter((r) => r.method === 'POST')).toHaveLength(1);
+    const failures = await failuresLogged('names-1', 2, earlier);
+    expect(failures[0]).toContain('CLOUD_REFUSED');
+    expect(failures[1]).toContain('BAD_REQUEST: "image-name" must be a non-empty string of at most 255 characters');
+  });
+
+  test('F7: a missing local image file fails at once with LOCAL_FILE_UNREADABLE, before anything is created in Glance', async () => {
+    await rm(join(builder.imagesDir, 'images', 'vanishing-1', 'tiny.qcow2'));
+    const before = proxy.requests.length;
+    const failed = await rejection(upload('vanishing-1', { provider: 'glance', 'image-name': 'vanishing' }), ClientError);
+    expect(failed.code).toBe('WORK_FAIL');
+    const [failure] = await failuresLogged('vanishing-1', 1);
+    expect(failure).toContain('LOCAL_FILE_UNREADABLE');
+    expect(proxy.requests.slice(before)).toEqual([]);
+    expect(builder.log()).not.toMatch(/vanishing.*try 2 of/);
+    expect((await peers.images('noauth')).filter((image) => image.nodepool_build_id === 'vanishing-1')).toEqual([]);
+  });
+});
+
+describe('F8 (stand-in uploader: reports the progress of large images without sending them; gearmand and two CLIs read it)', () => {
+  const TEN_GB = 10_000_000_000;
+  const ONE_GiB = 1024 ** 3;
+  let gearmand: Gearmand;
+  let root: string;
+  let worker: BuilderWorker;
+  let client: Client;
+  let letGo: (() => void) | undefined;
+  let halfway = false;
+
+  beforeAll(async () => {
+    gearmand = await startGearmand();
+    root = mkdtempSync(join(tmpdir(), 'defects-18-f8-'));
+    const repository = new ImageRepository(join(root, 'images'), captureLogs());
+    await repository.recover();
+    for (const [id, size] of [['large-1', TEN_GB], ['gib-1', ONE_GiB]] as const) {
+      const staging = await repository.stage(id);
+      writeFileSync(join(staging.dir, 'stand-in.raw'), 'stand-in');
+      const now = new Date().toISOString();
+      await repository.commit(staging, {
+        id,
+        name: 'stand-in',
+        formats: { raw: { file: 'stand-in.raw', size, md5: '0'.repeat(32), sha256: '0'.repeat(64) } },
+        build: { builder: 'command', builderVersion: undefined, host: 'test', started: now, finished: now, log: '' },
+      });
+    }
+    const config = testBuilderConfig(root, {
+      gearmanServers: [{ host: gearmand.host, port: gearmand.port }],
+      providers: [testProvider({ name: 'cloud-a', imageFormat: 'raw' })],
+    });
+    worker = new BuilderWorker(config, {
+      logger: captureLogs(),
+      repository,
+      uploaderFor: () => ({
+        async upload(job) {
+          job.progress(job.size / 2, job.size);
+          halfway = true;
+          await new Promise<void>((resolve) => (letGo = resolve));
+          halfway = false;
+          // A retried transfer starts over: WORK_STATUS must not go back.
+          job.progress(1024 * 1024, job.size);
+          job.progress(job.size, job.size);
+          return { externalId: 'stand-in-glance-id' };
+        },
+      }),
+    });
+    await worker.start();
+    client = new Client({ servers: config.gearmanServers });
+  });
+
+  afterAll(async () => {
+    letGo?.();
+    await client?.close();
+    await worker?.stop(1_000);
+    await gearmand?.kill();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  /** Runs a client command, lets the upload finish once it is halfway, and returns its output. */
+  const runThroughHalfway = async (command: string, args: string[]): Promise<{ code: number | null; output: string }> => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await eventually(() => halfway, 20_000, `${command} to start the upload`);
+    letGo!();
+    return { code: await exited, output };
+  };
+
+  test('F8: upload progress goes out in KiB: gearmand keeps the right fraction of a 10 GB upload, and it never decreases', async () => {
+    const statuses: Array<[number, number]> = [];
+    const upload = client.submit('image-upload:large-1', '{"provider":"cloud-a"}', {
+      unique: 'large-upload',
+      timeoutMs: 30_000,
+      onStatus: (n, d) => statuses.push([n, d]),
+    });
+    await eventually(() => halfway && statuses.length >= 1, 10_000, 'the upload to be halfway');
+    try {
+      // What gearmand keeps (32 bits) is what any later client reads.
+      const kept = await client.statusByUnique('large-upload');
+      expect([kept.numerator, kept.denominator]).toEqual([4_882_812, 9_765_625]);
+    } finally {
+      letGo!();
+      await upload;
+    }
+    const kib = Math.ceil(TEN_GB / 1024);
+    expect(statuses).toEqual([
+      [4_882_812, kib],
+      [kib, kib],
+    ]);
+  });
+
+  test('F8: halfway through a 1 GiB upload, the gearman CLI (32-bit arithmetic) and ours both show 50 %', async () => {
+    const gearman = await runThroughHalfway('gearman', ['-h', gearmand.host, '-p', String(gearmand.port), '-f', 'image-upload:gib-1', '{"provider":"cloud-a"}']);
+    expect(gearman.code).toBe(0);
+    expect(gearman.output.match(/\d+% Complete/g)).toEqual(['50% Complete', '100% Complete']);
+    const ours = await runThroughHalfway(process.execPath, ['src/cli/main.ts', 'image-upload', 'gib-1', 'cloud-a', '--server', `${gearmand.host}:${gearmand.port}`]);
+    expect(ours.code).toBe(0);
+    expect(ours.output).toContain(' 50% 512.0/1024.0 MiB');
+    expect(ours.output).toContain('100% 1024.0/1024.0 MiB');
   });
 });

@@ -87,8 +87,9 @@ describe('image-upload through gearmand, the BuilderWorker, the converter and a 
       nodepool_build_id: 'seed-0001',
       hw_disk_bus: 'scsi',
     });
-    const size = record.formats.qcow2!.size;
-    expect(statuses.at(-1)).toEqual([size, size]);
+    // WORK_STATUS counts KiB (the wire contract).
+    const kib = Math.ceil(record.formats.qcow2!.size / 1024);
+    expect(statuses.at(-1)).toEqual([kib, kib]);
   });
 
   test('a provider wanting raw: converted by qemu-img, recorded in metadata.json, then uploaded', async () => {

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { JobFailure } from '../../errors/job-failure.ts';
 import { inspectDiskImage } from '../../images/disk-image-inspection.ts';
 import type { Logger } from '../../util/log.ts';
+import { logValue } from '../../util/log-text.ts';
 import type { ImageService } from '../openstack/cloud-session.ts';
 import { GlanceClient, type GlanceImage, type UploadData } from './images-api.ts';
 import { type Digests, type HashAlgorithm, HashingFile } from '../hashing-file.ts';
@@ -56,11 +57,20 @@ export class GlanceUploader implements Uploader {
   }
 
   async upload(job: UploadJob): Promise<UploadResult> {
-    const what = `upload of image ${job.imageId} (${job.format}) as "${job.imageName}"`;
+    const what = `upload of image ${job.imageId} (${job.format}) as ${logValue(job.imageName)}`;
     const context = { what, cloud: job.provider.cloud ?? '(OS_CLOUD)', signal: job.signal, timeoutMs: job.provider.uploadTimeoutMs };
     let glance: GlanceClient | undefined;
     const id = randomUUID();
     try {
+      const file = new HashingFile({
+        path: job.path,
+        size: job.size,
+        algorithms: this.hashes,
+        onProgress: (sent) => job.progress(sent, job.size),
+        ...(this.options.chunkSize ? { chunkSize: this.options.chunkSize } : {}),
+      });
+      // The local file first: one we cannot read fails at once, with nothing in the cloud to clean up.
+      await file.check();
       // Before anything reaches the cloud: a file that refers to host files never leaves this host.
       await inspectDiskImage(job.path, job.format, {
         label: `the ${job.format} file of image ${job.imageId}`,
@@ -72,13 +82,6 @@ export class GlanceUploader implements Uploader {
       // Credentials and the endpoint first: a cloud we cannot reach gets no image to clean up.
       await service.endpoint(job.signal);
       glance = new GlanceClient(service, this.logger, this.retry);
-      const file = new HashingFile({
-        path: job.path,
-        size: job.size,
-        algorithms: this.hashes,
-        onProgress: (sent) => job.progress(sent, job.size),
-        ...(this.options.chunkSize ? { chunkSize: this.options.chunkSize } : {}),
-      });
       const data: UploadData = { length: job.size, stream: () => file.chunks() };
       const created = await glance.create(imageFields(job, id, this.options.builderId), job.signal);
       this.logger.info(`${what}: created ${id} in cloud "${context.cloud}"`);
