@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import type { ImageRepository } from './repository.ts';
 
 /**
- * Keeps the build logs of every image still in the repository, plus the newest `keep` logs of
- * images that are gone (failed builds, deleted images); removes the rest.
+ * Keeps the build logs of every image still in the repository and of every build still in
+ * progress, plus the newest `keep` logs of images that are gone (failed builds, deleted
+ * images); removes the rest.
  */
 export async function pruneBuildLogs(logDir: string, imageName: string, keep: number, repository: ImageRepository): Promise<string[]> {
   const dir = join(logDir, imageName);
@@ -12,7 +13,8 @@ export async function pruneBuildLogs(logDir: string, imageName: string, keep: nu
   const orphans: { path: string; mtime: number }[] = [];
   for (const name of names) {
     if (!name.endsWith('.log')) continue;
-    if (repository.get(name.slice(0, -'.log'.length))) continue;
+    const id = name.slice(0, -'.log'.length);
+    if (repository.get(id) || repository.isBuilding(id)) continue;
     const path = join(dir, name);
     const info = await stat(path).catch(() => undefined);
     if (info) orphans.push({ path, mtime: info.mtimeMs });

@@ -28,6 +28,8 @@ export class ImageRepository {
   readonly stagingDir: string;
   readonly trashDir: string;
   private readonly records = new Map<string, ImageRecord>();
+  /** Ids staged by this process and not yet committed or discarded: builds in progress. */
+  private readonly building = new Set<string>();
 
   constructor(
     readonly root: string,
@@ -97,7 +99,13 @@ export class ImageRepository {
       if (errorCode(err) === 'EEXIST') throw new JobFailure('IMAGE_EXISTS', `image id exists: ${id} (building)`);
       throw err;
     }
+    this.building.add(id);
     return { id, dir };
+  }
+
+  /** A build of this id is in progress here (staged, neither committed nor discarded yet). */
+  isBuilding(id: string): boolean {
+    return this.building.has(id);
   }
 
   /** Writes the metadata and makes the build visible with one atomic rename. */
@@ -105,10 +113,12 @@ export class ImageRepository {
     await writeDurably(join(staging.dir, METADATA_FILE), JSON.stringify(record, null, 2));
     await rename(staging.dir, join(this.imagesDir, staging.id));
     this.records.set(staging.id, record);
+    this.building.delete(staging.id);
   }
 
   async discard(staging: Staging): Promise<void> {
     await rm(staging.dir, { recursive: true, force: true });
+    this.building.delete(staging.id);
   }
 
   /** Rewrites an image's metadata (after a conversion added a format), atomically. */

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,6 +114,46 @@ describe('F2 (a builder process on gearmand, reloaded with SIGHUP)', () => {
     await eventually(async () => ((await gearadminStatus(bed.gearmand)).get('image-build:tiny')?.workers ?? 0) === 0, 10_000, 'tiny to go');
     status = await gearadminStatus(bed.gearmand);
     expect(status.get('image-build:added')?.workers).toBe(1);
+  });
+});
+
+describe('F4 (a builder process on gearmand with two build slots and build-log-retention = 1)', () => {
+  const gate = join(mkdtempSync(join(tmpdir(), 'defects-18-f4-')), 'open');
+  // A command build that fails at once for ids starting with "fail-" and otherwise waits for the gate.
+  const script = [
+    'case "$IMAGE_ID" in fail-*) echo failing on purpose; exit 3;; esac',
+    `while [ ! -e ${gate} ]; do sleep 0.1; done`,
+    'head -c 65536 /dev/zero > "$OUTPUT_DIR/$IMAGE_NAME.raw"',
+  ].join('; ');
+  const bed = useBuilderBed(() =>
+    [
+      'build-workers = 2',
+      'build-log-retention = 1',
+      '[[diskimages]]',
+      'name = "gated"',
+      'builder = "command"',
+      `command = ["sh", "-c", ${JSON.stringify(script)}]`,
+      'formats = ["raw"]',
+    ].join('\n'),
+  );
+
+  test('F4: failed builds never prune the log of a build of the same diskimage still running', async () => {
+    const logs = join(bed.builder.imagesDir, 'logs', 'gated');
+    const running = bed.client.submit('image-build:gated', '{"image-id":"keep-a"}', { timeoutMs: 120_000 });
+    await eventually(() => existsSync(join(logs, 'keep-a.log')), 30_000, 'build A to start');
+    for (const id of ['fail-b', 'fail-c']) {
+      const failed = await rejection(bed.client.submit('image-build:gated', JSON.stringify({ 'image-id': id }), { timeoutMs: 60_000 }), ClientError);
+      expect(failed.code).toBe('WORK_FAIL');
+    }
+    // Build A is still waiting at the gate, and its log is where it was.
+    expect(existsSync(join(bed.builder.imagesDir, 'staging', 'keep-a'))).toBe(true);
+    expect(readdirSync(logs).sort()).toEqual(['fail-c.log', 'keep-a.log']);
+    writeFileSync(gate, '');
+    await running;
+    const metadata = JSON.parse(readFileSync(join(bed.builder.imagesDir, 'images', 'keep-a', 'metadata.json'), 'utf8'));
+    expect(metadata.build.log).toBe(join(logs, 'keep-a.log'));
+    expect(existsSync(metadata.build.log)).toBe(true);
+    expect(readFileSync(metadata.build.log, 'utf8')).toContain('image keep-a is ready');
   });
 });
 
