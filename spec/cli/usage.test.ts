@@ -1,0 +1,61 @@
+import { describe, expect, test } from 'bun:test';
+import { spawn } from 'node:child_process';
+import type { RunResult } from '../support/run.ts';
+
+/** The CLI with a clean environment: no NO_COLOR, CI or TEST unless given (citty reads those). */
+function cli(args: readonly string[], env: Record<string, string> = {}): Promise<RunResult> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !['NO_COLOR', 'CI', 'TEST', 'FORCE_COLOR'].includes(key)));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['src/cli/main.ts', ...args], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const ESC = /\u001b/;
+
+describe('G11: usage errors exit 2, in one plain line', () => {
+  test.each([
+    [['image-build'], 'nodepool-builder image-build: missing NAME'],
+    [['image-upload', 'some-id'], 'nodepool-builder image-upload: missing PROVIDER'],
+    [['no-such-command'], 'nodepool-builder: unknown command "no-such-command"'],
+    [[], 'nodepool-builder: no command given'],
+    [['image-build', 'tiny', '--tiemout', '5', '-s', '127.0.0.1:1'], 'nodepool-builder image-build: unknown option --tiemout'],
+    [['status', '-x'], 'nodepool-builder status: unknown option -x'],
+    [['image-delete', 'a', 'b', '-s', '127.0.0.1:1'], 'nodepool-builder image-delete: unexpected argument "b"'],
+    [['status', '--server'], 'nodepool-builder status: --server needs a value'],
+    [['config-validate'], 'nodepool-builder config-validate: --config is required'],
+  ])('%p', async (args, message) => {
+    const result = await cli(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${message} (see nodepool-builder`);
+    expect(result.stderr).not.toMatch(ESC);
+  });
+
+  test('known spellings still pass: --flag=value, aliases, camelCase, --no-<boolean>, values that start with a dash', async () => {
+    const result = await cli(['image-build', 'tiny', '--id=x1', '-s', '127.0.0.1:1', '--noFollow', '--timeout', '-1']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--timeout takes a number of seconds above 0, got "-1"');
+  });
+});
+
+describe('G11: colour only on a terminal, and never with NO_COLOR', () => {
+  test.each([[{}], [{ NO_COLOR: 'yes' }], [{ NO_COLOR: '1' }]])('--help into a pipe with %p has no escape codes', async (env) => {
+    for (const args of [['--help'], ['image-build', '--help']]) {
+      const result = await cli(args, env);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('USAGE');
+      expect(result.stdout).not.toMatch(ESC);
+    }
+  });
+
+  test('an argument error into a pipe has no escape codes', async () => {
+    const result = await cli(['nope']);
+    expect(result.code).toBe(2);
+    expect(result.stderr + result.stdout).not.toMatch(ESC);
+  });
+});
