@@ -7,6 +7,9 @@ function cli(args: readonly string[], env: Record<string, string> = {}): Promise
   const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !['NO_COLOR', 'CI', 'TEST', 'FORCE_COLOR'].includes(key)));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['src/cli/main.ts', ...args], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A server that starts although its arguments were wrong would run forever: the kill makes the test fail instead.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.on('close', () => clearTimeout(timer));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -41,6 +44,21 @@ describe('G11: usage errors exit 2, in one plain line', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--timeout takes a number of seconds above 0, got "-1"');
   });
+});
+
+describe('G11: geard refuses what it used to read as NaN, 0 or nothing', () => {
+  test.each([
+    [['--job-retries', 'x'], '--job-retries takes a whole number from 0 to 4294967295, got "x"'],
+    [['--shutdown-grace', 'abc'], '--shutdown-grace takes seconds from 0 to 2147483, got "abc"'],
+    [['--shutdown-grace', '1e308'], '--shutdown-grace takes seconds from 0 to 2147483, got "1e308"'],
+    [['--port', ''], '--port takes a whole number from 0 to 65535, got ""'],
+    [['--port', '70000'], '--port takes a whole number from 0 to 65535, got "70000"'],
+    [['--host', ''], '--host takes an address to listen on, got ""'],
+  ])('geard %p', async (args, message) => {
+    const result = await cli(['geard', '--port', '0', ...args]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`nodepool-builder: ${message}\n`);
+  }, 30_000);
 });
 
 describe('G11: colour only on a terminal, and never with NO_COLOR', () => {

@@ -3,6 +3,7 @@ import { CodedError } from '../errors/coded-error.ts';
 import { toError } from '../errors/thrown.ts';
 import { AdminError } from '../protocol/codec/admin-errors.ts';
 import { ClientError } from '../protocol/client/client-errors.ts';
+import { CERTIFICATE_REFUSED, describeConnectFailure, isCertificateFailure } from './connect-failure.ts';
 import { printable } from './printable.ts';
 
 /** Exit codes every command uses. */
@@ -45,7 +46,9 @@ export async function runCli(debug: boolean, body: () => Promise<void>): Promise
   try {
     await body();
   } catch (err) {
-    const message = toError(err).message;
+    let message = toError(err).message;
+    // A refused certificate must not hide behind "no gearman server reachable".
+    if (isCertificateFailure(err) && !message.includes(CERTIFICATE_REFUSED)) message += `: ${describeConnectFailure(err)}`;
     // Messages can carry a server's or a worker's words (a failure reason, a function name).
     process.stderr.write(`nodepool-builder: ${printable(message)}\n`);
     if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);

@@ -23,6 +23,8 @@ function codeOf(err: unknown): string | undefined {
   return undefined;
 }
 
+export const CERTIFICATE_REFUSED = "the server's TLS certificate was refused";
+
 /** Why a server could not be reached, in words an operator can act on (a refused certificate says so). */
 export function describeConnectFailure(err: unknown): string {
   // The socket's own words ("connect ECONNREFUSED ...") rather than the wrapper's.
@@ -30,7 +32,7 @@ export function describeConnectFailure(err: unknown): string {
   const message = cause instanceof Error ? cause.message : String(cause ?? 'unknown error');
   const code = codeOf(err);
   if (code === undefined) return message;
-  return `the server's TLS certificate was refused (${code}): check --tls-ca and the server name`;
+  return `${CERTIFICATE_REFUSED} (${code}): check --tls-ca and the server name`;
 }
 
 /** True when the failure was the server's certificate. */

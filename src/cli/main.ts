@@ -1,5 +1,6 @@
 import { type ArgsDef, type CommandDef, defineCommand, renderUsage, runCommand } from 'citty';
 import pkg from '../../package.json' with { type: 'json' };
+import { errorCode } from '../errors/thrown.ts';
 import { argumentProblem } from './arg-check.ts';
 import { EXIT } from './cli-error.ts';
 import { imageBuildCommand, imageDeleteCommand, imageUploadCommand } from './commands/client-commands.ts';
@@ -104,5 +105,11 @@ async function start(rawArgs: readonly string[]): Promise<void> {
   if (problem) refuse(problem, name);
   await command.run([...rest]);
 }
+
+// `status | head` closes the pipe early: stop quietly, as other tools do, instead of a stack trace.
+process.stdout.on('error', (err) => {
+  if (errorCode(err) === 'EPIPE') process.exit(0);
+  throw err;
+});
 
 await start(process.argv.slice(2));

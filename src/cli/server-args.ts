@@ -1,7 +1,7 @@
 import { toError } from '../errors/thrown.ts';
-import { readFileSync } from 'node:fs';
 import { type ServerAddress, parseServerAddress } from '../protocol/transport/connect-address.ts';
 import { UsageError } from './cli-error.ts';
+import { checkCa, checkKeyPair, readPem } from './tls-files.ts';
 
 /** Options every command that talks to job servers takes. */
 export const serverArgs = {
@@ -39,12 +39,15 @@ export interface ServerArgValues {
 
 export function serversFrom(args: ServerArgValues, rawArgs: readonly string[]): ServerAddress[] {
   const texts = repeated(rawArgs, '--server', '-s');
-  const read = (path: string | undefined) => (path ? readFileSync(path, 'utf8') : undefined);
-  const ca = read(args['tls-ca']);
-  const cert = read(args['tls-cert']);
-  const key = read(args['tls-key']);
+  const file = (flag: '--tls-ca' | '--tls-cert' | '--tls-key', path: string | undefined) =>
+    path ? { flag, path, pem: readPem(flag, path) } : undefined;
+  const ca = file('--tls-ca', args['tls-ca']);
+  const cert = file('--tls-cert', args['tls-cert']);
+  const key = file('--tls-key', args['tls-key']);
   if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
-  const tls = ca || cert ? { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) } : undefined;
+  if (cert && key) checkKeyPair(cert, key);
+  if (ca) checkCa(ca.flag, ca.path, ca.pem);
+  const tls = ca || cert ? { ...(ca ? { ca: ca.pem } : {}), ...(cert ? { cert: cert.pem } : {}), ...(key ? { key: key.pem } : {}) } : undefined;
   try {
     return (texts.length ? texts : ['127.0.0.1:4730']).map((text) => ({ ...parseServerAddress(text), ...(tls ? { tls } : {}) }));
   } catch (err) {

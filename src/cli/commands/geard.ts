@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { defineCommand } from 'citty';
 import { GearmanServer, type TlsListenOptions } from '../../protocol/server/index.ts';
 import { UsageError, runCli } from '../cli-error.ts';
 import { createLogger } from '../logger.ts';
+import { integerArg, secondsArg } from '../number-args.ts';
 import { waitForStopSignal } from '../signals.ts';
+import { checkCa, checkKeyPair, readPem } from '../tls-files.ts';
 
 interface TlsArgs {
   readonly 'tls-cert'?: string | undefined;
@@ -32,13 +33,12 @@ function tlsOptions(args: TlsArgs): TlsListenOptions | undefined {
   if (args['tls-ca'] && !requireClientCert) {
     throw new UsageError('--tls-ca needs --tls-require-client-cert: the CA is only used to check client certificates');
   }
-  const read = (path: string) => readFileSync(path, 'utf8');
-  return {
-    cert: read(args['tls-cert']!),
-    key: read(args['tls-key']!),
-    ...(args['tls-ca'] ? { ca: read(args['tls-ca']) } : {}),
-    requireClientCert,
-  };
+  const cert = { flag: '--tls-cert', path: args['tls-cert']!, pem: readPem('--tls-cert', args['tls-cert']!) };
+  const key = { flag: '--tls-key', path: args['tls-key']!, pem: readPem('--tls-key', args['tls-key']!) };
+  checkKeyPair(cert, key);
+  const ca = args['tls-ca'] ? readPem('--tls-ca', args['tls-ca']) : undefined;
+  if (ca !== undefined) checkCa('--tls-ca', args['tls-ca']!, ca);
+  return { cert: cert.pem, key: key.pem, ...(ca !== undefined ? { ca } : {}), requireClientCert };
 }
 
 export const geardCommand = defineCommand({
@@ -58,13 +58,16 @@ export const geardCommand = defineCommand({
   run: ({ args }) =>
     runCli(args.debug === true, async () => {
       const logger = createLogger({ debug: args.debug === true, json: args['log-json'] === true });
-      const port = Number(args.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port takes a port number, got ${args.port}`);
+      const port = integerArg('--port', args.port, 0, 65535);
+      const jobRetries = integerArg('--job-retries', args['job-retries'], 0, 0xffffffff);
+      // Checked now, not at SIGTERM: "abc" meant no grace at all.
+      const graceMs = secondsArg('--shutdown-grace', args['shutdown-grace']);
+      if (args.host.trim() === '') throw new UsageError('--host takes an address to listen on, got ""');
       const tls = tlsOptions(args);
-      const server = new GearmanServer({ host: args.host, port, logger, jobRetries: Number(args['job-retries']), ...(tls ? { tls } : {}) });
+      const server = new GearmanServer({ host: args.host, port, logger, jobRetries, ...(tls ? { tls } : {}) });
       await server.listen();
       const signal = await waitForStopSignal();
       logger.info(`${signal}: stopping`);
-      await server.close({ graceMs: Number(args['shutdown-grace']) * 1000 });
+      await server.close({ graceMs });
     }),
 });

@@ -272,10 +272,14 @@ export class Client {
       }
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new ClientError('NO_SERVER', `no gearman server reachable within ${waitMs} ms (${this.links.map((l) => l.name).join(', ')})`, {
-          ...(functionName ? { functionName } : {}),
-          callerStack: stack,
-        });
+        const failures = this.links.map((l) => l.connection.lastError);
+        const reasons = this.links.map((l, i) => (failures[i] ? `${l.name}: ${failures[i]!.message}` : l.name));
+        throw new ClientError(
+          'NO_SERVER',
+          `no gearman server reachable within ${waitMs} ms (${reasons.join('; ')})`,
+          { ...(functionName ? { functionName } : {}), callerStack: stack },
+          failures.find((failure) => failure !== undefined),
+        );
       }
       await new Promise<void>((resolve) => {
         const wake = (): void => {

@@ -69,6 +69,8 @@ export class Connection {
   private output: WriteQueue | undefined;
   private drainWaiters: (() => void)[] = [];
   private lastFailure = '';
+  /** Why the last attempt to connect (or the last connection) failed; undefined once connected again. */
+  lastError: Error | undefined;
   private probe: LivenessProbe | undefined;
 
   constructor(handlers: ConnectionHandlers, options: ConnectionOptions) {
@@ -213,6 +215,7 @@ export class Connection {
       this.logger.info(`${this.label}: connection restored`);
       this.lastFailure = '';
     }
+    this.lastError = undefined;
     this.backoff.reset();
     if (packet.type === Type.ECHO_RES && this.probe?.answers(packet.args[0]!)) return;
     this.handlers.packet(packet);
@@ -220,6 +223,7 @@ export class Connection {
 
   private scheduleReconnect(reason: Error, wasReady: boolean): void {
     const delay = this.backoff.next();
+    this.lastError = reason;
     // One warning per distinct failure, not one per attempt: a wrong CA must not flood the log.
     const message = reason.message;
     if (message !== this.lastFailure || wasReady) {
