@@ -123,6 +123,18 @@ describe('Keystone faults during image-upload jobs (real Keystone and a Glance b
     expectNoSecretsLogged(bed);
   });
 
+  test(`H8: a token that lives ${TOKEN_SECONDS} s serves a whole upload: two logins, not one before every Glance call`, async () => {
+    // A clock that stands still: the token keeps all the life it was issued with, however slow this host is.
+    const frozen = Date.now();
+    const bed = await startBed('token-margin', { now: () => frozen });
+    const before = keystoneProxy.requests.length;
+    await expectOneActive(bed, 'token-margin', await bed.upload('ks-slow', 'token-margin'));
+    const logins = keystoneProxy.requests.slice(before).filter((r) => r.method === 'POST' && r.path.endsWith('/auth/tokens'));
+    // One for the calls before the data, and the fresh token the PUT always asks for.
+    expect(logins.length).toBe(2);
+    expectNoSecretsLogged(bed);
+  });
+
   test('a token that expired while the client still trusts it: Glance answers 401 and the uploader authenticates once more', async () => {
     // A clock an hour behind: the cached token never looks old enough to renew, only a 401 says it is dead.
     const bed = await startBed('token-401', { now: () => Date.now() - 3_600_000 });

@@ -24,6 +24,7 @@ export async function startFakeKeystone(imageEndpoints: Array<{ interface: strin
         201,
         {
           token: {
+            issued_at: new Date().toISOString(),
             expires_at: new Date(Date.now() + state.lifetimeSeconds * 1000).toISOString(),
             catalog: [
               { type: 'identity', name: 'keystone', endpoints: [{ interface: 'public', region_id: 'RegionOne', url: 'http://keystone.invalid/v3' }] },

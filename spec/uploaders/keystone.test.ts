@@ -86,6 +86,23 @@ describe('the token cache', () => {
     expect(third.catalog.find((c) => c.type === 'image')?.endpoints[0]?.url).toBe('http://glance');
   });
 
+  test('H8: a token living less than the margin is reused for three quarters of its life, not renewed on every call', async () => {
+    const s = session();
+    const before = keystone.issued.length;
+    keystone.lifetimeSeconds = 60;
+    try {
+      now = Date.now();
+      const first = await s.token(signal());
+      now = first.expiresAt - 16_000;
+      expect((await s.token(signal())).value.reveal()).toBe(first.value.reveal());
+      now = first.expiresAt - 14_000;
+      expect((await s.token(signal())).value.reveal()).not.toBe(first.value.reveal());
+      expect(keystone.issued.length - before).toBe(2);
+    } finally {
+      keystone.lifetimeSeconds = 3600;
+    }
+  });
+
   test('concurrent callers share one authentication', async () => {
     const s = session();
     const before = keystone.issued.length;

@@ -10,15 +10,24 @@ import { Secret } from './secret.ts';
 
 export type KeystoneAuth = Exclude<CloudAuth, { type: 'none' }>;
 
+/** A token is renewed once less than 1/LIFETIME_FRACTION of its lifetime is left (unless the margin is shorter). */
+const LIFETIME_FRACTION = 4;
+
 export interface Token {
   readonly value: Secret;
   /** Epoch milliseconds. */
   readonly expiresAt: number;
+  /** From issued_at to expires_at (both Keystone's clock, so no skew between hosts). */
+  readonly lifetimeMs: number;
   readonly catalog: readonly CatalogService[];
 }
 
 export interface KeystoneOptions {
-  /** A cached token with less than this left is replaced (default 120 s). */
+  /**
+   * A cached token with less than this left is replaced (default 120 s), or with less than a
+   * quarter of its lifetime left when that is shorter: a margin longer than the token's life
+   * would mean a new login before every call.
+   */
   readonly refreshMarginMs?: number;
   readonly retry?: RetryPolicy;
   /** Bounds one authentication, whoever waits for it (default 60 s). */
@@ -51,13 +60,17 @@ export class KeystoneSession {
   /** A token good for at least the refresh margin; `fresh` asks for a new one (before a long upload). */
   token(signal: AbortSignal, fresh = false): Promise<Token> {
     const current = this.current;
-    if (!fresh && current && current.expiresAt - this.now() > this.refreshMarginMs) return Promise.resolve(current);
+    if (!fresh && current && current.expiresAt - this.now() > this.marginFor(current)) return Promise.resolve(current);
     if (!this.pending) {
       this.pending = this.authenticate().finally(() => {
         this.pending = undefined;
       });
     }
     return abortable(this.pending, signal);
+  }
+
+  private marginFor(token: Token): number {
+    return Math.min(this.refreshMarginMs, token.lifetimeMs / LIFETIME_FRACTION);
   }
 
   /** Forgets the cached token (after a 401 from a service). */
@@ -102,12 +115,14 @@ export class KeystoneSession {
       throw err;
     });
     const value = response.headers['x-subject-token'];
-    const body = response.body as { token?: { expires_at?: unknown; catalog?: unknown } } | undefined;
+    const body = response.body as { token?: { expires_at?: unknown; issued_at?: unknown; catalog?: unknown } } | undefined;
     const expiresAt = Date.parse(String(body?.token?.expires_at));
+    const issuedAt = Date.parse(String(body?.token?.issued_at));
     if (!value || Number.isNaN(expiresAt)) {
       throw new CloudAuthError('AUTH_FAILED', `Keystone at ${url} answered ${response.status} without a token for cloud "${this.cloud}"`);
     }
-    const token: Token = { value: new Secret(value), expiresAt, catalog: parseCatalog(body?.token?.catalog) };
+    const lifetimeMs = Math.max(0, expiresAt - (Number.isNaN(issuedAt) ? this.now() : issuedAt));
+    const token: Token = { value: new Secret(value), expiresAt, lifetimeMs, catalog: parseCatalog(body?.token?.catalog) };
     this.current = token;
     this.logger.debug(`authenticated to cloud "${this.cloud}" with ${describeCredentials(this.auth)}; token valid until ${new Date(expiresAt).toISOString()}`);
     return token;
