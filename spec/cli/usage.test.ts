@@ -1,5 +1,8 @@
 import { describe, expect, test } from 'bun:test';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { RunResult } from '../support/run.ts';
 
 /** The CLI with a clean environment: no NO_COLOR, CI or TEST unless given (citty reads those). */
@@ -76,4 +79,30 @@ describe('G11: colour only on a terminal, and never with NO_COLOR', () => {
     expect(result.code).toBe(2);
     expect(result.stderr + result.stdout).not.toMatch(ESC);
   });
+});
+
+test('G11: config-validate refuses what used to fail only later (exit 2, naming the key)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'config-validate-'));
+  const cases: [string, string][] = [
+    ['[[diskimages]]\nname = "a"\nelements = ["--help"]\n', 'diskimages[0].elements[0]'],
+    ['client-id = "builder|01"\n', 'client-id'],
+    ['images-dir = "~/imgs"\n', 'images-dir'],
+    ['images-dir = "builder.toml"\n', 'images-dir'],
+  ];
+  for (const [text, key] of cases) {
+    writeFileSync(join(dir, 'builder.toml'), text);
+    const result = await cli(['config-validate', '-c', join(dir, 'builder.toml')]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toStartWith(`nodepool-builder: ${join(dir, 'builder.toml')}: ${key}: expected `);
+  }
+});
+
+test('G11: image-update --provider with -c checks the provider names before anything is built', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'image-update-'));
+  const file = join(dir, 'builder.toml');
+  writeFileSync(file, '[[providers]]\nname = "cloud-a"\n[[providers]]\nname = "cloud-b"\n');
+  // No job server is reachable: the refusal must come first.
+  const result = await cli(['image-update', 'tiny', '--provider', 'cloud-a', '--provider', 'nope', '-c', file, '-s', '127.0.0.1:1']);
+  expect(result.code).toBe(2);
+  expect(result.stderr).toBe(`nodepool-builder: ${file} has no provider nope (it has: cloud-a, cloud-b)\n`);
 });

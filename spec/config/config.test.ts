@@ -1,4 +1,7 @@
 import { describe, expect, test } from 'bun:test';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig, parseConfig } from '../../src/config/load.ts';
 import { ConfigError } from '../../src/config/table-reader.ts';
 import { parseDuration, parseSize } from '../../src/config/units.ts';
@@ -162,4 +165,45 @@ describe('units', () => {
     ['1.5 GB', 1.5 * 1024 ** 3],
     ['2048', 2048],
   ])('size %s', (text, bytes) => expect(parseSize(text)).toBe(bytes));
+});
+
+describe('G11: config accepted that failed later is refused by the loader', () => {
+  const diskimage = (extra: string) => `[[diskimages]]\nname = "a"\n${extra}`;
+  test.each([
+    [diskimage('elements = ["x"]\nenv-vars = { DIB_X = "a\\u0000b" }'), 'diskimages[0].env-vars.DIB_X', 'text without a NUL character'],
+    [diskimage('elements = ["x"]\ndib-args = ["--x\\u0000"]'), 'diskimages[0].dib-args[0]', 'text without a NUL character'],
+    ['images-dir = "~/imgs"', 'images-dir', '"~" is not expanded'],
+    ['log-dir = "~"', 'log-dir', '"~" is not expanded'],
+    ['images-dir = ""', 'images-dir', 'a path'],
+    ['elements-path = ["~/elements"]', 'elements-path[0]', '"~" is not expanded'],
+    ['[[gearman-servers]]\nhost = ""', 'gearman-servers[0].host', 'a host name or address (not empty, no spaces)'],
+    ['[statsd]\nhost = ""', 'statsd.host', 'a host name or address'],
+    ['client-id = "builder|01"', 'client-id', 'no spaces, ":" or "|"'],
+    ['client-id = "builder:01"', 'client-id', 'no spaces, ":" or "|"'],
+    [diskimage('elements = ["--help"]'), 'diskimages[0].elements[0]', 'an element name'],
+    [diskimage('elements = ["vm", "-x"]'), 'diskimages[0].elements[1]', 'an element name'],
+    [diskimage('elements = ["x"]\nformats = ["qcow2", "raw", "qcow2"]'), 'diskimages[0].formats[2]', 'a format not listed before'],
+  ])('%p is refused at %s', (text, path, expected) => {
+    const err = errorOf(text);
+    expect(err.path).toBe(path);
+    expect(err.message).toContain(expected);
+  });
+
+  test('images-dir (or log-dir) naming a file is refused by config-validate, not at run with ENOTDIR', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'config-dirs-'));
+    writeFileSync(join(dir, 'a-file'), '');
+    for (const key of ['images-dir', 'log-dir']) {
+      writeFileSync(join(dir, 'builder.toml'), `${key} = "a-file"\n`);
+      const err = await loadConfig(join(dir, 'builder.toml')).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).path).toBe(key);
+      expect((err as ConfigError).message).toContain(`${join(dir, 'a-file')}, which is not a directory`);
+    }
+    // A directory that does not exist yet is fine: the builder makes it.
+    writeFileSync(join(dir, 'builder.toml'), 'images-dir = "not-yet"\n');
+    expect((await loadConfig(join(dir, 'builder.toml'))).imagesDir).toBe(join(dir, 'not-yet'));
+  });
 });

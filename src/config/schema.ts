@@ -87,13 +87,37 @@ function imageNameFormat(reader: TableReader): string {
 /** Relative paths in the file are relative to the file's own directory. */
 type PathResolver = (path: string) => string;
 
+/**
+ * A path: absolute, or relative to the config file's directory. "~" is not expanded (whose home
+ * would it be, for a service?), so a path starting with it is refused rather than read as a
+ * directory named "~".
+ */
+const PATH = /^(?!~)(?!$)/;
+const PATH_EXPECTED = 'a path, absolute or relative to this file ("~" is not expanded)';
+
 function optionalPath(reader: TableReader, key: string, path: PathResolver): string | undefined {
-  const value = reader.optionalString(key);
+  const value = reader.optionalString(key, PATH, PATH_EXPECTED);
   return value === undefined ? undefined : path(value);
 }
 
+function requiredPath(reader: TableReader, key: string, path: PathResolver, fallback: string): string {
+  return path(reader.string(key, fallback, PATH, PATH_EXPECTED));
+}
+
+const HOST = /^[^\s/]+$/;
+const HOST_EXPECTED = 'a host name or address (not empty, no spaces)';
+
+/** DIB element names are directory names; one starting with "-" would reach disk-image-create as an option. */
+const ELEMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+
+/**
+ * The client id is also part of statsd keys (":" and "|" end a key's name) and of gearman's
+ * workers listing (" " separates its fields).
+ */
+const CLIENT_ID = /^[A-Za-z0-9._\-/@+]+$/;
+
 function readServer(reader: TableReader, path: PathResolver): ServerAddress {
-  const host = reader.string('host');
+  const host = reader.string('host', undefined, HOST, HOST_EXPECTED);
   const port = reader.integer('port', DEFAULT_PORT, 1, 65535);
   const ca = optionalPath(reader, 'tls-ca', path);
   const cert = optionalPath(reader, 'tls-cert', path);
@@ -113,11 +137,16 @@ function readDiskImage(reader: TableReader, defaults: { dibCmd: string }): DiskI
   const formats = reader.stringArray('formats', ['qcow2'], 1);
   formats.forEach((format, i) => {
     if (!(DIB_FORMATS as readonly string[]).includes(format)) throw reader.error(`formats[${i}]`, `one of ${DIB_FORMATS.join(', ')}`, format);
+    if (formats.indexOf(format) !== i) throw reader.error(`formats[${i}]`, 'a format not listed before', format);
+  });
+  const elements = reader.stringArray('elements', builder === 'dib' ? undefined : [], builder === 'dib' ? 1 : 0);
+  elements.forEach((element, i) => {
+    if (!ELEMENT.test(element)) throw reader.error(`elements[${i}]`, 'an element name (letters, digits, ".", "_", "-"; not starting with "-" or ".")', element);
   });
   return {
     name,
     builder,
-    elements: reader.stringArray('elements', builder === 'dib' ? undefined : [], builder === 'dib' ? 1 : 0),
+    elements,
     release: reader.optionalString('release'),
     formats,
     envVars: reader.stringMap('env-vars'),
@@ -150,7 +179,7 @@ function readProvider(reader: TableReader): ProviderConfig {
 
 function readStatsd(reader: TableReader): StatsdConfig {
   return {
-    host: reader.string('host', '127.0.0.1'),
+    host: reader.string('host', '127.0.0.1', HOST, HOST_EXPECTED),
     port: reader.integer('port', 8125, 1, 65535),
     prefix: reader.string('prefix', 'nodepool'),
   };
@@ -168,19 +197,22 @@ function unique<T extends { name: string }>(items: readonly T[], reader: TableRe
 export function readConfig(document: unknown, file: string): BuilderConfig {
   const root = TableReader.root(document, file);
   const path: PathResolver = (value) => resolve(dirname(file), value);
-  const imagesDir = path(root.string('images-dir', '/var/lib/nodepool-builder/images'));
+  const imagesDir = requiredPath(root, 'images-dir', path, '/var/lib/nodepool-builder/images');
   const dibCmd = root.string('dib-cmd', 'disk-image-create');
   const config: BuilderConfig = {
     file,
     imagesDir,
-    logDir: path(root.string('log-dir', join(imagesDir, 'logs'))),
+    logDir: requiredPath(root, 'log-dir', path, join(imagesDir, 'logs')),
     buildLogRetention: root.integer('build-log-retention', 7, 1),
     buildWorkers: root.integer('build-workers', 1, 1, 64),
     uploadWorkers: root.integer('upload-workers', 4, 1, 256),
     minFreeSpace: root.size('min-free-space', 2 * 1024 ** 3),
-    elementsPath: root.stringArray('elements-path', []).map(path),
+    elementsPath: root.stringArray('elements-path', []).map((dir, i) => {
+      if (!PATH.test(dir)) throw root.error(`elements-path[${i}]`, PATH_EXPECTED, dir);
+      return path(dir);
+    }),
     dibImageCache: optionalPath(root, 'dib-image-cache', path),
-    clientId: root.string('client-id', hostname(), /^\S+$/, 'a client id without spaces'),
+    clientId: root.string('client-id', hostname(), CLIENT_ID, 'a client id of letters, digits and . _ - / @ + (no spaces, ":" or "|": it is part of statsd keys)'),
     shutdownGraceMs: root.duration('shutdown-grace', 300_000),
     cloudsFile: optionalPath(root, 'clouds-file', path),
     gearmanServers: root.tables('gearman-servers', (t) => readServer(t, path)),

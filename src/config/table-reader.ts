@@ -60,6 +60,7 @@ export class TableReader {
     const value = this.take(key);
     if (value === undefined) return undefined;
     if (typeof value !== 'string' || (pattern && !pattern.test(value))) throw this.error(key, expected, value);
+    this.noNul(key, value);
     return value;
   }
 
@@ -124,7 +125,9 @@ export class TableReader {
     if (!Array.isArray(value) || value.some((item) => typeof item !== 'string') || value.length < minLength) {
       throw this.error(key, `an array of ${minLength > 0 ? `at least ${minLength} ` : ''}strings`, value);
     }
-    return value as string[];
+    const strings = value as string[];
+    strings.forEach((item, i) => this.noNul(`${key}[${i}]`, item));
+    return strings;
   }
 
   /** An inline table of string values, e.g. env-vars = { DIB_RELEASE = "bookworm" }. */
@@ -135,9 +138,19 @@ export class TableReader {
     const out: Record<string, string> = {};
     for (const [name, item] of Object.entries(value)) {
       if (typeof item !== 'string') throw new ConfigError(this.file, `${this.keyPath(key)}.${name}`, 'a string', item);
+      if (name.includes('\0')) throw this.error(key, 'names without a NUL character', name);
+      this.noNul(`${key}.${name}`, item);
       out[name] = item;
     }
     return out;
+  }
+
+  /**
+   * No string of the file may hold a NUL: none can reach an argv, an environment or a path
+   * (Node refuses them with a TypeError, so every build would fail later instead).
+   */
+  private noNul(key: string, value: string): void {
+    if (value.includes('\0')) throw this.error(key, 'text without a NUL character', value);
   }
 
   /** A sub-table ([name]) read by `read`; undefined when absent. */
