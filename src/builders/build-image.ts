@@ -62,6 +62,7 @@ export async function buildImage(env: BuildEnvironment, image: DiskImageConfig, 
         const commandStarted = Date.now();
         // A build that dies of a full disk only says so in its output; the job's reason must too.
         let noSpaceLine: string | undefined;
+        let forgetGroup: (() => void) | undefined;
         const outcome = await runProcess(argv, {
           env: processEnv,
           cwd: staging.dir,
@@ -71,11 +72,16 @@ export async function buildImage(env: BuildEnvironment, image: DiskImageConfig, 
             log.line(line);
           },
           ...(options.signal ? { signal: options.signal } : {}),
+          // Recorded so that a restart after a crash stops this group, and only this one.
+          onSpawn: (pgid) => (forgetGroup = env.repository.recordProcessGroup(staging, pgid)),
         })
           .catch((err: unknown) => {
             throw new JobFailure('BUILD_FAILED', `cannot run ${argv[0]}: ${oneLine(err)}`);
           })
-          .finally(() => (commandMs += Date.now() - commandStarted));
+          .finally(() => {
+            forgetGroup?.();
+            commandMs += Date.now() - commandStarted;
+          });
         if (outcome.timedOut) throw new JobFailure('BUILD_TIMEOUT', `the build timed out after ${image.buildTimeoutMs} ms`);
         if (outcome.aborted) throw new JobFailure('BUILD_ABORTED', 'the build was aborted (the builder is stopping)');
         if (outcome.code !== 0 && noSpaceLine !== undefined) {

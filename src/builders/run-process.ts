@@ -9,6 +9,8 @@ export interface ProcessOptions {
   readonly onLine: (line: string) => void;
   /** How long SIGTERM may take before SIGKILL. */
   readonly killGraceMs?: number;
+  /** Called once the command runs, with its pid, which is also its process group's id. */
+  readonly onSpawn?: (pid: number) => void;
 }
 
 export interface ProcessOutcome {
@@ -32,6 +34,7 @@ export function runProcess(argv: readonly string[], options: ProcessOptions): Pr
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
     let timedOut = false;
     let aborted = false;
     let killTimer: ReturnType<typeof setTimeout> | undefined;

@@ -6,7 +6,7 @@ import { JobFailure } from '../errors/job-failure.ts';
 import type { Logger } from '../util/log.ts';
 import { isImageId } from './image-id.ts';
 import { type ImageRecord, isImageRecord } from './image-record.ts';
-import { killStrayProcesses } from './stray-processes.ts';
+import { recordProcessGroup, stopRecordedBuilds } from './stray-processes.ts';
 
 export const METADATA_FILE = 'metadata.json';
 
@@ -20,6 +20,7 @@ export interface Staging {
  * The local image repository under images-dir:
  *   images/<id>/   complete images, each with its metadata.json
  *   staging/<id>/  builds in progress; they become images only by an atomic rename
+ *   staging/.<id>.<pgid>.pgroup  the process group of a build command while it runs
  *   trash/         images being deleted (renamed away first, so a half-deleted image is never served)
  * After a crash, staging/ and trash/ hold only leftovers, and recover() removes them.
  */
@@ -43,12 +44,9 @@ export class ImageRepository {
   /** Creates the layout, removes leftovers of crashed builds and deletes, and loads every complete image. */
   async recover(): Promise<ImageRecord[]> {
     await Promise.all([this.imagesDir, this.stagingDir, this.trashDir].map((dir) => mkdir(dir, { recursive: true })));
-    const leftovers = await readdir(this.stagingDir);
-    if (leftovers.length > 0) {
-      const killed = await killStrayProcesses(`${this.stagingDir}/`);
-      if (killed.length) this.logger.warn(`killed ${killed.length} process(es) still building into ${this.stagingDir}`);
-    }
-    for (const leftover of leftovers) {
+    // Only the build processes an earlier life of this builder recorded: never anything else.
+    await stopRecordedBuilds(this.stagingDir, this.logger);
+    for (const leftover of await readdir(this.stagingDir)) {
       this.logger.warn(`removing the unfinished build ${leftover} left in ${this.stagingDir}`);
       await rm(join(this.stagingDir, leftover), { recursive: true, force: true });
     }
@@ -101,6 +99,14 @@ export class ImageRepository {
     }
     this.building.add(id);
     return { id, dir };
+  }
+
+  /**
+   * Records the process group of a command the build of `staging` runs, so a restart after a
+   * crash can stop it; the returned function forgets it once the group is gone.
+   */
+  recordProcessGroup(staging: Staging, pgid: number): () => void {
+    return recordProcessGroup(this.stagingDir, staging.id, pgid);
   }
 
   /** A build of this id is in progress here (staged, neither committed nor discarded yet). */

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ import { useBuilderBed } from '../../support/builder-bed.ts';
 import { testBuilderConfig } from '../../support/builder-config.ts';
 import { type BuilderProcess, startBuilder, tinyImage } from '../../support/builder-process.ts';
 import { type FaultProxy, startFaultProxy } from '../../support/fault-proxy.ts';
-import { gearadminStatus } from '../../support/gearadmin.ts';
+import { gearadminStatus, gearadminWorkers } from '../../support/gearadmin.ts';
 import { type Gearmand, startGearmand } from '../../support/gearmand.ts';
 import { captureLogs } from '../../support/log-capture.ts';
 import { type OpenStackPeers, startOpenStack } from '../../support/openstack/openstack-peers.ts';
@@ -114,6 +114,109 @@ describe('F2 (a builder process on gearmand, reloaded with SIGHUP)', () => {
     await eventually(async () => ((await gearadminStatus(bed.gearmand)).get('image-build:tiny')?.workers ?? 0) === 0, 10_000, 'tiny to go');
     status = await gearadminStatus(bed.gearmand);
     expect(status.get('image-build:added')?.workers).toBe(1);
+  });
+});
+
+describe('F3 (a wrapper script without job control starts a watcher, then the builder, in one process group)', () => {
+  let gearmand: Gearmand;
+  let work: string;
+  const groups: number[] = [];
+  const watchers: number[] = [];
+
+  beforeAll(async () => {
+    gearmand = await startGearmand();
+    work = mkdtempSync(join(tmpdir(), 'defects-18-f3-'));
+  });
+
+  afterAll(async () => {
+    // Only what this test started: the wrappers' groups, the watchers, the build's group.
+    for (const pgid of groups) for (const signal of ['SIGTERM', 'SIGKILL'] as const) signalQuietly(-pgid, signal);
+    for (const pid of watchers) signalQuietly(pid, 'SIGKILL');
+    await gearmand?.kill();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  const signalQuietly = (pid: number, signal: NodeJS.Signals) => {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Already gone.
+    }
+  };
+  /** Gone, or a zombie waiting for its parent. */
+  const gone = (pid: number) => {
+    const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : 'gone';
+    return stat === 'gone' || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  };
+
+  test('F3: startup recovery stops only the build it started in an earlier life, never its own group or a process that mentions staging', async () => {
+    const imagesDir = join(work, 'images');
+    const staging = join(imagesDir, 'staging');
+    const buildPid = join(work, 'build.pid');
+    mkdirSync(join(staging, 'x'), { recursive: true }); // a leftover: recovery runs at the first start
+    const configFile = join(work, 'builder.toml');
+    writeFileSync(
+      configFile,
+      [
+        `images-dir = "${imagesDir}"`,
+        'client-id = "f3-builder"',
+        '[[diskimages]]',
+        'name = "endless"',
+        'builder = "command"',
+        `command = ["sh", "-c", ${JSON.stringify(`echo $$ > ${buildPid}; sleep 600`)}]`,
+        'formats = ["raw"]',
+        '[[gearman-servers]]',
+        `host = "${gearmand.host}"`,
+        `port = ${gearmand.port}`,
+      ].join('\n'),
+    );
+    const logFile = join(work, 'builder.log');
+    const registered = async () => (await gearadminWorkers(gearmand)).filter((w) => w.clientId.startsWith('f3-builder/')).flatMap((w) => w.functions);
+    /** sh without job control: the watcher and the builder (exec'ed) share the wrapper's group. */
+    const startWrapped = async (life: number) => {
+      const watcherPid = join(work, `watcher-${life}.pid`);
+      const script = [
+        `sh -c 'sleep 600' watcher ${join(staging, 'x', 'note')} &`,
+        `echo $! > ${watcherPid}`,
+        `exec ${process.execPath} src/cli/main.ts run -c ${configFile} --debug >> ${logFile} 2>&1`,
+      ].join('\n');
+      const wrapper = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
+      groups.push(wrapper.pid!);
+      const exited = new Promise<number | null>((resolve) => wrapper.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+      const watcher = Number(await eventually(() => existsSync(watcherPid) && readFileSync(watcherPid, 'utf8').trim(), 10_000, 'the watcher'));
+      watchers.push(watcher);
+      await eventually(
+        async () => {
+          if (wrapper.exitCode !== null || wrapper.signalCode !== null) throw new Error(`the builder died (${wrapper.signalCode ?? wrapper.exitCode}):\n${readFileSync(logFile, 'utf8')}`);
+          return (await registered()).includes('image-build:endless');
+        },
+        30_000,
+        `life ${life} of the builder to register`,
+      );
+      return { builder: wrapper, exited, watcher };
+    };
+
+    const first = await startWrapped(1);
+    expect(gone(first.watcher)).toBe(false);
+    expect(readFileSync(logFile, 'utf8')).toContain('removing the unfinished build x');
+
+    // A build runs; the builder dies with SIGKILL and leaves the build's group running.
+    const submitter = new Client({ servers: [gearmand] });
+    submitter.submit('image-build:endless', '{"image-id":"endless-1"}', { timeoutMs: 600_000 }).catch(() => undefined);
+    const build = Number(await eventually(() => existsSync(buildPid) && readFileSync(buildPid, 'utf8').trim(), 30_000, 'the build to run'));
+    await submitter.close(); // gearmand drops the job instead of handing it to the next life
+    first.builder.kill('SIGKILL');
+    await first.exited;
+    expect(gone(build)).toBe(false);
+
+    const second = await startWrapped(2);
+    await eventually(() => gone(build), 10_000, 'the earlier build to be stopped');
+    const log = readFileSync(logFile, 'utf8');
+    expect(log).toContain(`killed process group ${build} `);
+    expect(log).toContain('the unfinished build endless-1');
+    expect(gone(first.watcher)).toBe(false);
+    expect(gone(second.watcher)).toBe(false);
+    expect(readdirSync(staging)).toEqual([]);
   });
 });
 

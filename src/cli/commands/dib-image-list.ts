@@ -26,7 +26,8 @@ export const dibImageListCommand = defineCommand({
       const repository = new ImageRepository(config.imagesDir, silentLogger);
       // Read-only: a running builder owns recovery, so staging is listed, never cleaned here.
       const images = await repository.load();
-      const building = await readdir(repository.stagingDir).catch(() => [] as string[]);
+      // Ids never start with a dot: dot entries are a build's process records and conversions.
+      const building = (await readdir(repository.stagingDir).catch(() => [] as string[])).filter((name) => !name.startsWith('.'));
       const rows = [
         ...images.map((image) => ({
           id: image.id,
