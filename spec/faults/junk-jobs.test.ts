@@ -52,7 +52,7 @@ const JUNK: ReadonlyArray<Omit<Submission, 'fn'> & { readonly fn: 'build' | 'upl
   { what: 'build: 100 KB of data', fn: 'build', data: json({ 'image-id': 'big', pad: 'p'.repeat(100 * 1024) }), reason: /the limit is/ },
   { what: 'upload: not JSON', fn: 'upload', data: '{"provider":', reason: BAD_DATA },
   { what: 'upload: provider is a number', fn: 'upload', data: json({ provider: 7 }), reason: /"provider" must be/ },
-  { what: 'upload: an unknown provider', fn: 'upload', data: json({ provider: 'nowhere' }), reason: /no provider nowhere/ },
+  { what: 'upload: an unknown provider', fn: 'upload', data: json({ provider: 'nowhere' }), reason: /no provider "nowhere"/ },
   { what: 'upload: a traversal provider', fn: 'upload', data: json({ provider: '../../etc/passwd' }), reason: /no provider/ },
   { what: 'upload: a 300-char image name', fn: 'upload', data: json({ provider: 'nowhere', 'image-name': 'n'.repeat(300) }), reason: /"image-name" must be/ },
   { what: 'upload: 100 KB of data', fn: 'upload', data: 'u'.repeat(100 * 1024), reason: /the limit is/ },
