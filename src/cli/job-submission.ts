@@ -53,16 +53,20 @@ export class Budget {
   }
 }
 
-async function adminStatus(server: ServerAddress, timeoutMs: number): Promise<readonly FunctionStatus[]> {
+async function adminStatus(server: ServerAddress, timeoutMs: number, signal: AbortSignal): Promise<readonly FunctionStatus[]> {
   const admin = new AdminClient(server, { connectTimeoutMs: timeoutMs, replyTimeoutMs: timeoutMs });
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new ClientError('TIMEOUT', `no admin reply within ${timeoutMs} ms`, { server: describeServer(server) })), timeoutMs);
+    onAbort = () => reject(new ClientError('ABORTED', 'another server answered first', { server: describeServer(server) }));
+    signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
     return await Promise.race([admin.status(), expired]);
   } finally {
     clearTimeout(timer);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
     admin.close();
   }
 }
@@ -72,14 +76,26 @@ async function adminStatus(server: ServerAddress, timeoutMs: number): Promise<re
  * nobody can run is refused at once instead of waiting forever.
  */
 export async function requireWorker(servers: readonly ServerAddress[], functionName: string, budget: Budget): Promise<void> {
-  const answers = await Promise.allSettled(servers.map((server) => adminStatus(server, budget.wait())));
-  const reached = answers.filter((answer) => answer.status === 'fulfilled');
+  const registers = (rows: readonly FunctionStatus[]) => rows.some((row) => row.function === functionName && row.workers > 0);
+  const done = new AbortController();
+  const asks = servers.map((server) => adminStatus(server, budget.wait(), done.signal));
+  // The first server with a worker settles it: a server that is down must not hold the others up.
+  const found = new Promise<true>((resolve) => {
+    for (const ask of asks) ask.then((rows) => registers(rows) && resolve(true), () => undefined);
+  });
+  const answers = Promise.allSettled(asks);
+  if ((await Promise.race([found, answers])) === true) {
+    // The others' connections and timers would keep the process alive: let them go.
+    done.abort();
+    return;
+  }
+  const settled = await answers;
+  const reached = settled.filter((answer) => answer.status === 'fulfilled');
   if (reached.length === 0) {
-    const reasons = answers.map((answer, i) => `${describeServer(servers[i]!)}: ${describeConnectFailure(answer.status === 'rejected' ? answer.reason : undefined)}`);
+    const reasons = settled.map((answer, i) => `${describeServer(servers[i]!)}: ${describeConnectFailure(answer.status === 'rejected' ? answer.reason : undefined)}`);
     throw new ClientError('NO_SERVER', `no gearman server reachable (${reasons.join('; ')})`, { functionName });
   }
-  const registered = reached.some((answer) => answer.value.some((row) => row.function === functionName && row.workers > 0));
-  if (!registered) {
+  if (!reached.some((answer) => registers(answer.value))) {
     throw new NoWorkerError(`no worker registers ${functionName} (asked ${servers.map(describeServer).join(', ')}); --wait submits it anyway`);
   }
 }
