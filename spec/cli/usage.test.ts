@@ -106,3 +106,11 @@ test('G11: image-update --provider with -c checks the provider names before anyt
   expect(result.code).toBe(2);
   expect(result.stderr).toBe(`nodepool-builder: ${file} has no provider nope (it has: cloud-a, cloud-b)\n`);
 });
+
+test('G11: an empty --server is refused, not read as the default 127.0.0.1:4730', async () => {
+  for (const args of [['status', '--server', ''], ['status', '--server='], ['image-delete', 'x', '-s', '']]) {
+    const result = await cli(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('nodepool-builder: --server takes HOST[:PORT], got ""\n');
+  }
+});

@@ -39,6 +39,10 @@ export interface ServerArgValues {
 
 export function serversFrom(args: ServerArgValues, rawArgs: readonly string[]): ServerAddress[] {
   const texts = repeated(rawArgs, '--server', '-s');
+  // An empty --server must not quietly become the default server.
+  if (texts.length === 0 && rawArgs.some((arg, i) => ['--server', '-s'].includes(arg) ? rawArgs[i + 1] !== undefined : /^(--server|-s)=/.test(arg))) {
+    throw new UsageError('--server takes HOST[:PORT], got ""');
+  }
   const file = (flag: '--tls-ca' | '--tls-cert' | '--tls-key', path: string | undefined) =>
     path ? { flag, path, pem: readPem(flag, path) } : undefined;
   const ca = file('--tls-ca', args['tls-ca']);
