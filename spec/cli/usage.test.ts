@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import type { RunResult } from '../support/run.ts';
 
 /** The CLI with a clean environment: no NO_COLOR, CI or TEST unless given (citty reads those). */
-function cli(args: readonly string[], env: Record<string, string> = {}): Promise<RunResult> {
+function cli(args: readonly string[], env: Record<string, string> = {}, command?: string): Promise<RunResult> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !['NO_COLOR', 'CI', 'TEST', 'FORCE_COLOR'].includes(key)));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['src/cli/main.ts', ...args], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = command ? ['-q', ...args] : ['src/cli/main.ts', ...args];
+    const child = spawn(command ?? process.execPath, argv, { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     // A server that starts although its arguments were wrong would run forever: the kill makes the test fail instead.
     const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
     child.on('close', () => clearTimeout(timer));
@@ -72,6 +73,12 @@ describe('G11: colour only on a terminal, and never with NO_COLOR', () => {
       expect(result.stdout).toContain('USAGE');
       expect(result.stdout).not.toMatch(ESC);
     }
+  });
+
+  test('on a terminal (script(1)) --help is coloured, unless NO_COLOR is set to anything', async () => {
+    const onTerminal = (env: Record<string, string>) => cli(['-c', `${process.execPath} src/cli/main.ts image-build --help`, '/dev/null'], env, 'script');
+    expect((await onTerminal({})).stdout).toMatch(ESC);
+    expect((await onTerminal({ NO_COLOR: 'yes' })).stdout).not.toMatch(ESC);
   });
 
   test('an argument error into a pipe has no escape codes', async () => {
