@@ -112,4 +112,24 @@ describe('Glance faults during image-upload jobs (gearmand, BuilderWorker, real 
     await expectOneActive('after-too-slow', await bed.upload('direct', 'after-too-slow'));
     expectNoSecretsLogged();
   });
+
+  test('H9 (fake 500 proxy): against a Glance answering 500 to everything, the cleanup of the failed create is a few DELETEs, not minutes of them', async () => {
+    let failing = true;
+    const before = proxy.requests.length;
+    // Every image call; version discovery at / still passes, so the create is reached.
+    proxy.failFor(3_600_000, 500, ({ path }) => failing && path.startsWith('/v2/images'));
+    let outcome: UploadOutcome;
+    try {
+      outcome = await bed.upload('via-proxy', 'all-500');
+    } finally {
+      failing = false;
+    }
+    expect(outcome).toMatchObject({ ok: false, reason: expect.stringContaining('500') });
+    const seen = proxy.requests.slice(before).filter((r) => r.path.startsWith('/v2/images')).map((r) => r.method);
+    // Five tries at the create, then the four the cleanup is allowed; nothing after the job's end.
+    expect(seen).toEqual([...Array<string>(5).fill('POST'), ...Array<string>(4).fill('DELETE')]);
+    expect(bed.logs.at('error').some((line) => line.includes('of a failed upload is still in cloud "through-proxy"') && line.includes('the sweep at the next start deletes it'))).toBe(true);
+    expect(await named('all-500')).toEqual([]);
+    expectNoSecretsLogged();
+  });
 });

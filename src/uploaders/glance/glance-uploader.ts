@@ -15,7 +15,7 @@ export interface GlanceUploaderOptions {
   /** Computed while the file streams out; md5 and sha256 are checked against the build's record. */
   readonly hashes?: readonly HashAlgorithm[];
   readonly retry?: RetryPolicy;
-  /** How long deleting the image of a failed upload may take, apart from the job's own timeout. */
+  /** How long deleting the image of a failed upload may take after the job's own time (default CLEANUP_TIMEOUT_MS). */
   readonly cleanupTimeoutMs?: number;
   readonly importPollMs?: number;
   readonly chunkSize?: number;
@@ -36,7 +36,13 @@ export const BUILD_ID_PROPERTY = 'nodepool_build_id';
  * on a 2-core host (bench:upload): opt in with hashes: ['md5', 'sha256', 'sha512'].
  */
 export const DEFAULT_HASHES: readonly HashAlgorithm[] = ['md5', 'sha256'];
-const CLEANUP_RETRY: RetryPolicy = { attempts: 30, baseDelayMs: 500, maxDelayMs: 10_000 };
+/**
+ * The cleanup after a failed upload runs after upload-timeout (which may be what failed it), so
+ * it has a short bound of its own: a few DELETEs within 30 s. An image it could not delete is
+ * still tagged as this builder's, and the sweep at the next start removes it.
+ */
+export const CLEANUP_TIMEOUT_MS = 30_000;
+export const CLEANUP_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 500, maxDelayMs: 2_000 };
 
 /**
  * Uploads one image to one provider's Glance: create (with a client-chosen id) → PUT the file
@@ -168,12 +174,13 @@ export class GlanceUploader implements Uploader {
   }
 
   private async cleanup(glance: GlanceClient, id: string, cloud: string): Promise<void> {
-    const timeoutMs = this.options.cleanupTimeoutMs ?? 120_000;
+    const timeoutMs = this.options.cleanupTimeoutMs ?? CLEANUP_TIMEOUT_MS;
     try {
       const deleted = await glance.delete(id, AbortSignal.timeout(timeoutMs), CLEANUP_RETRY);
       if (deleted) this.logger.info(`deleted image ${id} of the failed upload from cloud "${cloud}"`);
     } catch (err) {
-      this.logger.error(`image ${id} of a failed upload is still in cloud "${cloud}" (${oneLine(err)}): delete it by hand`);
+      const after = this.options.builderId === undefined ? 'delete it by hand' : 'unless it is active, the sweep at the next start deletes it; or delete it by hand';
+      this.logger.error(`image ${id} of a failed upload is still in cloud "${cloud}" (${oneLine(err)}): ${after}`);
     }
   }
 }
