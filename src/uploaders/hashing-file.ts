@@ -1,6 +1,7 @@
 import { type Hash, createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { JobFailure } from '../errors/job-failure.ts';
+import { toError } from '../errors/thrown.ts';
 
 export type HashAlgorithm = 'md5' | 'sha256' | 'sha512';
 export type Digests = Readonly<Partial<Record<HashAlgorithm, string>>>;
@@ -106,5 +107,5 @@ function changed(path: string, how: string): JobFailure {
 
 /** A local read error is the host's problem, not the cloud's: the job fails at once, without retries. */
 function unreadable(path: string, err: unknown): JobFailure {
-  return new JobFailure('LOCAL_FILE_UNREADABLE', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  return new JobFailure('LOCAL_FILE_UNREADABLE', `cannot read ${path}: ${toError(err).message}`, { cause: err });
 }
