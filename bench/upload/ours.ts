@@ -35,6 +35,7 @@ async function toGlance(cloudsFile: string, cloud: string, path: string, md5: st
     minDisk: undefined,
     minRam: undefined,
     meta: {},
+    diskimages: undefined,
   };
   const started = performance.now();
   const result = await uploaders(provider).upload({

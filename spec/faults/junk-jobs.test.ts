@@ -74,6 +74,8 @@ function diskimage(name: string, command: string[]): DiskImageConfig {
     dibTrace: false,
     noTmpfs: false,
     command,
+    rebuildAgeMs: 86_400_000,
+    pause: false,
   };
 }
 

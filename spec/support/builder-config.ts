@@ -20,6 +20,7 @@ export function testBuilderConfig(root: string, overrides: Partial<BuilderConfig
     statsd: undefined,
     diskimages: [],
     providers: [],
+    scheduler: undefined,
     ...overrides,
   };
 }

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_PORT, type ServerAddress } from '../protocol/transport/connect-address.ts';
 import { ConfigError, TableReader } from './table-reader.ts';
 import { parseImageNameFormat } from './image-name-format.ts';
+import { type PathKeys, type SchedulerConfig, readScheduler } from './scheduler-schema.ts';
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const NAME_EXPECTED = 'a name of letters, digits, ".", "_" and "-" (at most 128, starting with a letter or digit)';
@@ -29,6 +30,19 @@ export interface DiskImageConfig {
   readonly noTmpfs: boolean;
   /** command: the operator's argv. */
   readonly command: readonly string[];
+  /** Scheduler: a ready build older than this is replaced by a new one (nodepool: 24 h). */
+  readonly rebuildAgeMs: number;
+  /** Scheduler: no new builds while paused; what exists is kept. */
+  readonly pause: boolean;
+}
+
+/** One entry of a provider's `diskimages`: the scheduler uploads this diskimage there. */
+export interface ProviderDiskImage {
+  readonly name: string;
+  /** No new uploads to this provider while paused; what exists is kept. */
+  readonly pause: boolean;
+  /** Image properties for this diskimage, over the provider's own `meta`. */
+  readonly meta: Readonly<Record<string, string>>;
 }
 
 export interface ProviderConfig {
@@ -44,6 +58,8 @@ export interface ProviderConfig {
   readonly minDisk: number | undefined;
   readonly minRam: number | undefined;
   readonly meta: Readonly<Record<string, string>>;
+  /** The diskimages the scheduler uploads here; undefined (no key) means every diskimage of the file. */
+  readonly diskimages: readonly ProviderDiskImage[] | undefined;
 }
 
 export interface StatsdConfig {
@@ -69,6 +85,8 @@ export interface BuilderConfig {
   readonly statsd: StatsdConfig | undefined;
   readonly diskimages: readonly DiskImageConfig[];
   readonly providers: readonly ProviderConfig[];
+  /** The `[scheduler]` table; undefined when the file has none. */
+  readonly scheduler: SchedulerConfig | undefined;
 }
 
 function oneOf<T extends string>(reader: TableReader, key: string, choices: readonly T[], fallback: T): T {
@@ -156,6 +174,16 @@ function readDiskImage(reader: TableReader, defaults: { dibCmd: string }): DiskI
     dibTrace: reader.boolean('dib-trace', true),
     noTmpfs: reader.boolean('no-tmpfs', false),
     command: reader.stringArray('command', builder === 'command' ? undefined : [], builder === 'command' ? 1 : 0),
+    rebuildAgeMs: reader.duration('rebuild-age', 86_400_000),
+    pause: reader.boolean('pause', false),
+  };
+}
+
+function readProviderDiskImage(reader: TableReader): ProviderDiskImage {
+  return {
+    name: reader.string('name', undefined, NAME_PATTERN, NAME_EXPECTED),
+    pause: reader.boolean('pause', false),
+    meta: reader.stringMap('meta'),
   };
 }
 
@@ -174,7 +202,25 @@ function readProvider(reader: TableReader): ProviderConfig {
     minDisk,
     minRam,
     meta: reader.stringMap('meta'),
+    diskimages: reader.has('diskimages') ? reader.tables('diskimages', readProviderDiskImage) : undefined,
   };
+}
+
+/**
+ * A provider's diskimages must name diskimages of this file, once each: a misspelt name would
+ * otherwise never be uploaded, and nothing would say why.
+ */
+function checkProviderDiskImages(config: BuilderConfig, root: TableReader): void {
+  const known = new Set(config.diskimages.map((image) => image.name));
+  config.providers.forEach((provider, p) => {
+    const seen = new Set<string>();
+    provider.diskimages?.forEach((entry, i) => {
+      const key = `providers[${p}].diskimages[${i}].name`;
+      if (!known.has(entry.name)) throw root.error(key, 'the name of a [[diskimages]] entry of this file', entry.name);
+      if (seen.has(entry.name)) throw root.error(key, 'a diskimage not listed before for this provider', entry.name);
+      seen.add(entry.name);
+    });
+  });
 }
 
 function readStatsd(reader: TableReader): StatsdConfig {
@@ -199,6 +245,10 @@ export function readConfig(document: unknown, file: string): BuilderConfig {
   const path: PathResolver = (value) => resolve(dirname(file), value);
   const imagesDir = requiredPath(root, 'images-dir', path, '/var/lib/nodepool-builder/images');
   const dibCmd = root.string('dib-cmd', 'disk-image-create');
+  const paths: PathKeys = {
+    required: (reader, key, fallback) => requiredPath(reader, key, path, fallback),
+    optional: (reader, key) => optionalPath(reader, key, path),
+  };
   const config: BuilderConfig = {
     file,
     imagesDir,
@@ -219,11 +269,14 @@ export function readConfig(document: unknown, file: string): BuilderConfig {
     statsd: root.table('statsd', readStatsd),
     diskimages: root.tables('diskimages', (t) => readDiskImage(t, { dibCmd })),
     providers: root.tables('providers', readProvider),
+    scheduler: root.table('scheduler', (t) => readScheduler(t, paths)),
   };
   root.done();
   unique(config.diskimages, root, 'diskimages');
   unique(config.providers, root, 'providers');
+  checkProviderDiskImages(config, root);
   return config;
 }
 
 export { ConfigError };
+export type { ListenAddress, SchedulerConfig } from './scheduler-schema.ts';

@@ -44,6 +44,7 @@ export function testProvider(overrides: Partial<ProviderConfig> = {}): ProviderC
     minDisk: undefined,
     minRam: undefined,
     meta: {},
+    diskimages: undefined,
     ...overrides,
   };
 }
