@@ -54,7 +54,7 @@ describe('one of two gearmands dies for good (real gearmands, real builder proce
 
     // An upload the builder must refuse (no such provider): the refusal travels back as WORK_FAIL.
     const refused = await rejection(client.submit(`image-upload:${id}`, JSON.stringify({ provider: 'nowhere' }), { timeoutMs: 60_000 }), JobFailedError);
-    expect(refused.reason).toContain('no provider nowhere');
+    expect(refused.reason).toContain('no provider "nowhere"');
 
     await client.submit(`image-delete:${id}`, '""', { timeoutMs: 60_000 });
     expect(existsSync(join(builder.imagesDir, 'images', id))).toBe(false);

@@ -162,7 +162,7 @@ describe('a fleet of two builders on two gearmands, across network namespaces', 
     const uploads = await Promise.all([upload(onlyA), upload(onlyA)]);
     for (const result of uploads) {
       expect(result.code).toBe(1);
-      expect(result.stderr).toContain(`no provider no-such-provider in ${builderA.configFile}`);
+      expect(result.stderr).toContain(`no provider "no-such-provider" in ${builderA.configFile}`);
     }
     expect(builderB.log()).not.toContain(onlyA);
 
@@ -235,7 +235,7 @@ describe('a fleet of two builders on two gearmands, across network namespaces', 
 
     const failed = await upload(id);
     expect(failed.code).toBe(1);
-    expect(failed.stderr).toContain(`no provider no-such-provider in ${builderB.configFile}`);
+    expect(failed.stderr).toContain(`no provider "no-such-provider" in ${builderB.configFile}`);
 
     const deleted = await cli(['image-delete', id]);
     expect({ code: deleted.code, stderr: deleted.stderr }).toEqual({ code: 0, stderr: '' });
