@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const MAIN = resolve('src/cli/main.ts');
+/** Each case starts the CLI under Bun: seconds on a busy 2-core host. */
+const CLI_TIMEOUT_MS = 60_000;
 
 describe('config-validate checks the clouds the providers name', () => {
   let root: string;
@@ -39,7 +41,7 @@ describe('config-validate checks the clouds the providers name', () => {
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(new RegExp(`${join(result.dir, 'clouds.yaml')} is not valid YAML \\(\\w+\\) at line \\d+, column \\d+`));
-  });
+  }, CLI_TIMEOUT_MS);
 
   test('H3: a secure.json with an unquoted password: its name and position, never the password', async () => {
     const result = await validate({
@@ -49,23 +51,23 @@ describe('config-validate checks the clouds the providers name', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`${join(result.dir, 'secure.json')} is not valid JSON: syntax error at line 4, column 28`);
     expect(result.stderr + result.stdout).not.toContain('hunter2');
-  });
+  }, CLI_TIMEOUT_MS);
 
   test('H2: a provider naming a cloud the files do not have is reported with the provider', async () => {
     const result = await validate({ 'clouds.yaml': 'clouds:\n  c:\n    auth_type: none\n    endpoint: http://glance\n' }, 'cloud = "nowhere"');
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('provider "p": no cloud "nowhere"');
-  });
+  }, CLI_TIMEOUT_MS);
 
   test('H7: an image-name-format with an unknown field is refused (exit 2)', async () => {
     const result = await validate({ 'clouds.yaml': 'clouds:\n  c:\n    auth_type: none\n    endpoint: http://glance\n' }, 'cloud = "c"\nimage-name-format = "{image_name}-{date}"');
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('providers[0].image-name-format: expected a name format ({date} is not a known field');
-  });
+  }, CLI_TIMEOUT_MS);
 
   test('clouds that resolve: OK, exit 0', async () => {
     const result = await validate({ 'clouds.yaml': 'clouds:\n  c:\n    auth_type: none\n    endpoint: http://glance\n' });
     expect([result.code, result.stderr]).toEqual([0, '']);
     expect(result.stdout).toContain('OK (0 diskimage(s), 1 provider(s) with their clouds');
-  });
+  }, CLI_TIMEOUT_MS);
 });

@@ -129,7 +129,7 @@ describe('10,000 malformed jobs interleaved with good ones, through gearmand, ag
       uploadWorkers: 4,
       clientId: 'junk-target',
       gearmanServers: [{ host: gearmand.host, port: gearmand.port }],
-      diskimages: [diskimage('cheap', ['sh', '-c', 'printf "QFI\\373 cheap" > "$OUTPUT_DIR/$IMAGE_NAME.qcow2"'])],
+      diskimages: [diskimage('cheap', ['sh', '-c', 'qemu-img create -q -f qcow2 "$OUTPUT_DIR/$IMAGE_NAME.qcow2" 1M'])],
     });
     worker = new BuilderWorker(config, {
       logger: logs,
