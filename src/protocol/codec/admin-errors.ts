@@ -19,6 +19,8 @@ const KNOWN_ADMIN_ERROR_CODES = [
   'CREATE_FUNCTION',
   'FUNCTION_NOT_FOUND',
   'FUNCTION_IN_USE',
+  // Not gearmand's: our server's answer when its access rules do not grant the command.
+  'PERMISSION_DENIED',
 ] as const;
 
 export type KnownAdminErrorCode = (typeof KNOWN_ADMIN_ERROR_CODES)[number];

@@ -16,6 +16,8 @@ import {
   renderAdminReply,
   unknownCommandError,
 } from '../codec/admin.ts';
+import type { ConnectionGrants } from './acl/policy.ts';
+import type { AdminRight } from './acl/rules.ts';
 import type { Broker } from './broker.ts';
 
 /** A connection as `workers` lists it. */
@@ -40,14 +42,38 @@ const VERBOSE_LEVEL = 'ERROR';
  * Answers one request line with the exact bytes gearmand would send. The line holds one char
  * per byte (latin1), as function names and handles do, so any name can be addressed.
  */
-export function answerAdminLine(context: AdminContext, line: string): string {
+export function answerAdminLine(context: AdminContext, line: string, grants?: ConnectionGrants): string {
   // gearmand reads the line as a C string: it ends at the first NUL.
   const nul = line.indexOf('\0');
   const text = nul < 0 ? line : line.slice(0, nul);
   const request = parseAdminRequest(text);
   if (!request.ok) return renderAdminReply('status', { ok: false, error: request.error });
-  return render(request.command, context, text.split(/ +/)[0] ?? '');
+  const { command } = request;
+  if (grants !== undefined) {
+    const right = ADMIN_RIGHT[command.kind];
+    if (!grants.mayAdmin(right)) {
+      return renderAdminReply(command.kind, { ok: false, error: new AdminError('PERMISSION_DENIED', grants.refused(`admin ${right}`)) });
+    }
+  }
+  return render(command, context, text.split(/ +/)[0] ?? '');
 }
+
+/** The grant each admin command needs; the ones gearmand has beyond the rules' words go with their nearest kin. */
+const ADMIN_RIGHT: Readonly<Record<AdminCommandKind, AdminRight>> = {
+  status: 'status',
+  prioritystatus: 'status',
+  workers: 'workers',
+  version: 'version',
+  getpid: 'version',
+  verbose: 'version',
+  showJobs: 'show jobs',
+  showUniqueJobs: 'show jobs',
+  cancelJob: 'cancel job',
+  maxqueue: 'maxqueue',
+  createFunction: 'create function',
+  dropFunction: 'drop function',
+  shutdown: 'shutdown',
+};
 
 function render(command: AdminCommand, context: AdminContext, word: string): string {
   const answer = <K extends AdminCommandKind>(kind: K, value: AdminResults[K]): string =>

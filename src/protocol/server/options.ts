@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { DEFAULT_MAX_PACKET_SIZE } from '../codec/packets.ts';
 import { type Logger, silentLogger } from '../../util/log.ts';
+import type { AccessRules } from './acl/rules.ts';
 
 export interface TlsListenOptions {
   /** PEM certificate chain and key of the server. */
@@ -44,6 +45,8 @@ export interface GearmanServerOptions extends ListenOptions {
   readonly handleHost?: string;
   /** A worker sent NOOP that does not grab within this time is passed over. Default 1 s. */
   readonly wakeTimeoutMs?: number;
+  /** Who may register, submit and run admin commands, by client certificate CN (see acl/parse.ts). Default: no rules, all allowed. */
+  readonly acl?: AccessRules;
   readonly logger?: Logger;
 }
 

@@ -9,6 +9,8 @@ import { type Packet, Decoder } from '../codec/decoder.ts';
 import { ProtocolError } from '../codec/errors.ts';
 import { PartialPacketWatch } from '../transport/partial-packet-watch.ts';
 import { WriteQueue } from '../transport/write-queue.ts';
+import type { ConnectionGrants } from './acl/policy.ts';
+import { verifiedCommonName } from './acl/identity.ts';
 import type { Ability, ClientSide, Job, SleepState, WorkerSide } from './job.ts';
 import { NOOP, errorPacket, latin1Bytes, protocolErrorName } from './wire.ts';
 
@@ -39,7 +41,11 @@ export class Peer implements WorkerSide, ClientSide {
   /** Stands in for gearmand's file descriptor in `workers`. */
   readonly id: number;
   readonly address: string;
-  /** SET_CLIENT_ID, "-" until set. */
+  /** CN of the client certificate the TLS handshake verified; the only identity access rules trust. */
+  readonly certName: string | undefined;
+  /** What the access rules allow; undefined when none are loaded. */
+  grants: ConnectionGrants | undefined;
+  /** SET_CLIENT_ID, "-" until set. Informational only: never an identity. */
   clientId = '-';
   exceptions = false;
   exceptionHandle: string | undefined;
@@ -65,6 +71,7 @@ export class Peer implements WorkerSide, ClientSide {
   ) {
     this.id = id;
     this.address = (socket.remoteAddress ?? '-').replace(/^::ffff:/, '');
+    this.certName = verifiedCommonName(socket);
     this.decoder = new Decoder(
       { packet: (packet) => handlers.packet(this, packet), text: (line) => handlers.text(this, line) },
       // Read as gearmand reads: a misdirected packet is answered, not a reason to close; admin

@@ -1,8 +1,9 @@
 /** Binary requests from clients and workers, read the way gearmand 1.1.20 reads them. */
 import type { Packet } from '../codec/decoder.ts';
 import { Type } from '../codec/packets.ts';
+import type { ConnectionGrants } from './acl/policy.ts';
 import type { Broker, BrokerPeer, GrabKind } from './broker.ts';
-import { HIGH, LOW, NORMAL, type Priority } from './job.ts';
+import { HIGH, type Job, LOW, NORMAL, type Priority } from './job.ts';
 import { MAX_FUNCTION_LENGTH, MAX_HANDLE_LENGTH, MAX_UNIQUE_LENGTH, latin1 } from './job-store.ts';
 import { ERRORS, errorPacket, response } from './wire.ts';
 
@@ -12,6 +13,8 @@ export interface RequestPeer extends BrokerPeer {
   exceptions: boolean;
   /** The job this worker last ended with WORK_EXCEPTION. */
   exceptionHandle: string | undefined;
+  /** What the access rules allow this connection; undefined when no rules are loaded (all is allowed). */
+  readonly grants: ConnectionGrants | undefined;
 }
 
 /** gearmand keeps 127 bytes of a client id (GEARMAND_SERVER_CON_ID_SIZE). */
@@ -47,12 +50,25 @@ function refuse(peer: RequestPeer, error: readonly [string, string]): void {
   peer.send(errorPacket(error[0], error[1]));
 }
 
+/** The ERROR code of every refusal by the access rules; the text says what and for whom. */
+export const PERMISSION_DENIED = 'PERMISSION_DENIED';
+
+/** False (after answering ERROR and logging) when the rules do not let the peer `action` the function. */
+function denied(grants: ConnectionGrants, peer: RequestPeer, action: 'register' | 'submit', functionName: Uint8Array): boolean {
+  const name = latin1(functionName);
+  if (grants.may(action, name)) return false;
+  peer.send(errorPacket(PERMISSION_DENIED, grants.refused(`${action} ${name}`)));
+  return true;
+}
+
 export function handleRequest(broker: Broker, peer: RequestPeer, packet: Packet): void {
   if (packet.magic === 'RES') return refuse(peer, ERRORS.requestMagic);
   const args = packet.args;
   const type = packet.type;
+  const grants = peer.grants;
   const submit = SUBMIT.get(type);
   if (submit !== undefined) {
+    if (grants !== undefined && denied(grants, peer, 'submit', args[0]!)) return;
     const [priority, background] = submit;
     broker.submit(peer, { functionName: args[0]!, unique: args[1]!, payload: args[2]!, priority, background }, !background);
     return;
@@ -64,6 +80,7 @@ export function handleRequest(broker: Broker, peer: RequestPeer, packet: Packet)
     case Type.ECHO_REQ:
       return peer.send(response(Type.ECHO_RES, [args[0]!]));
     case Type.SUBMIT_JOB_EPOCH: {
+      if (grants !== undefined && denied(grants, peer, 'submit', args[0]!)) return;
       const runAt = leadingInteger(args[2]!) * 1000;
       const submission = { functionName: args[0]!, unique: args[1]!, payload: args[3]!, priority: NORMAL, background: true, runAt };
       return broker.submit(peer, submission, false);
@@ -72,6 +89,7 @@ export function handleRequest(broker: Broker, peer: RequestPeer, packet: Packet)
     case Type.SUBMIT_REDUCE_JOB_BACKGROUND: {
       const [functionName, unique, reducer, , payload] = args as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
       if (reducer.length > MAX_FUNCTION_LENGTH) return refuse(peer, ERRORS.functionTooLarge);
+      if (grants !== undefined && (denied(grants, peer, 'submit', functionName) || denied(grants, peer, 'submit', reducer))) return;
       const foreground = type === Type.SUBMIT_REDUCE_JOB;
       return broker.submit(peer, { functionName, unique, payload, reducer, priority: NORMAL, background: !foreground }, foreground);
     }
@@ -79,6 +97,7 @@ export function handleRequest(broker: Broker, peer: RequestPeer, packet: Packet)
       const handle = args[0]!;
       if (handle.length > MAX_HANDLE_LENGTH) return refuse(peer, ERRORS.handleTooLarge);
       const job = broker.store.jobs.get(latin1(handle));
+      if (grants !== undefined && statusDenied(grants, peer, job, handle)) return;
       const known = job === undefined ? ['0', '0', '0', '0'] : ['1', running(job.state), job.numerator, job.denominator];
       return peer.send(response(Type.STATUS_RES, [handle, ...known]));
     }
@@ -86,6 +105,7 @@ export function handleRequest(broker: Broker, peer: RequestPeer, packet: Packet)
       const unique = args[0]!;
       if (unique.length > MAX_UNIQUE_LENGTH) return refuse(peer, ERRORS.uniqueTooLarge);
       const job = broker.store.findByUnique(latin1(unique));
+      if (grants !== undefined && statusDenied(grants, peer, job, unique)) return;
       const fields =
         job === undefined
           ? ['0', '0', '0', '0', '0']
@@ -104,6 +124,8 @@ export function handleRequest(broker: Broker, peer: RequestPeer, packet: Packet)
     case Type.CAN_DO_TIMEOUT: {
       const name = args[0]!;
       if (name.length > MAX_FUNCTION_LENGTH) return refuse(peer, ERRORS.functionTooLarge);
+      // Refused before the broker hears of it: the function is never routed to this connection.
+      if (grants !== undefined && denied(grants, peer, 'register', name)) return;
       const timeoutMs = type === Type.CAN_DO ? 0 : Math.min(0x7fffffff, Math.max(0, leadingInteger(args[1]!)));
       return broker.canDo(peer, name, timeoutMs);
     }
@@ -124,6 +146,17 @@ export function handleRequest(broker: Broker, peer: RequestPeer, packet: Packet)
       // Replies sent as requests, the reserved type 5, ALL_YOURS, SUBMIT_JOB_SCHED (which gearmand 1.1.20 refuses too).
       return refuse(peer, ERRORS.notExpected);
   }
+}
+
+/**
+ * GET_STATUS* needs the submit grant for the job's function; about a job it does not know, the
+ * server answers only a peer that may submit something, so nobody else can probe for jobs.
+ */
+function statusDenied(grants: ConnectionGrants, peer: RequestPeer, job: Job | undefined, asked: Uint8Array): boolean {
+  if (job === undefined ? grants.submitsAnything : grants.may('submit', job.fn.name)) return false;
+  const about = job === undefined ? `status of ${latin1(asked)}` : `status of ${job.fn.name}`;
+  peer.send(errorPacket(PERMISSION_DENIED, grants.refused(about)));
+  return true;
 }
 
 function running(state: string): string {

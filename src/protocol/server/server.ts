@@ -11,6 +11,8 @@ import { Buffer } from 'node:buffer';
 import { type Server, type Socket, createServer as createTcpServer } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from '../../util/log.ts';
+import { AccessPolicy } from './acl/policy.ts';
+import type { AccessRules } from './acl/rules.ts';
 import { type AdminContext, answerAdminLine } from './admin-commands.ts';
 import { Broker } from './broker.ts';
 import { ServerStateError } from './errors.ts';
@@ -54,6 +56,8 @@ export class GearmanServer {
   private readonly admin: AdminContext;
   private nextPeerId = 1;
   private closing: Promise<void> | undefined;
+  /** Access rules in force; undefined: everyone may do everything (and nothing is checked). */
+  private policy: AccessPolicy | undefined;
 
   constructor(options: GearmanServerOptions = {}) {
     this.options = resolveOptions(options);
@@ -61,14 +65,36 @@ export class GearmanServer {
     this.broker = new Broker(this.options);
     this.handshakes = new TlsHandshakes(this.options.handshakeTimeoutMs, this.logger);
     this.admin = { broker: this.broker, connections: () => this.peers };
+    if (options.acl !== undefined) this.setAccessRules(options.acl);
     this.handlers = {
       packet: (peer, packet) => handleRequest(this.broker, peer, packet),
-      text: (peer, line) => peer.sendText(answerAdminLine(this.admin, line)),
+      text: (peer, line) => peer.sendText(answerAdminLine(this.admin, line, peer.grants)),
       closed: (peer) => {
         this.peers.delete(peer);
         this.broker.closed(peer);
       },
     };
+  }
+
+  /**
+   * Puts access rules in force (undefined lifts them), for new and open connections alike. A
+   * function an open connection registered and may no longer do is taken from it (CANT_DO);
+   * jobs it is running stay with it and finish.
+   */
+  setAccessRules(rules: AccessRules | undefined): void {
+    this.policy = rules === undefined ? undefined : new AccessPolicy(rules, this.logger);
+    for (const peer of this.peers) {
+      peer.grants = this.policy?.grantsFor(peer.certName, peer.label);
+      const grants = peer.grants;
+      if (grants === undefined) continue;
+      for (const name of [...peer.abilities.keys()]) {
+        if (grants.may('register', name)) continue;
+        this.logger.warn(`${peer.label} ${grants.who}: ${JSON.stringify(name)} is no longer granted; unregistered`);
+        this.broker.cantDo(peer, name);
+      }
+    }
+    if (rules === undefined) this.logger.info('access rules lifted: every connection may do everything');
+    else this.logger.info(`access rules from ${rules.source} in force: ${rules.rules.length} rule(s)`);
   }
 
   /** The addresses listened on, in the order listen() was called. */
@@ -98,6 +124,9 @@ export class GearmanServer {
             ...(tls.ca === undefined ? {} : { ca: pem(tls.ca) }),
           }),
           requireClientCert: tls.requireClientCert === true,
+          // With a CA of our own, a client may show a certificate (access rules read its CN)
+          // even where one is not required.
+          requestClientCert: tls.requireClientCert === true || tls.ca !== undefined,
         }
       : undefined;
     const server = createTcpServer();
@@ -165,6 +194,10 @@ export class GearmanServer {
       return;
     }
     const peer = new Peer(socket, this.nextPeerId++, this.handlers, this.options, this.logger);
+    if (this.policy !== undefined) {
+      peer.grants = this.policy.grantsFor(peer.certName, peer.label);
+      this.logger.info(`${peer.label}: connected as ${peer.grants.who}`);
+    } else if (peer.certName !== undefined) this.logger.debug(`${peer.label}: connected with certificate CN=${peer.certName}`);
     this.peers.add(peer);
   }
 

@@ -11,6 +11,8 @@ import type { Logger } from '../../util/log.ts';
 export interface HandshakeOptions {
   readonly context: SecureContext;
   readonly requireClientCert: boolean;
+  /** Ask for a client certificate; one that is shown must verify, even where none is required. */
+  readonly requestClientCert: boolean;
 }
 
 export class TlsHandshakes {
@@ -32,7 +34,7 @@ export class TlsHandshakes {
     const socket = new TLSSocket(raw, {
       isServer: true,
       secureContext: options.context,
-      requestCert: options.requireClientCert,
+      requestCert: options.requestClientCert,
       rejectUnauthorized: options.requireClientCert,
     });
     this.pending.set(socket, raw);
@@ -50,6 +52,11 @@ export class TlsHandshakes {
       // runtime difference can let one through.
       if (options.requireClientCert && !socket.authorized) {
         refuse(`client certificate not accepted (${String(socket.authorizationError ?? 'none sent')})`);
+        return;
+      }
+      // A certificate that does not verify never passes as "no certificate".
+      if (options.requestClientCert && !socket.authorized && hasCertificate(socket)) {
+        refuse(`client certificate not accepted (${String(socket.authorizationError ?? 'unverified')})`);
         return;
       }
       if (!this.forget(socket)) return;
@@ -81,4 +88,9 @@ export class TlsHandshakes {
   private forget(socket: TLSSocket): boolean {
     return this.pending.delete(socket);
   }
+}
+
+function hasCertificate(socket: TLSSocket): boolean {
+  const cert = socket.getPeerCertificate();
+  return cert !== null && typeof cert === 'object' && Object.keys(cert).length > 0;
 }

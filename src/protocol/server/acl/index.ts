@@ -1,0 +1,6 @@
+export { AclError, type AclErrorCode } from './errors.ts';
+export { compileGlob, globMatches } from './glob.ts';
+export { loadAccessRules } from './load.ts';
+export { parseAccessRules } from './parse.ts';
+export { AccessPolicy, ConnectionGrants } from './policy.ts';
+export { ADMIN_READS, ADMIN_WRITES, ANONYMOUS, type AccessRule, type AccessRules, type AdminRight } from './rules.ts';
