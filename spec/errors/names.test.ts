@@ -8,9 +8,10 @@ import { CodedError } from '../../src/errors/coded-error.ts';
 import { JobFailure, JobStateError } from '../../src/errors/job-failure.ts';
 import { ThrownValue, errorCode, oneLine, toError } from '../../src/errors/thrown.ts';
 import { DiskImageError } from '../../src/images/disk-image-inspection.ts';
-import { ClientError, JobExceptionError, JobFailedError, ServerError } from '../../src/protocol/client/client-errors.ts';
+import { AccessDeniedError, ClientError, JobExceptionError, JobFailedError, ServerError } from '../../src/protocol/client/client-errors.ts';
 import { AdminError, AdminParseError } from '../../src/protocol/codec/admin-errors.ts';
 import { ProtocolError } from '../../src/protocol/codec/errors.ts';
+import { AclError } from '../../src/protocol/server/acl/errors.ts';
 import { ServerStateError } from '../../src/protocol/server/errors.ts';
 import { ConnectionError } from '../../src/protocol/transport/connection-error.ts';
 import { CloudAuthError, CloudConfigError, HttpConnectionError, HttpStatusError, HttpTlsError } from '../../src/uploaders/openstack/errors.ts';
@@ -35,6 +36,8 @@ const EXAMPLES: Record<string, { readonly error: CodedError; readonly code: stri
   JobFailedError: { error: new JobFailedError({}, 'why'), code: 'WORK_FAIL' },
   JobExceptionError: { error: new JobExceptionError('boom', {}), code: 'WORK_EXCEPTION' },
   ServerError: { error: new ServerError('ERR', 'text', {}), code: 'SERVER_ERROR' },
+  AccessDeniedError: { error: new AccessDeniedError('submit image-delete:1: not granted to CN=builder-1', {}), code: 'ACCESS_DENIED' },
+  AclError: { error: new AclError('ACL_INVALID', 'acl.toml', 'rule[0].cn', 'missing'), code: 'ACL_INVALID' },
   ConfigError: { error: new ConfigError('builder.toml', 'x', 'a number'), code: 'CONFIG_INVALID' },
   UsageError: { error: new UsageError('bad flag'), code: 'USAGE' },
   CommandFailed: { error: new CommandFailed('UPLOADS_FAILED', '1 of 2 uploads failed'), code: 'UPLOADS_FAILED' },

@@ -30,12 +30,31 @@ async function makeCa(dir: string, name: string): Promise<void> {
     '-subj', `/CN=${name}`, '-keyout', `$DIR/${name}.key`, '-out', `$DIR/${name}.pem`);
 }
 
-async function makeLeaf(dir: string, ca: string, name: string, extension: string): Promise<void> {
-  await openssl(dir, 'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${name}`,
+async function makeLeaf(dir: string, ca: string, name: string, extension: string, cn = name, days = 2): Promise<void> {
+  await openssl(dir, 'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${cn}`,
     '-keyout', `$DIR/${name}.key`, '-out', `$DIR/${name}.csr`);
   writeFileSync(join(dir, `${name}.ext`), extension);
   await openssl(dir, 'x509', '-req', '-in', `$DIR/${name}.csr`, '-CA', `$DIR/${ca}.pem`, '-CAkey', `$DIR/${ca}.key`,
-    '-CAcreateserial', '-days', '2', '-extfile', `$DIR/${name}.ext`, '-out', `$DIR/${name}.pem`);
+    '-CAcreateserial', '-days', String(days), '-extfile', `$DIR/${name}.ext`, '-out', `$DIR/${name}.pem`);
+}
+
+export interface ClientCert {
+  readonly cert: string;
+  readonly key: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+/**
+ * One more client certificate with common name `cn`, from the test CA or the other one; `days`
+ * below 0 makes one that has already expired. Make them one at a time: openssl shares the CA's serial file.
+ */
+export async function makeClientCert(pki: TestPki, cn: string, options: { ca?: 'test-ca' | 'other-ca'; days?: number } = {}): Promise<ClientCert> {
+  const name = `client-${cn.replace(/[^A-Za-z0-9-]/g, '_')}-${options.ca ?? 'test-ca'}-${options.days ?? 2}`;
+  await makeLeaf(pki.dir, options.ca ?? 'test-ca', name, 'extendedKeyUsage=clientAuth\n', cn, options.days ?? 2);
+  const certFile = join(pki.dir, `${name}.pem`);
+  const keyFile = join(pki.dir, `${name}.key`);
+  return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), certFile, keyFile };
 }
 
 /** A throwaway CA with a server and a client certificate, plus an unrelated second CA. */

@@ -35,7 +35,7 @@ export class NoWorkerError extends CodedError<'NO_WORKER'> {
 export function exitCodeFor(err: unknown): number {
   if (err instanceof UsageError || err instanceof ConfigError) return EXIT.usage;
   if (err instanceof ClientError) {
-    return err.code === 'WORK_FAIL' || err.code === 'WORK_EXCEPTION' || err.code === 'SERVER_ERROR' ? EXIT.jobFailed : EXIT.unreachable;
+    return err.code === 'WORK_FAIL' || err.code === 'WORK_EXCEPTION' || err.code === 'SERVER_ERROR' || err.code === 'ACCESS_DENIED' ? EXIT.jobFailed : EXIT.unreachable;
   }
   if (err instanceof AdminError || err instanceof NoWorkerError) return EXIT.jobFailed;
   return EXIT.jobFailed;

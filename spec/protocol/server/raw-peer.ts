@@ -1,6 +1,7 @@
 /** Test helpers: our server in this process, and raw-socket peers that speak packets by hand. */
 import { Buffer } from 'node:buffer';
 import { type Socket, connect } from 'node:net';
+import { type ConnectionOptions, connect as connectTls } from 'node:tls';
 import { type Packet, Decoder } from '../../../src/protocol/codec/decoder.ts';
 import { type Arg, encodePacketBuffer } from '../../../src/protocol/codec/encoder.ts';
 import { Type, packetName } from '../../../src/protocol/codec/packets.ts';
@@ -54,6 +55,17 @@ export class RawPeer {
       socket.setNoDelay(true);
       socket.once('connect', () => resolve(new RawPeer(socket)));
       socket.once('error', reject);
+    });
+  }
+
+  /** Over TLS; rejects if the handshake fails (or the server closes the connection right after it). */
+  static openTls(port: number, options: ConnectionOptions): Promise<RawPeer> {
+    return new Promise((resolve, reject) => {
+      const socket = connectTls({ host: '127.0.0.1', port, servername: 'localhost', ...options });
+      socket.setNoDelay(true);
+      socket.once('secureConnect', () => resolve(new RawPeer(socket)));
+      socket.once('error', reject);
+      socket.once('close', () => reject(new Error('closed during the TLS handshake')));
     });
   }
 

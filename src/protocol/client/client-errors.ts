@@ -4,6 +4,7 @@ export type ClientErrorCode =
   | 'WORK_FAIL'
   | 'WORK_EXCEPTION'
   | 'SERVER_ERROR'
+  | 'ACCESS_DENIED'
   | 'CONNECTION_LOST'
   | 'NO_SERVER'
   | 'CONNECT_TIMEOUT'
@@ -73,6 +74,19 @@ export class ServerError extends ClientError {
     super('SERVER_ERROR', `server error ${serverCode}: ${text}`, context, undefined, 'ServerError');
   }
 }
+
+/** The server's access rules do not let this connection's certificate submit the job (ERROR PERMISSION_DENIED). */
+export class AccessDeniedError extends ClientError {
+  constructor(
+    readonly text: string,
+    context: JobContext,
+  ) {
+    super('ACCESS_DENIED', `the server refused: ${text}`, context, undefined, 'AccessDeniedError');
+  }
+}
+
+/** The ERROR code our job server refuses with when its access rules do not grant a request. */
+export const PERMISSION_DENIED = 'PERMISSION_DENIED';
 
 /** Captures the caller's stack cheaply; it is formatted only when an error reads it. */
 export function callerStack(below: Function): CallSite {

@@ -1,5 +1,5 @@
 import type { Logger } from '../../util/log.ts';
-import { type CallSite, ClientError, JobExceptionError, JobFailedError, ServerError } from './client-errors.ts';
+import { AccessDeniedError, type CallSite, ClientError, JobExceptionError, JobFailedError, PERMISSION_DENIED, ServerError } from './client-errors.ts';
 import { Connection, type ConnectionOptions } from '../transport/connection.ts';
 import type { Packet } from '../codec/decoder.ts';
 import type { Arg } from '../codec/encoder.ts';
@@ -168,7 +168,8 @@ export class ClientLink {
       this.logger.warn(`client ${this.name}: server error ${code}: ${text}`);
       return;
     }
-    waiter.reject(new ServerError(code, text, this.context(waiter.functionName, undefined, waiter.callerStack)));
+    const context = this.context(waiter.functionName, undefined, waiter.callerStack);
+    waiter.reject(code === PERMISSION_DENIED ? new AccessDeniedError(text, context) : new ServerError(code, text, context));
   }
 
   private each(packet: Packet, fn: (task: Task) => void): void {

@@ -49,6 +49,10 @@ const DEFAULT_GRAB_TIMEOUT_MS = 30_000;
  * One worker connection to one server for one job class. It registers only that class's
  * functions, so a GRAB on it can only ever return a job the class has a slot for.
  */
+/** Our job server refuses a CAN_DO with ERROR PERMISSION_DENIED "register <function>: not granted to <who>". */
+const PERMISSION_DENIED = 'PERMISSION_DENIED';
+const REFUSED_REGISTRATION = /^register (.*): not granted to /s;
+
 export class WorkerLink {
   readonly connection: Connection;
   /** May grab: connected and not sleeping after NO_JOB. */
@@ -64,6 +68,8 @@ export class WorkerLink {
   readonly jobs = new Set<WorkerJob>();
   /** Functions unregistered while a job of theirs runs here: CANT_DO goes out when it ends. */
   private readonly retiring = new Set<string>();
+  /** Functions whose CAN_DO the server's access rules refused, already logged. */
+  private readonly refusedFunctions = new Set<string>();
   private readonly grabTimeoutMs: number;
   private grabTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -203,8 +209,14 @@ export class WorkerLink {
         return;
       }
       case Type.ERROR: {
-        const [code, text] = packet.args.map(utf8);
-        this.logger.warn(`${this.label}: server error ${code}: ${text}`);
+        const [code, text] = packet.args.map(utf8) as [string, string];
+        const refused = code === PERMISSION_DENIED ? REFUSED_REGISTRATION.exec(text)?.[1] : undefined;
+        if (refused === undefined) this.logger.warn(`${this.label}: server error ${code}: ${text}`);
+        else if (!this.refusedFunctions.has(refused)) {
+          // Once per function: it is sent again after every reconnect, and refused again.
+          this.refusedFunctions.add(refused);
+          this.logger.error(`${this.label}: the server refused to let this worker register ${refused}: ${text}`);
+        }
         return;
       }
       default:
