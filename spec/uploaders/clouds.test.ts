@@ -203,6 +203,10 @@ describe('clouds.yaml, secure.yaml and OS_* the way openstacksdk reads them', ()
     );
     expect(await failure(resolve({}, { cloud: 'new' }))).toContain('profile "dreamcompute": profile is not supported');
     expect(await failure(resolve({}, { cloud: 'old' }))).toContain('cloud (the old name of profile) "dreamcompute": profile is not supported');
+    // OS_CLOUD lands in the OS_* cloud as "cloud": a selector there, not a profile.
+    const env = { OS_CLOUD: 'envvars', OS_AUTH_TYPE: 'none', OS_ENDPOINT: 'http://env' };
+    expect((await resolve(env)).cloud.auth).toEqual({ type: 'none', endpoint: 'http://env' });
+    expect((await resolve({ ...env, OS_CLOUD: 'new' }, { cloud: 'envvars' })).cloud.auth).toEqual({ type: 'none', endpoint: 'http://env' });
   });
 
   test('TLS: verify, insecure, cacert, cert and key; YAML 1.1 booleans as PyYAML reads them', async () => {

@@ -61,7 +61,8 @@ export function selectEndpoint(catalog: readonly CatalogService[], query: Endpoi
   );
 }
 
-const trimSlash = (path: string): string => path.replace(/\/+$/, '');
+/** The URL (or path) without its trailing slashes. */
+export const trimSlash = (path: string): string => path.replace(/\/+$/, '');
 
 /** True when the URL's path already ends in the API version, e.g. /v2 or /v3/. */
 export function isVersioned(url: string, major: number): boolean {
@@ -116,11 +117,6 @@ export async function discoverVersion(
   const response = await http.send({ method: 'GET', url, headers, signal });
   const href = pickVersionLink(response.body, major);
   return href ? joinVersionPath(url, href) : undefined;
-}
-
-/** The URL without its trailing slashes. */
-export function withoutTrailingSlash(url: string): string {
-  return trimSlash(url);
 }
 
 /**

@@ -177,8 +177,7 @@ interface RegionEntry {
 /** openstacksdk's _expand_regions: a name, or a mapping of name and values (and nothing else). */
 function regionEntries(s: Settings): RegionEntry[] {
   // regions: a list of names or {name, values}; region_name: one name, a list, or (deprecated) "a,b".
-  const regions = s.raw('regions');
-  const listed = regions ?? s.raw('region_name');
+  const listed = s.raw('regions') ?? s.raw('region_name');
   if (!Array.isArray(listed)) return (s.get('region_name', 'top')?.split(',') ?? []).map((name) => ({ name, values: {} }));
   return listed.map((region) => {
     if (!isMapping(region)) return { name: String(region), values: {} };
@@ -243,8 +242,10 @@ export function resolveCloud(files: CloudFiles, env: Env, request: CloudRequest 
   if (!isMapping(entry)) {
     throw new CloudConfigError(`no cloud "${name}" in ${source}${names.length ? ` (clouds: ${names.join(', ')})` : ''}`);
   }
-  const where = `cloud "${name}" (${name === envName && fromEnv ? 'OS_* variables' : source})`;
-  const profile = entry.profile ?? entry.cloud;
+  const isEnvironmentCloud = name === envName && fromEnv !== undefined;
+  const where = `cloud "${name}" (${isEnvironmentCloud ? 'OS_* variables' : source})`;
+  // In the OS_* cloud, "cloud" is OS_CLOUD, a selector, not the old name of profile.
+  const profile = entry.profile ?? (isEnvironmentCloud ? undefined : entry.cloud);
   if (profile !== undefined && profile !== null && profile !== '' && profile !== envName) {
     // Vendor profiles fill in auth_url, regions and interfaces from openstacksdk's own data.
     throw new CloudConfigError(`${where}: ${'profile' in entry ? 'profile' : 'cloud (the old name of profile)'} "${String(profile)}": profile is not supported here; write the cloud's auth_url, region_name and interface into the entry`);

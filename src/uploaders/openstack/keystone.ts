@@ -1,7 +1,7 @@
 import type { Logger } from '../../util/log.ts';
 import { abortable } from './abortable.ts';
 import type { CloudAuth } from './clouds.ts';
-import { type CatalogService, discoverVersion, isVersioned, parseCatalog, withoutTrailingSlash } from './catalog.ts';
+import { type CatalogService, discoverVersion, isVersioned, parseCatalog, trimSlash } from './catalog.ts';
 import { CloudAuthError, CloudConfigError, HttpConnectionError, HttpStatusError } from './errors.ts';
 import type { HttpClient } from './http.ts';
 import { authRequestBody, describeCredentials } from './keystone-auth.ts';
@@ -134,7 +134,7 @@ export class KeystoneSession {
    */
   private async identityRoot(signal: AbortSignal): Promise<string> {
     const { authUrl } = this.auth;
-    if (isVersioned(authUrl, 3)) return withoutTrailingSlash(authUrl);
+    if (isVersioned(authUrl, 3)) return trimSlash(authUrl);
     const wrong = (why: string) =>
       new CloudConfigError(
         `auth_url ${authUrl} of cloud "${this.cloud}" is not Keystone's root or v3 URL: ${why}; the credentials were not sent (set auth_url to the URL that lists the identity versions, or to its /v3)`,
