@@ -119,3 +119,40 @@ export async function startStunnel(pki: TestPki, target: { host: string; port: n
     },
   };
 }
+
+/**
+ * stunnel4 as a TLS client: a plain port on 127.0.0.1 whose connections it carries over TLS to
+ * `target`, showing `client`'s certificate. Peers that speak no TLS (the gearman CLI, gearadmin,
+ * Perl's client) reach a TLS server through it.
+ */
+export async function startStunnelClient(pki: TestPki, client: { certFile: string; keyFile: string } | undefined, target: { host: string; port: number }): Promise<TlsFront> {
+  const port = await freePort();
+  const conf = join(pki.dir, `stunnel-client-${port}.conf`);
+  writeFileSync(
+    conf,
+    [
+      'foreground = yes',
+      'pid =',
+      'debug = 3',
+      '[gearman]',
+      'client = yes',
+      `accept = 127.0.0.1:${port}`,
+      `connect = ${target.host}:${target.port}`,
+      ...(client ? [`cert = ${client.certFile}`, `key = ${client.keyFile}`] : []),
+      `CAfile = ${pki.caFile}`,
+      'verifyChain = yes',
+      '',
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn('stunnel4', [conf], { stdio: 'ignore' });
+  await eventually(async () => (await run('ss', ['-ltn', `sport = :${port}`])).stdout.includes(`:${port}`), 10_000, 'stunnel to listen');
+  return {
+    port,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}

@@ -1,7 +1,8 @@
 import { defineCommand } from 'citty';
-import { GearmanServer, type TlsListenOptions } from '../../protocol/server/index.ts';
+import { type AccessRules, AclError, GearmanServer, type TlsListenOptions, loadAccessRules } from '../../protocol/server/index.ts';
 import { UsageError, runCli } from '../cli-error.ts';
 import { createLogger } from '../logger.ts';
+import { isLoopback } from '../loopback.ts';
 import { integerArg, secondsArg } from '../number-args.ts';
 import { waitForStopSignal } from '../signals.ts';
 import { checkCa, checkKeyPair, readPem } from '../tls-files.ts';
@@ -11,6 +12,7 @@ interface TlsArgs {
   readonly 'tls-key'?: string | undefined;
   readonly 'tls-ca'?: string | undefined;
   readonly 'tls-require-client-cert'?: boolean | undefined;
+  readonly acl?: string | undefined;
 }
 
 /**
@@ -30,8 +32,8 @@ function tlsOptions(args: TlsArgs): TlsListenOptions | undefined {
   if (requireClientCert && !args['tls-ca']) {
     throw new UsageError('--tls-require-client-cert needs --tls-ca: the CA that client certificates must come from (no public root is trusted)');
   }
-  if (args['tls-ca'] && !requireClientCert) {
-    throw new UsageError('--tls-ca needs --tls-require-client-cert: the CA is only used to check client certificates');
+  if (args['tls-ca'] && !requireClientCert && !args.acl) {
+    throw new UsageError('--tls-ca needs --tls-require-client-cert or --acl: the CA is only used to check client certificates');
   }
   const cert = { flag: '--tls-cert', path: args['tls-cert']!, pem: readPem('--tls-cert', args['tls-cert']!) };
   const key = { flag: '--tls-key', path: args['tls-key']!, pem: readPem('--tls-key', args['tls-key']!) };
@@ -39,6 +41,15 @@ function tlsOptions(args: TlsArgs): TlsListenOptions | undefined {
   const ca = args['tls-ca'] ? readPem('--tls-ca', args['tls-ca']) : undefined;
   if (ca !== undefined) checkCa('--tls-ca', args['tls-ca']!, ca);
   return { cert: cert.pem, key: key.pem, ...(ca !== undefined ? { ca } : {}), requireClientCert };
+}
+
+function readRules(file: string): AccessRules {
+  try {
+    return loadAccessRules(file);
+  } catch (err) {
+    if (err instanceof AclError) throw new UsageError(`--acl: ${err.message}`, { cause: err });
+    throw err;
+  }
 }
 
 export const geardCommand = defineCommand({
@@ -50,6 +61,8 @@ export const geardCommand = defineCommand({
     'tls-key': { type: 'string', description: 'Key of the TLS certificate (PEM)', valueHint: 'FILE' },
     'tls-ca': { type: 'string', description: 'CA bundle for client certificates (PEM)', valueHint: 'FILE' },
     'tls-require-client-cert': { type: 'boolean', description: 'Refuse clients without a certificate from --tls-ca' },
+    acl: { type: 'string', description: 'Access rules by client certificate CN (TOML); SIGHUP reloads them', valueHint: 'FILE' },
+    'insecure-listen': { type: 'boolean', description: 'Allow a non-loopback --host without TLS (anyone who reaches the port can do anything)' },
     'job-retries': { type: 'string', description: 'Fail a job after its worker was lost this many times (0: retry forever)', default: '0' },
     'shutdown-grace': { type: 'string', description: 'Seconds to finish sending on SIGTERM', default: '5' },
     debug: { type: 'boolean', description: 'Log at debug level' },
@@ -64,8 +77,29 @@ export const geardCommand = defineCommand({
       const graceMs = secondsArg('--shutdown-grace', args['shutdown-grace']);
       if (args.host.trim() === '') throw new UsageError('--host takes an address to listen on, got ""');
       const tls = tlsOptions(args);
-      const server = new GearmanServer({ host: args.host, port, logger, jobRetries, ...(tls ? { tls } : {}) });
+      if (tls === undefined && !isLoopback(args.host)) {
+        if (args['insecure-listen'] !== true) {
+          throw new UsageError(
+            `--host ${args.host} is reachable from the network: serve TLS (--tls-cert, --tls-key) or, knowing that anyone who reaches the port may run and take any job, pass --insecure-listen`,
+          );
+        }
+        logger.warn(`listening on ${args.host} without TLS (--insecure-listen): anyone who reaches the port may submit, take and cancel any job`);
+      }
+      const aclFile = args.acl;
+      const acl = aclFile === undefined ? undefined : readRules(aclFile);
+      const server = new GearmanServer({ host: args.host, port, logger, jobRetries, ...(tls ? { tls } : {}), ...(acl ? { acl } : {}) });
       await server.listen();
+      process.on('SIGHUP', () => {
+        if (aclFile === undefined) {
+          logger.info('SIGHUP: no --acl file to reload');
+          return;
+        }
+        try {
+          server.setAccessRules(loadAccessRules(aclFile));
+        } catch (err) {
+          logger.error(`SIGHUP: the access rules stay as they were: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      });
       const signal = await waitForStopSignal();
       logger.info(`${signal}: stopping`);
       await server.close({ graceMs });
