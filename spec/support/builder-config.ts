@@ -16,6 +16,7 @@ export function testBuilderConfig(root: string, overrides: Partial<BuilderConfig
     clientId: 'test-builder',
     shutdownGraceMs: 5_000,
     cloudsFile: undefined,
+    geardAcl: undefined,
     gearmanServers: [],
     statsd: undefined,
     diskimages: [],

@@ -81,6 +81,8 @@ export interface BuilderConfig {
   readonly clientId: string;
   readonly shutdownGraceMs: number;
   readonly cloudsFile: string | undefined;
+  /** Access rules (TOML) for the job server `run` embeds; undefined: none, everything allowed. */
+  readonly geardAcl: string | undefined;
   readonly gearmanServers: readonly ServerAddress[];
   readonly statsd: StatsdConfig | undefined;
   readonly diskimages: readonly DiskImageConfig[];
@@ -265,6 +267,7 @@ export function readConfig(document: unknown, file: string): BuilderConfig {
     clientId: root.string('client-id', hostname(), CLIENT_ID, 'a client id of letters, digits and . _ - / @ + (no spaces, ":" or "|": it is part of statsd keys)'),
     shutdownGraceMs: root.duration('shutdown-grace', 300_000),
     cloudsFile: optionalPath(root, 'clouds-file', path),
+    geardAcl: optionalPath(root, 'geard-acl', path),
     gearmanServers: root.tables('gearman-servers', (t) => readServer(t, path)),
     statsd: root.table('statsd', readStatsd),
     diskimages: root.tables('diskimages', (t) => readDiskImage(t, { dibCmd })),

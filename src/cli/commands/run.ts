@@ -4,7 +4,7 @@ import { loadConfig } from '../../config/load.ts';
 import { loadTlsFiles } from '../../config/tls-files.ts';
 import { ImageRepository } from '../../images/repository.ts';
 import { type ServerAddress, parseServerAddress } from '../../protocol/transport/connect-address.ts';
-import { GearmanServer } from '../../protocol/server/index.ts';
+import { type AccessRules, AclError, GearmanServer, loadAccessRules } from '../../protocol/server/index.ts';
 import { createFormatConverter } from '../../uploaders/convert/format-converter.ts';
 import { removeUnfinishedUploads } from '../../uploaders/glance/janitor.ts';
 import { createGlanceUploaders } from '../../uploaders/glance/uploaders-by-provider.ts';
@@ -15,6 +15,24 @@ import { waitForStopSignal } from '../signals.ts';
 
 /** How long startup waits for the sweep of unfinished uploads; a slow cloud must not keep the builder from serving. */
 const JANITOR_TIMEOUT_MS = 10_000;
+
+function readRules(file: string): AccessRules {
+  try {
+    return loadAccessRules(file);
+  } catch (err) {
+    if (err instanceof AclError) throw new UsageError(`geard-acl: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+/** The embedded server's rules follow the config's `geard-acl`; a bad file keeps the rules in force. */
+function reloadRules(geard: GearmanServer, file: string | undefined, logger: { error(message: string): void }): void {
+  try {
+    geard.setAccessRules(file === undefined ? undefined : loadAccessRules(file));
+  } catch (err) {
+    logger.error(`reload: the access rules stay as they were: ${oneLine(err)}`);
+  }
+}
 
 export const runCommand = defineCommand({
   meta: {
@@ -43,7 +61,8 @@ export const runCommand = defineCommand({
             throw new UsageError(`--geard-listen: ${toError(err).message}`, { cause: err });
           }
         })();
-        geard = new GearmanServer({ host: listen.host, port: listen.port, logger: logger.withTag('geard') });
+        const acl = config.geardAcl === undefined ? undefined : readRules(config.geardAcl);
+        geard = new GearmanServer({ host: listen.host, port: listen.port, logger: logger.withTag('geard'), ...(acl ? { acl } : {}) });
         const bound = await geard.listen();
         servers.push({ host: bound.host, port: bound.port });
       }
@@ -79,7 +98,10 @@ export const runCommand = defineCommand({
 
       process.on('SIGHUP', () => {
         loadConfig(args.config).then(
-          (next) => builder.reload(next),
+          (next) => {
+            if (geard !== undefined) reloadRules(geard, next.geardAcl, logger);
+            return builder.reload(next);
+          },
           (err: unknown) => logger.error(`reload refused, the running configuration stays: ${oneLine(err)}`),
         );
       });
