@@ -5,16 +5,17 @@
  *   BENCH_ROUNDS     timed rounds per server and shape (default 5), interleaved
  *   BENCH_JOBS       jobs per run (default 20,000)
  *   BENCH_IN_FLIGHT  SUBMIT_JOBs outstanding at once (default 16)
+ *   BENCH_ACL        1: also ours with access rules loaded, compared with ours without
  */
 import os from 'node:os';
 import { type Load, runLoad } from './load.ts';
-import { EMBEDDED, GEARMAND, type RunningServer, type ServerKind } from './servers.ts';
+import { EMBEDDED, EMBEDDED_ACL, GEARMAND, type RunningServer, type ServerKind } from './servers.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 16);
 const SHAPES = [1, 4] as const;
-const KINDS: readonly ServerKind[] = [GEARMAND, EMBEDDED];
+const KINDS: readonly ServerKind[] = process.env.BENCH_ACL === '1' ? [GEARMAND, EMBEDDED, EMBEDDED_ACL] : [GEARMAND, EMBEDDED];
 const PAYLOAD = new TextEncoder().encode('{"image-id": "0123456789abcdef"}');
 
 function median(values: readonly number[]): number {
@@ -59,6 +60,11 @@ async function main(): Promise<void> {
     const theirs = median(samples.get(key('gearmand', connections)) ?? [0]);
     const ours = median(samples.get(key('ours', connections)) ?? [0]);
     console.log(`| ${connections} | ${fmt(theirs)} | ${fmt(ours)} | ${(ours / theirs).toFixed(2)}× |`);
+  }
+  for (const connections of samples.has(key('ours+acl', 1)) ? SHAPES : []) {
+    const withRules = median(samples.get(key('ours+acl', connections)) ?? [0]);
+    const ours = median(samples.get(key('ours', connections)) ?? [0]);
+    console.log(`ours with access rules, ${connections} connection(s): ${fmt(withRules)} jobs/s, ${(withRules / ours).toFixed(2)}× without`);
   }
   console.log('');
   for (const [name, values] of samples) console.log(`${name}: ${values.map(fmt).join(', ')}`);

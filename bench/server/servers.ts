@@ -72,3 +72,9 @@ export const EMBEDDED: ServerKind = {
   name: 'ours',
   start: () => launch('ours', process.execPath, (port) => [join(import.meta.dir, 'server-main.ts'), String(port)]),
 };
+
+/** Ours with access rules loaded (BENCH_ACL=1 adds it to the run). */
+export const EMBEDDED_ACL: ServerKind = {
+  name: 'ours+acl',
+  start: () => launch('ours+acl', process.execPath, (port) => [join(import.meta.dir, 'server-main.ts'), String(port), 'acl']),
+};
