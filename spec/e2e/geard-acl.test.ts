@@ -10,7 +10,20 @@ import { join } from 'node:path';
 import { freePort } from '../support/ports.ts';
 import { eventually, run } from '../support/run.ts';
 import { type ClientCert, type TestPki, type TlsFront, makeClientCert, makeTestPki, startStunnelClient } from '../support/tls.ts';
+import { Buffer } from 'node:buffer';
+import { Worker } from '../../src/protocol/worker/worker.ts';
+import { encodePacketBuffer } from '../../src/protocol/codec/encoder.ts';
 import { RawPeer, Type } from '../protocol/server/raw-peer.ts';
+
+// Perl's Gearman::Client: an independent client implementation.
+const PERL_CLIENT = `
+use strict; use warnings;
+use Gearman::Client;
+my ($server, $fn, $arg) = @ARGV;
+my $client = Gearman::Client->new(job_servers => [$server]);
+my $result = $client->do_task($fn, $arg, { timeout => 10 });
+if (defined $result) { print "OK:" . $$result; exit 0 } else { print "FAILED"; exit 3 }
+`;
 
 const FLEET_RULES = `
 [[rule]]
@@ -155,6 +168,46 @@ describe('geard --acl over TLS', () => {
     expect(await status(asScheduler.port)).toContain('image-build:cli');
     expect(geard.stderr()).toMatch(/CN=builder-1: refused "submit image-build:cli"/);
   }, 60_000);
+
+  test("Perl's Gearman::Client through stunnel4: the scheduler's certificate gets its result, the builder's is refused", async () => {
+    const worker = new Worker({ servers: [{ host: '127.0.0.1', port: geard.port, tls: tlsWith(builder) }] });
+    const payloads: string[] = [];
+    worker.register('image-upload:perl', (job) => {
+      payloads.push(Buffer.from(job.payload).toString());
+      return `uploaded ${payloads.at(-1)}`;
+    });
+    worker.start();
+    try {
+      const asScheduler = await front(scheduler);
+      const asBuilder = await front(builder);
+      const perl = (port: number, ...args: string[]) => run('perl', ['-e', PERL_CLIENT, `127.0.0.1:${port}`, ...args]);
+      expect((await perl(asScheduler.port, 'image-upload:perl', 'x')).stdout).toBe('OK:uploaded x');
+      const refused = await perl(asBuilder.port, 'image-upload:perl', 'y');
+      // Gearman::Client dies on any ERROR packet (gearmand's too): refused, loudly, and no job ran.
+      expect(refused.code).not.toBe(0);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr).toContain('PERMISSION_DENIED\u0000submit image-upload:perl: not granted to CN=builder-1');
+      expect(payloads).toEqual(['x']);
+      expect(geard.stderr()).toMatch(/CN=builder-1: refused "submit image-upload:perl"/);
+    } finally {
+      await worker.stop(500);
+    }
+  }, 60_000);
+
+  test('openssl s_client sending raw packets: CAN_DO as the scheduler is answered ERROR, and the same connection then echoes', async () => {
+    const child = spawn('openssl', ['s_client', '-quiet', '-connect', `127.0.0.1:${geard.port}`, '-CAfile', pki.caFile, '-cert', scheduler.certFile, '-key', scheduler.keyFile], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    children.push(child);
+    let out = Buffer.alloc(0);
+    child.stdout!.on('data', (chunk: Buffer) => (out = Buffer.concat([out, chunk])));
+    child.stdin!.write(Buffer.concat([encodePacketBuffer('REQ', Type.CAN_DO, ['image-upload:raw']), encodePacketBuffer('REQ', Type.ECHO_REQ, ['still here'])]));
+    await eventually(() => out.includes('still here'), 10_000, 'the echo');
+    child.kill('SIGKILL');
+    const error = encodePacketBuffer('RES', Type.ERROR, ['PERMISSION_DENIED', 'register image-upload:raw: not granted to CN=scheduler']);
+    const echo = encodePacketBuffer('RES', Type.ECHO_RES, ['still here']);
+    expect(out.equals(Buffer.concat([error, echo]))).toBe(true);
+  }, 30_000);
 
   test('SIGHUP swaps the rules; a bad file is refused and the old rules stay; a running job is not disturbed', async () => {
     const worker = await RawPeer.openTls(geard.port, tlsWith(builder));
