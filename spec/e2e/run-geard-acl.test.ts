@@ -85,3 +85,15 @@ test('geard-acl naming a bad file stops run at start with a usage error (exit 2)
   expect(result.code).toBe(2);
   expect(result.stderr).toContain(`geard-acl: ${bad}: rule: expected [[rule]] tables`);
 });
+
+test('config-validate reads the geard-acl file too: a bad one exits 2 naming the key, the file and the rule', async () => {
+  const bad = join(dir, 'typo-acl.toml');
+  writeFileSync(bad, '[[rule]]\ncn = "anonymous"\nregister = "image-*"\n');
+  const conf = join(dir, 'validate-builder.toml');
+  writeFileSync(conf, config(bad));
+  const result = await run(process.execPath, ['src/cli/main.ts', 'config-validate', '-c', conf], '', 30_000);
+  expect(result.code).toBe(2);
+  expect(result.stderr).toContain(`geard-acl: ${bad}: rule[0] (cn "anonymous").register: expected a list of function patterns`);
+  writeFileSync(conf, config(join(dir, 'acl.toml')));
+  expect((await run(process.execPath, ['src/cli/main.ts', 'config-validate', '-c', conf], '', 30_000)).code).toBe(0);
+});

@@ -2,6 +2,7 @@ import { defineCommand } from 'citty';
 import { loadConfig } from '../../config/load.ts';
 import { checkProviderClouds } from '../../uploaders/glance/uploaders-by-provider.ts';
 import { UsageError, runCli } from '../cli-error.ts';
+import { readAccessRules } from '../access-rules.ts';
 import { createLogger } from '../logger.ts';
 
 export const configValidateCommand = defineCommand({
@@ -13,6 +14,7 @@ export const configValidateCommand = defineCommand({
   run: ({ args }) =>
     runCli(args.debug === true, async () => {
       const config = await loadConfig(args.config);
+      if (config.geardAcl !== undefined) readAccessRules(config.geardAcl, 'geard-acl');
       const problems = await checkProviderClouds(config.providers, { logger: createLogger({ debug: args.debug === true }), cloudsFile: config.cloudsFile });
       if (problems.length > 0) throw new UsageError(`${config.file}: ${problems.join('\n  ')}`);
       process.stdout.write(

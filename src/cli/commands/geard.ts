@@ -1,6 +1,7 @@
 import { defineCommand } from 'citty';
-import { type AccessRules, AclError, GearmanServer, type TlsListenOptions, loadAccessRules } from '../../protocol/server/index.ts';
+import { GearmanServer, type TlsListenOptions, loadAccessRules } from '../../protocol/server/index.ts';
 import { UsageError, runCli } from '../cli-error.ts';
+import { readAccessRules } from '../access-rules.ts';
 import { createLogger } from '../logger.ts';
 import { isLoopback } from '../loopback.ts';
 import { integerArg, secondsArg } from '../number-args.ts';
@@ -43,15 +44,6 @@ function tlsOptions(args: TlsArgs): TlsListenOptions | undefined {
   return { cert: cert.pem, key: key.pem, ...(ca !== undefined ? { ca } : {}), requireClientCert };
 }
 
-function readRules(file: string): AccessRules {
-  try {
-    return loadAccessRules(file);
-  } catch (err) {
-    if (err instanceof AclError) throw new UsageError(`--acl: ${err.message}`, { cause: err });
-    throw err;
-  }
-}
-
 export const geardCommand = defineCommand({
   meta: { name: 'geard', description: 'Run the embedded gearman job server (gearmand-compatible) in the foreground.' },
   args: {
@@ -86,7 +78,7 @@ export const geardCommand = defineCommand({
         logger.warn(`listening on ${args.host} without TLS (--insecure-listen): anyone who reaches the port may submit, take and cancel any job`);
       }
       const aclFile = args.acl;
-      const acl = aclFile === undefined ? undefined : readRules(aclFile);
+      const acl = aclFile === undefined ? undefined : readAccessRules(aclFile, '--acl');
       const server = new GearmanServer({ host: args.host, port, logger, jobRetries, ...(tls ? { tls } : {}), ...(acl ? { acl } : {}) });
       await server.listen();
       process.on('SIGHUP', () => {

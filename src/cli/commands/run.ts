@@ -4,26 +4,18 @@ import { loadConfig } from '../../config/load.ts';
 import { loadTlsFiles } from '../../config/tls-files.ts';
 import { ImageRepository } from '../../images/repository.ts';
 import { type ServerAddress, parseServerAddress } from '../../protocol/transport/connect-address.ts';
-import { type AccessRules, AclError, GearmanServer, loadAccessRules } from '../../protocol/server/index.ts';
+import { GearmanServer, loadAccessRules } from '../../protocol/server/index.ts';
 import { createFormatConverter } from '../../uploaders/convert/format-converter.ts';
 import { removeUnfinishedUploads } from '../../uploaders/glance/janitor.ts';
 import { createGlanceUploaders } from '../../uploaders/glance/uploaders-by-provider.ts';
 import { BuilderWorker } from '../../worker/builder-worker.ts';
 import { UsageError, runCli } from '../cli-error.ts';
+import { readAccessRules } from '../access-rules.ts';
 import { createLogger } from '../logger.ts';
 import { waitForStopSignal } from '../signals.ts';
 
 /** How long startup waits for the sweep of unfinished uploads; a slow cloud must not keep the builder from serving. */
 const JANITOR_TIMEOUT_MS = 10_000;
-
-function readRules(file: string): AccessRules {
-  try {
-    return loadAccessRules(file);
-  } catch (err) {
-    if (err instanceof AclError) throw new UsageError(`geard-acl: ${err.message}`, { cause: err });
-    throw err;
-  }
-}
 
 /** The embedded server's rules follow the config's `geard-acl`; a bad file keeps the rules in force. */
 function reloadRules(geard: GearmanServer, file: string | undefined, logger: { error(message: string): void }): void {
@@ -61,7 +53,7 @@ export const runCommand = defineCommand({
             throw new UsageError(`--geard-listen: ${toError(err).message}`, { cause: err });
           }
         })();
-        const acl = config.geardAcl === undefined ? undefined : readRules(config.geardAcl);
+        const acl = config.geardAcl === undefined ? undefined : readAccessRules(config.geardAcl, 'geard-acl');
         geard = new GearmanServer({ host: listen.host, port: listen.port, logger: logger.withTag('geard'), ...(acl ? { acl } : {}) });
         const bound = await geard.listen();
         servers.push({ host: bound.host, port: bound.port });
