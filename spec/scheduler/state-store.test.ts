@@ -236,6 +236,26 @@ describe('state changes', () => {
   });
 });
 
+describe('adoption after a lost result', () => {
+  test('a build recorded failed whose image a builder registers is adopted ready; a job result cannot do that', () => {
+    const store = StateStore.open(freshFile());
+    store.recordBuildStarted({ id: 'b1', diskimage: 'debian' }, 1);
+    store.recordBuildFailed('b1', 'job server connection lost', 2, policy);
+    expect(stateError(() => store.recordBuildReady('b1', { builder: 'h', formats: ['qcow2'] }, 3)).message).toBe('build b1 is failed; it cannot become ready');
+    expect(store.recordBuildAdopted({ id: 'b1', diskimage: 'debian', builder: 'h', formats: ['qcow2'] }, 4)).toMatchObject({ state: 'ready', readyAt: 4, reason: undefined });
+    store.close();
+  });
+
+  test('an upload recorded failed whose image the cloud lists active is adopted ready and clears the backoff; a job result cannot do that', () => {
+    const store = populated(freshFile());
+    expect(stateError(() => store.recordUploadReady('u2', 'ext-2', 900)).message).toBe('upload u2 is failed; it cannot become ready');
+    expect(store.recordUploadAdopted('u2', 'ext-2', 900)).toMatchObject({ state: 'ready', readyAt: 900, reason: undefined });
+    expect(store.snapshot().backoffs).toEqual([]);
+    expect(stateError(() => store.recordUploadAdopted('u1', 'ext-1', 901)).message).toBe('upload u1 is ready; it cannot become ready');
+    store.close();
+  });
+});
+
 describe('export-state and import-state', () => {
   test('a document exported, written as JSON and imported into a new file gives the same state', () => {
     const source = populated(freshFile());

@@ -156,12 +156,18 @@ function uploadOf(row: UploadRow): UploadRecord {
 /** The states a record may leave for each state it may enter. */
 const BUILD_FROM: Readonly<Record<BuildState, readonly BuildState[]>> = {
   building: [],
-  ready: ['building', 'missing'],
+  ready: ['building'],
   failed: ['building'],
   missing: ['ready'],
   deleting: ['ready', 'missing'],
   gone: ['deleting', 'missing'],
 };
+
+/**
+ * Adoption: the build is on a builder after all. Its job ended while the scheduler was away,
+ * its host came back, or its result was lost (the image is kept and registered, DESIGN §8).
+ */
+const ADOPTABLE_BUILD: readonly BuildState[] = ['building', 'missing', 'failed'];
 
 const UPLOAD_FROM: Readonly<Record<UploadState, readonly UploadState[]>> = {
   uploading: [],
@@ -170,6 +176,9 @@ const UPLOAD_FROM: Readonly<Record<UploadState, readonly UploadState[]>> = {
   deleting: ['ready'],
   gone: ['deleting'],
 };
+
+/** Adoption: the cloud lists the upload's image as active, whatever the job's result said. */
+const ADOPTABLE_UPLOAD: readonly UploadState[] = ['uploading', 'failed'];
 
 export interface NewBuild {
   readonly id: string;
@@ -313,7 +322,7 @@ export class StateStore {
       if (known.diskimage !== build.diskimage) {
         throw new StateError('STATE_CONFLICT', `build ${build.id} is recorded as a build of ${known.diskimage}, not ${build.diskimage}`);
       }
-      return this.moveBuild(build.id, 'ready', now, { ...columns, ready_at: known.readyAt ?? now });
+      return this.moveBuild(build.id, 'ready', now, { ...columns, ready_at: known.readyAt ?? now }, ADOPTABLE_BUILD);
     });
   }
 
@@ -345,10 +354,19 @@ export class StateStore {
     });
   }
 
-  /** The upload's image is active in the cloud: its job's result, or the sweep finding it (adoption). */
+  /** The upload's job ended well: its image is active in the cloud. */
   recordUploadReady(id: string, externalId: string, now: number): UploadRecord {
+    return this.markUploadReady(id, externalId, now, UPLOAD_FROM.ready);
+  }
+
+  /** The sweep found the upload's image active: the job ended unseen, or its failure was not the cloud's. */
+  recordUploadAdopted(id: string, externalId: string, now: number): UploadRecord {
+    return this.markUploadReady(id, externalId, now, ADOPTABLE_UPLOAD);
+  }
+
+  private markUploadReady(id: string, externalId: string, now: number, from: readonly UploadState[]): UploadRecord {
     return this.write(() => {
-      const upload = this.moveUpload(id, 'ready', now, { external_id: externalId, ready_at: now, reason: null });
+      const upload = this.moveUpload(id, 'ready', now, { external_id: externalId, ready_at: now, reason: null }, from);
       this.clearBackoff(this.mustBuild(upload.buildId).diskimage, upload.provider);
       return upload;
     });
@@ -477,16 +495,16 @@ export class StateStore {
     return upload;
   }
 
-  private moveBuild(id: string, to: BuildState, now: number, columns: Columns): BuildRecord {
+  private moveBuild(id: string, to: BuildState, now: number, columns: Columns, from = BUILD_FROM[to]): BuildRecord {
     const build = this.mustBuild(id);
-    if (!BUILD_FROM[to].includes(build.state)) throw new StateError('STATE_CONFLICT', `build ${id} is ${build.state}; it cannot become ${to}`);
+    if (!from.includes(build.state)) throw new StateError('STATE_CONFLICT', `build ${id} is ${build.state}; it cannot become ${to}`);
     this.update('builds', id, { ...columns, state: to, state_at: now });
     return this.mustBuild(id);
   }
 
-  private moveUpload(id: string, to: UploadState, now: number, columns: Columns): UploadRecord {
+  private moveUpload(id: string, to: UploadState, now: number, columns: Columns, from = UPLOAD_FROM[to]): UploadRecord {
     const upload = this.mustUpload(id);
-    if (!UPLOAD_FROM[to].includes(upload.state)) throw new StateError('STATE_CONFLICT', `upload ${id} is ${upload.state}; it cannot become ${to}`);
+    if (!from.includes(upload.state)) throw new StateError('STATE_CONFLICT', `upload ${id} is ${upload.state}; it cannot become ${to}`);
     this.update('uploads', id, { ...columns, state: to, state_at: now });
     return this.mustUpload(id);
   }
