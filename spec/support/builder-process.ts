@@ -45,6 +45,12 @@ export interface BuilderSettings {
   readonly imagesDir?: string;
   /** Default: "0" (the check off). */
   readonly minFreeSpace?: string;
+  /** Default: "e2e-builder". */
+  readonly clientId?: string;
+  /** TLS files for the connection to `server` (PEM paths): tls-ca, and a client certificate. */
+  readonly serverTls?: { readonly ca: string; readonly cert?: string; readonly key?: string };
+  /** Where registration is checked with admin `workers`; default `server` itself. */
+  readonly admin?: { host: string; port: number };
 }
 
 /**
@@ -69,18 +75,24 @@ export async function startBuilder(
         `images-dir = "${imagesDir}"`,
         `elements-path = ["${TINY_ELEMENTS}"]`,
         `min-free-space = "${settings.minFreeSpace ?? '0'}"`,
-        'client-id = "e2e-builder"',
+        `client-id = "${settings.clientId ?? 'e2e-builder'}"`,
         'shutdown-grace = "10s"',
         text,
         '[[gearman-servers]]',
         `host = "${server.host}"`,
         `port = ${server.port}`,
+        ...(settings.serverTls === undefined
+          ? []
+          : [
+              `tls-ca = "${settings.serverTls.ca}"`,
+              ...(settings.serverTls.cert ? [`tls-cert = "${settings.serverTls.cert}"`, `tls-key = "${settings.serverTls.key}"`] : []),
+            ]),
       ].join('\n'),
     );
   writeConfig(body);
   let child: ChildProcess | undefined;
   let exit: Promise<number | null> = Promise.resolve(null);
-  const admin = new AdminClient(server);
+  const admin = new AdminClient(settings.admin ?? server);
 
   const handle: BuilderProcess = {
     dir,
@@ -108,7 +120,8 @@ export async function startBuilder(
         async () => {
           if (current.exitCode !== null) throw new Error(`the builder exited (${current.exitCode}):\n${handle.log()}`);
           const workers = await admin.workers();
-          const registered = new Set(workers.filter((w) => w.clientId.startsWith('e2e-builder/')).flatMap((w) => w.functions));
+          const clientId = `${settings.clientId ?? 'e2e-builder'}/`;
+          const registered = new Set(workers.filter((w) => w.clientId.startsWith(clientId)).flatMap((w) => w.functions));
           return names.every((name) => registered.has(name));
         },
         20_000,
