@@ -67,6 +67,7 @@ class Planner {
   private readonly pairs = new Map<string, { diskimage: string; provider: string; pause: boolean }>();
   /** Rank of each ready or missing build among its diskimage's (0 = newest). */
   private readonly rank = new Map<string, number>();
+  private readonly rankedByDiskimage = new Map<string, BuildRecord[]>();
 
   constructor(
     private readonly state: SchedulerState,
@@ -164,7 +165,12 @@ class Planner {
 
   /** The diskimage's ready and missing builds, newest first. */
   private ranked(diskimage: string): BuildRecord[] {
-    return (this.buildsByDiskimage.get(diskimage) ?? []).filter((b) => b.state === 'ready' || b.state === 'missing').sort(newerBuild);
+    let ranked = this.rankedByDiskimage.get(diskimage);
+    if (!ranked) {
+      ranked = (this.buildsByDiskimage.get(diskimage) ?? []).filter((b) => b.state === 'ready' || b.state === 'missing').sort(newerBuild);
+      this.rankedByDiskimage.set(diskimage, ranked);
+    }
+    return ranked;
   }
 
   private newestReady(diskimage: string): BuildRecord | undefined {
@@ -231,7 +237,7 @@ class Planner {
 
   /** Uploads recorded as running or deleting, with no job running here. */
   private followUpload(upload: UploadRecord, diskimage: string): void {
-    if (this.world.inFlight.has(upload.id)) return;
+    if ((upload.state !== 'uploading' && upload.state !== 'deleting') || this.world.inFlight.has(upload.id)) return;
     const view = this.world.providers.get(upload.provider);
     const listed = view?.images ? this.listed(upload) : undefined;
     if (upload.state === 'uploading') {
