@@ -7,7 +7,11 @@ export interface TlsListenOptions {
   /** PEM certificate chain and key of the server. */
   readonly cert: string | Uint8Array;
   readonly key: string | Uint8Array;
-  /** PEM CA bundle that client certificates must chain to; the only roots trusted for them. */
+  /**
+   * PEM CA bundle that client certificates must chain to; the only roots trusted for them. With
+   * it, clients are asked for a certificate: one that is shown must verify (or the handshake is
+   * refused), and its CN is what access rules match.
+   */
   readonly ca?: string | Uint8Array;
   /** Refuse clients without a certificate from `ca` (which is then required: public roots never let a client in). */
   readonly requireClientCert?: boolean;
