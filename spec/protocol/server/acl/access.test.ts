@@ -35,6 +35,7 @@ let scheduler: ClientCert;
 let operator: ClientCert;
 let expired: ClientCert;
 let foreign: ClientCert;
+let twoNames: ClientCert;
 let server: GearmanServer;
 let port: number;
 const logs = captureLogs();
@@ -47,6 +48,7 @@ beforeAll(async () => {
   operator = await makeClientCert(pki, 'operator');
   expired = await makeClientCert(pki, 'builder-2', { days: -1 });
   foreign = await makeClientCert(pki, 'builder-1', { ca: 'other-ca' });
+  twoNames = await makeClientCert(pki, 'scheduler/CN=builder-1');
   server = new GearmanServer({ handleHost: 'acl-test', logger: logs, acl: parseAccessRules(FLEET_RULES, 'fleet.toml') });
   const tls = { cert: readFileSync(pki.serverCertFile, 'utf8'), key: readFileSync(pki.serverKeyFile, 'utf8'), ca: pki.ca };
   port = (await server.listen({ host: '127.0.0.1', port: 0, tls })).port;
@@ -161,6 +163,18 @@ test('without a certificate a connection is anonymous, and the default rules gra
     expect(await adminLines(anonymous, 'status', (lines) => lines.length > 0)).toEqual(['ERR PERMISSION_DENIED admin+status:+not+granted+to+anonymous']);
   } finally {
     anonymous.close();
+  }
+});
+
+test('a certificate with two CNs (scheduler and builder-1) is neither: it is anonymous', async () => {
+  const peer = await rawPeer(twoNames);
+  try {
+    peer.send(Type.CAN_DO, ['image-upload:img1']);
+    expect((await peer.next(Type.ERROR)).args).toEqual(['PERMISSION_DENIED', 'register image-upload:img1: not granted to anonymous']);
+    peer.send(Type.SUBMIT_JOB, ['image-upload:img1', 'u2', '']);
+    expect((await peer.next(Type.ERROR)).args).toEqual(['PERMISSION_DENIED', 'submit image-upload:img1: not granted to anonymous']);
+  } finally {
+    peer.close();
   }
 });
 
