@@ -385,6 +385,18 @@ describe('upload', () => {
       world: (w) => ({ ...w, builds: new Map([['d0', { builders: ['builder-1'], diskimage: 'debian', formats: ['qcow2'] }]]) }),
       actions: [{ kind: 'abandon-upload', uploadId: 'u1', provider: 'p1', why: 'build-unavailable' }],
     },
+    {
+      name: 'an upload whose image the cloud killed is abandoned, not submitted again under the same image id',
+      state: stateOf({ builds: [ready('d1', 'debian', NOW - HOUR)], uploads: [upload('u1', 'd1', 'p1', 'uploading'), upload('u2', 'd1', 'p2', 'ready', NOW)] }),
+      world: (w) => withImages({ ...w, providers: new Map([...w.providers, ['p1', { builders: ['builder-1'], images: [] }]]) }, 'p1', [{ externalId: 'ext-u1', uploadId: 'u1', status: 'killed', passes: 1 }]),
+      actions: [{ kind: 'abandon-upload', uploadId: 'u1', provider: 'p1', why: 'image-killed' }],
+    },
+    {
+      name: 'an upload to a provider that no longer takes the diskimage is abandoned, not submitted again',
+      state: stateOf({ builds: [ready('d1', 'debian', NOW - HOUR)], uploads: [upload('u1', 'd1', 'p3', 'uploading'), upload('u2', 'd1', 'p2', 'ready', NOW)] }),
+      world: (w) => ({ ...w, providers: new Map([...w.providers, ['p3', { builders: ['builder-1'], images: [] }]]) }),
+      actions: [{ kind: 'abandon-upload', uploadId: 'u1', provider: 'p3', why: 'unconfigured' }],
+    },
   ])('$name', (c) => {
     const config = debianOnly();
     const base = agreeingWorld(c.state, config);

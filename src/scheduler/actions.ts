@@ -38,8 +38,12 @@ export type Action =
   | { readonly kind: 'resume-upload'; readonly uploadId: string; readonly buildId: string; readonly diskimage: string; readonly provider: string }
   /** An upload recorded as uploading (or failed) whose image the cloud lists as active: record it ready. */
   | { readonly kind: 'adopt-upload'; readonly uploadId: string; readonly provider: string; readonly externalId: string }
-  /** An upload recorded as uploading that can never end: its build is no longer on any builder. */
-  | { readonly kind: 'abandon-upload'; readonly uploadId: string; readonly provider: string; readonly why: 'build-unavailable' }
+  /**
+   * An upload recorded as uploading, with no job running here, that is not to be submitted again:
+   * its build is on no builder any more, the cloud killed its image (the image id cannot be used
+   * again), or the config no longer asks for it. Recorded failed; an image it left is a leak.
+   */
+  | { readonly kind: 'abandon-upload'; readonly uploadId: string; readonly provider: string; readonly why: 'build-unavailable' | 'image-killed' | 'unconfigured' }
   /** Record the upload deleting (unless it is), then submit provider-image-delete:<provider>. */
   | { readonly kind: 'delete-upload'; readonly uploadId: string; readonly diskimage: string; readonly provider: string; readonly externalId: string; readonly why: DeleteWhy }
   /** An upload recorded as deleting whose image the cloud no longer lists: record it gone. */

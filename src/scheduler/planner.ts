@@ -222,7 +222,7 @@ class Planner {
     const [diskimage, provider] = pair.split('\0') as [string, string];
     const configured = this.pairs.get(pair);
     const paused = configured !== undefined && (configured.pause || this.pauses.has(pair));
-    for (const upload of uploads) this.followUpload(upload, diskimage);
+    for (const upload of uploads) this.followUpload(upload, diskimage, configured !== undefined);
     if (configured && !paused) this.decideUpload(diskimage, provider, uploads);
     else if (configured) {
       const newest = this.newestReady(diskimage);
@@ -236,17 +236,21 @@ class Planner {
   }
 
   /** Uploads recorded as running or deleting, with no job running here. */
-  private followUpload(upload: UploadRecord, diskimage: string): void {
+  private followUpload(upload: UploadRecord, diskimage: string, configured: boolean): void {
     if ((upload.state !== 'uploading' && upload.state !== 'deleting') || this.world.inFlight.has(upload.id)) return;
     const view = this.world.providers.get(upload.provider);
     const listed = view?.images ? this.listed(upload) : undefined;
     if (upload.state === 'uploading') {
       const build = this.buildsById.get(upload.buildId);
       const observed = this.world.builds.get(upload.buildId);
+      const abandon = (why: 'build-unavailable' | 'image-killed' | 'unconfigured'): void => {
+        this.actions.push({ kind: 'abandon-upload', uploadId: upload.id, provider: upload.provider, why });
+      };
       if (listed?.status === 'active') return; // the sweep adopts it
-      if (!observed && build?.state !== 'ready') {
-        this.actions.push({ kind: 'abandon-upload', uploadId: upload.id, provider: upload.provider, why: 'build-unavailable' });
-      } else if (!view?.images) this.wait(diskimage, upload.provider, 'not-listed-yet');
+      if (!observed && build?.state !== 'ready') abandon('build-unavailable');
+      else if (listed?.status === 'killed') abandon('image-killed');
+      else if (!configured) abandon('unconfigured');
+      else if (!view?.images) this.wait(diskimage, upload.provider, 'not-listed-yet');
       else if (!observed) this.wait(diskimage, upload.provider, 'build-offline');
       else this.actions.push({ kind: 'resume-upload', uploadId: upload.id, buildId: upload.buildId, diskimage, provider: upload.provider });
     } else if (upload.state === 'deleting') {

@@ -2,6 +2,12 @@ import type { Action } from './actions.ts';
 import type { BackoffPolicy, BuildRecord, UploadRecord } from './state.ts';
 import type { StateStore } from './state-store.ts';
 
+const ABANDONED = {
+  'build-unavailable': 'abandoned: its build is on no builder any more',
+  'image-killed': 'abandoned: the cloud killed its image',
+  unconfigured: 'abandoned: the config no longer uploads this diskimage there',
+} as const;
+
 /** New ids for new records: the runner's choice (uuid4 hex for builds, as nodepool; a uuid for Glance). */
 export interface IdMint {
   buildId(diskimage: string): string;
@@ -35,7 +41,7 @@ export function recordDecision(store: StateStore, action: Action, now: number, m
     case 'adopt-upload':
       return store.recordUploadAdopted(action.uploadId, action.externalId, now);
     case 'abandon-upload':
-      return store.recordUploadFailed(action.uploadId, `abandoned: its build is on no builder (${action.why})`, now, policy);
+      return store.recordUploadFailed(action.uploadId, ABANDONED[action.why], now, policy);
     case 'delete-upload':
       return store.upload(action.uploadId)?.state === 'deleting' ? undefined : store.recordUploadDeleting(action.uploadId, action.why, now);
     case 'forget-upload':
