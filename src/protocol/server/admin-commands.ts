@@ -16,7 +16,7 @@ import {
   renderAdminReply,
   unknownCommandError,
 } from '../codec/admin.ts';
-import type { ConnectionGrants } from './acl/policy.ts';
+import type { ConnectionGrants } from './acl/grants.ts';
 import type { AdminRight } from './acl/rules.ts';
 import type { Broker } from './broker.ts';
 

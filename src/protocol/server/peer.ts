@@ -9,7 +9,7 @@ import { type Packet, Decoder } from '../codec/decoder.ts';
 import { ProtocolError } from '../codec/errors.ts';
 import { PartialPacketWatch } from '../transport/partial-packet-watch.ts';
 import { WriteQueue } from '../transport/write-queue.ts';
-import type { ConnectionGrants } from './acl/policy.ts';
+import type { ConnectionGrants } from './acl/grants.ts';
 import { verifiedCommonName } from './acl/identity.ts';
 import type { Ability, ClientSide, Job, SleepState, WorkerSide } from './job.ts';
 import { NOOP, errorPacket, latin1Bytes, protocolErrorName } from './wire.ts';

@@ -1,7 +1,7 @@
 /** Binary requests from clients and workers, read the way gearmand 1.1.20 reads them. */
 import type { Packet } from '../codec/decoder.ts';
 import { Type } from '../codec/packets.ts';
-import type { ConnectionGrants } from './acl/policy.ts';
+import type { ConnectionGrants } from './acl/grants.ts';
 import type { Broker, BrokerPeer, GrabKind } from './broker.ts';
 import { HIGH, type Job, LOW, NORMAL, type Priority } from './job.ts';
 import { MAX_FUNCTION_LENGTH, MAX_HANDLE_LENGTH, MAX_UNIQUE_LENGTH, latin1 } from './job-store.ts';
