@@ -110,6 +110,8 @@ export class JobStore {
     } else if (s.background) {
       job.background = true;
     }
+    // A running job its last client left is wanted again: a worker's disconnect requeues it.
+    if (job.ignored && (client !== undefined || s.background)) job.ignored = false;
     if (client !== undefined) {
       job.waiters.push(client);
       client.waiting.set(job, (client.waiting.get(job) ?? 0) + 1);
@@ -203,8 +205,14 @@ export class JobStore {
     const waiters = job.waiters;
     for (let i = waiters.length - 1; i >= 0; i--) if (waiters[i] === client) waiters.splice(i, 1);
     client.waiting.delete(job);
-    // gearmand's ignore_job: a foreground job nobody waits for any more is not run.
-    if (waiters.length === 0 && !job.background) this.ignore(job);
+    // gearmand's ignore_job: a foreground job nobody waits for any more is not run (again).
+    if (waiters.length !== 0 || job.background) return;
+    if (job.state === 'running') {
+      // As gearmand, it keeps its unique while it runs: a client submitting it again (a
+      // scheduler back from a crash) attaches to the run instead of starting a second one.
+      job.ignored = true;
+      job.persisted = false;
+    } else this.ignore(job);
   }
 
   /** Moves the SUBMIT_JOB_EPOCH jobs that are due into their queues; returns their functions. */
