@@ -86,6 +86,16 @@ describe('the state file', () => {
     reopened.close();
   });
 
+  test('a missing directory is made; a directory path that runs through a file is STATE_FILE', () => {
+    const file = join(dir, 'not', 'yet', 'state.sqlite');
+    StateStore.open(file).close();
+    expect(Bun.file(file).size).toBeGreaterThan(0);
+    writeFileSync(join(dir, 'plain-file'), '');
+    const err = stateError(() => StateStore.open(join(dir, 'plain-file', 'state.sqlite')));
+    expect(err.code).toBe('STATE_FILE');
+    expect(err.message).toStartWith(`${join(dir, 'plain-file', 'state.sqlite')}: cannot open the state file`);
+  });
+
   test('a file of a newer schema is refused, naming the file and both versions', () => {
     const file = freshFile();
     StateStore.open(file).close();

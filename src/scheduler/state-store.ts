@@ -1,5 +1,7 @@
 import { Database, type SQLQueryBindings } from 'bun:sqlite';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import {
   type BackoffPolicy,
   type BackoffRecord,
@@ -206,10 +208,11 @@ export class StateStore {
     readonly file: string,
   ) {}
 
-  /** Opens (creating when missing) the state file; refuses a file of a newer schema. */
+  /** Opens (creating it, and its directory, when missing) the state file; refuses a file of a newer schema. */
   static open(file: string): StateStore {
     let db: Database;
     try {
+      mkdirSync(dirname(file), { recursive: true, mode: 0o750 });
       db = new Database(file, { create: true, readwrite: true, strict: true });
     } catch (err) {
       throw new StateError('STATE_FILE', `${file}: cannot open the state file: ${String(err)}`, { cause: err });
