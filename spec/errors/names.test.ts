@@ -13,6 +13,7 @@ import { AdminError, AdminParseError } from '../../src/protocol/codec/admin-erro
 import { ProtocolError } from '../../src/protocol/codec/errors.ts';
 import { AclError } from '../../src/protocol/server/acl/errors.ts';
 import { ServerStateError } from '../../src/protocol/server/errors.ts';
+import { StateError } from '../../src/scheduler/state-errors.ts';
 import { ConnectionError } from '../../src/protocol/transport/connection-error.ts';
 import { CloudAuthError, CloudConfigError, HttpConnectionError, HttpStatusError, HttpTlsError } from '../../src/uploaders/openstack/errors.ts';
 
@@ -45,6 +46,7 @@ const EXAMPLES: Record<string, { readonly error: CodedError; readonly code: stri
   AbortReason: { error: new AbortReason('BUILDER_STOPPING', 'the builder is stopping'), code: 'BUILDER_STOPPING' },
   ThrownValue: { error: new ThrownValue(42), code: 'NOT_AN_ERROR' },
   ConnectionError: { error: new ConnectionError('CONNECT_TIMEOUT', 'connect timed out'), code: 'CONNECT_TIMEOUT' },
+  StateError: { error: new StateError('STATE_CONFLICT', 'ready → uploading'), code: 'STATE_CONFLICT' },
 };
 
 function sourceFiles(dir: string): string[] {
