@@ -4,6 +4,7 @@
  * the connections concerned.
  */
 import type { Logger } from '../../util/log.ts';
+import { MAX_TIMER_MS } from '../../util/timers.ts';
 import { Type } from '../codec/packets.ts';
 import { type Ability, type ClientSide, type Job, type WorkerSide } from './job.ts';
 import { JobStore, type Submission, latin1 } from './job-store.ts';
@@ -18,9 +19,6 @@ export interface BrokerPeer extends WorkerSide, ClientSide {
 }
 
 export type GrabKind = 'GRAB_JOB' | 'GRAB_JOB_UNIQ' | 'GRAB_JOB_ALL';
-
-/** setTimeout's ceiling; a later SUBMIT_JOB_EPOCH time is re-checked when it fires. */
-const MAX_TIMER_MS = 0x7fffffff;
 
 export class Broker {
   readonly store: JobStore;
@@ -202,6 +200,7 @@ export class Broker {
       clearTimeout(this.dueTimer);
     }
     this.dueTimerAt = at;
+    // A SUBMIT_JOB_EPOCH time past the ceiling is re-checked when the timer fires.
     this.dueTimer = setTimeout(() => this.releaseDue(), Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())));
     this.dueTimer.unref?.();
   }

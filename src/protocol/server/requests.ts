@@ -1,4 +1,5 @@
 /** Binary requests from clients and workers, read the way gearmand 1.1.20 reads them. */
+import { MAX_TIMER_MS } from '../../util/timers.ts';
 import type { Packet } from '../codec/decoder.ts';
 import { Type } from '../codec/packets.ts';
 import type { ConnectionGrants } from './acl/grants.ts';
@@ -126,7 +127,7 @@ export function handleRequest(broker: Broker, peer: RequestPeer, packet: Packet)
       if (name.length > MAX_FUNCTION_LENGTH) return refuse(peer, ERRORS.functionTooLarge);
       // Refused before the broker hears of it: the function is never routed to this connection.
       if (grants !== undefined && denied(grants, peer, 'register', name)) return;
-      const timeoutMs = type === Type.CAN_DO ? 0 : Math.min(0x7fffffff, Math.max(0, leadingInteger(args[1]!)));
+      const timeoutMs = type === Type.CAN_DO ? 0 : Math.min(MAX_TIMER_MS, Math.max(0, leadingInteger(args[1]!)));
       return broker.canDo(peer, name, timeoutMs);
     }
     case Type.CANT_DO:
