@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../support/ports.ts';
-import { eventually, run } from '../support/run.ts';
+import { eventually, run, stopChild } from '../support/run.ts';
 import { type ClientCert, type TestPki, type TlsFront, makeClientCert, makeTestPki, startStunnelClient } from '../support/tls.ts';
 import { Buffer } from 'node:buffer';
 import { Worker } from '../../src/protocol/worker/worker.ts';
@@ -65,10 +65,7 @@ async function startGeard(args: string[], ready: string): Promise<Geard> {
 }
 
 async function stop(geard: Geard | undefined): Promise<void> {
-  if (geard === undefined || geard.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => geard.child.once('exit', resolve));
-  geard.child.kill('SIGTERM');
-  await exited;
+  if (geard !== undefined) await stopChild(geard.child, 'SIGTERM');
 }
 
 describe('secure by default', () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TINY_ELEMENTS, tinyImage } from '../support/builder-process.ts';
 import { freePort } from '../support/ports.ts';
-import { eventually, run } from '../support/run.ts';
+import { eventually, run, stopChild } from '../support/run.ts';
 import { RawPeer, Type } from '../protocol/server/raw-peer.ts';
 
 // `run`'s own worker reaches its embedded server over loopback without a certificate: anonymous.
@@ -46,13 +46,7 @@ beforeAll(async () => {
   }, 30_000, 'run to start its job server with rules');
 });
 
-afterAll(async () => {
-  if (builder.exitCode === null) {
-    const exited = new Promise((resolve) => builder.once('exit', resolve));
-    builder.kill('SIGTERM');
-    await exited;
-  }
-});
+afterAll(() => stopChild(builder, 'SIGTERM'));
 
 test('geard-acl: the builder registers on its embedded server, an anonymous submit is refused, and SIGHUP re-reads the rules', async () => {
   const peer = await RawPeer.open(port);

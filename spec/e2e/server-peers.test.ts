@@ -9,7 +9,7 @@ import { RawPeer, Type } from '../protocol/server/raw-peer.ts';
 import { startEmbeddedServer } from '../support/embedded-server.ts';
 import { startGearmand } from '../support/gearmand.ts';
 import { JOB_SERVERS, type JobServer } from '../support/job-servers.ts';
-import { eventually, run } from '../support/run.ts';
+import { eventually, run, stopChild } from '../support/run.ts';
 
 const PERL_WORKER = `
 use strict; use warnings;
@@ -36,13 +36,6 @@ function spawnWorker(command: string, args: string[]): ChildProcess {
   return spawn(command, args, { stdio: ['ignore', 'pipe', 'ignore'] });
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-}
-
 describe.each(JOB_SERVERS)('peers that are not ours, through $name', (kind) => {
   let server: JobServer;
   const children: ChildProcess[] = [];
@@ -60,7 +53,7 @@ describe.each(JOB_SERVERS)('peers that are not ours, through $name', (kind) => {
   });
 
   afterAll(async () => {
-    await Promise.all(children.map(stop));
+    await Promise.all(children.map((child) => stopChild(child)));
     await server.kill();
   });
 
@@ -101,7 +94,7 @@ describe('a Perl worker whose job dies, through our server', () => {
   });
 
   afterAll(async () => {
-    await stop(worker);
+    await stopChild(worker);
     await server.kill();
   });
 

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { stopChild } from './run.ts';
 
 /** A job server running as a child process that a test can SIGKILL and start again on its port. */
 export interface ChildServer {
@@ -15,12 +16,7 @@ export interface ChildServer {
 /** Wraps `launch` (which resolves once the server listens) into a ChildServer. */
 export async function childServer(host: string, port: number, launch: () => Promise<ChildProcess>): Promise<ChildServer> {
   let child = await launch();
-  const kill = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGKILL');
-    await exited;
-  };
+  const kill = (): Promise<void> => stopChild(child);
   return {
     host,
     port,

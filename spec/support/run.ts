@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 
 export interface RunResult {
   readonly code: number | null;
@@ -22,6 +22,14 @@ export function run(command: string, args: readonly string[], input = '', timeou
     });
     child.stdin.end(input);
   });
+}
+
+/** Sends `signal` to a child that is still running and waits for it to exit. */
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  await exited;
 }
 
 /** Polls `check` until it returns a value other than undefined/false, or fails after timeoutMs. */

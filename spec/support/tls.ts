@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.ts';
-import { eventually, run } from './run.ts';
+import { eventually, run, stopChild } from './run.ts';
 
 export interface TestPki {
   readonly dir: string;
@@ -107,17 +107,7 @@ export async function startStunnel(pki: TestPki, target: { host: string; port: n
       '',
     ].join('\n'),
   );
-  const child: ChildProcess = spawn('stunnel4', [conf], { stdio: 'ignore' });
-  await eventually(async () => (await run('ss', ['-ltn', `sport = :${port}`])).stdout.includes(`:${port}`), 10_000, 'stunnel to listen');
-  return {
-    port,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-    },
-  };
+  return runStunnel(conf, port);
 }
 
 /**
@@ -144,15 +134,12 @@ export async function startStunnelClient(pki: TestPki, client: { certFile: strin
       '',
     ].join('\n'),
   );
-  const child: ChildProcess = spawn('stunnel4', [conf], { stdio: 'ignore' });
+  return runStunnel(conf, port);
+}
+
+/** Runs stunnel4 with `conf` until it listens on `port`. */
+async function runStunnel(conf: string, port: number): Promise<TlsFront> {
+  const child = spawn('stunnel4', [conf], { stdio: 'ignore' });
   await eventually(async () => (await run('ss', ['-ltn', `sport = :${port}`])).stdout.includes(`:${port}`), 10_000, 'stunnel to listen');
-  return {
-    port,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-    },
-  };
+  return { port, stop: () => stopChild(child) };
 }
