@@ -7,17 +7,16 @@
  * builder spent around the DIB command (staging, verification, checksums, commit): that is the
  * builder's own overhead, measured in the same run. Run: npm run bench:builder
  */
-import { readFileSync } from 'node:fs';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '../../src/protocol/client/client.ts';
 import { TINY_ELEMENTS, startBuilder, tinyImage } from '../../spec/support/builder-process.ts';
 import { startGearmand } from '../../spec/support/gearmand.ts';
 import { run } from '../../spec/support/run.ts';
+import { median } from '../jobs/stats.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function bare(dir: string): Promise<number> {
   const out = join(dir, `bare-${Date.now()}`);

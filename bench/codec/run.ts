@@ -16,7 +16,8 @@ import { gearmanPacketDecode, gearmanPacketEncoder } from './peers/gearman-packe
 import { naiveDecode } from './peers/naive.ts';
 import { oursCapture, oursDecode, oursEncoders } from './peers/ours.ts';
 import type { DecodeContender, EncodeContender } from './peers/types.ts';
-import { MB, M_PKT, type Sample, interleaved, median, table } from './stats.ts';
+import { median } from '../jobs/stats.ts';
+import { MB, M_PKT, type Sample, interleaved, table } from './stats.ts';
 import {
   type LargeStream,
   MIB,

@@ -1,14 +1,9 @@
 /** Rounds, medians and the printed table. Contenders run interleaved so drift hits all alike. */
+import { median } from '../jobs/stats.ts';
 
 export interface Sample {
   readonly name: string;
   readonly values: number[];
-}
-
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 /**

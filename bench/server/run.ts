@@ -8,6 +8,7 @@
  *   BENCH_ACL        1: also ours with access rules loaded, compared with ours without
  */
 import os from 'node:os';
+import { median } from '../jobs/stats.ts';
 import { type Load, runLoad } from './load.ts';
 import { EMBEDDED, EMBEDDED_ACL, GEARMAND, type RunningServer, type ServerKind } from './servers.ts';
 
@@ -17,12 +18,6 @@ const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 16);
 const SHAPES = [1, 4] as const;
 const KINDS: readonly ServerKind[] = process.env.BENCH_ACL === '1' ? [GEARMAND, EMBEDDED, EMBEDDED_ACL] : [GEARMAND, EMBEDDED];
 const PAYLOAD = new TextEncoder().encode('{"image-id": "0123456789abcdef"}');
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en');
 

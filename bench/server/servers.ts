@@ -1,7 +1,8 @@
 /** The two job servers under test, each in its own process on 127.0.0.1 and a free port. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '../../spec/support/ports.ts';
 
 export interface RunningServer {
   readonly name: string;
@@ -12,17 +13,6 @@ export interface RunningServer {
 export interface ServerKind {
   readonly name: string;
   start(): Promise<RunningServer>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 function canConnect(port: number): Promise<boolean> {

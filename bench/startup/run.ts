@@ -18,10 +18,10 @@ import { TINY_ELEMENTS, tinyImage } from '../../spec/support/builder-process.ts'
 import { startGearmand } from '../../spec/support/gearmand.ts';
 import { run } from '../../spec/support/run.ts';
 import { seedStandInImages } from '../../spec/support/stand-in-images.ts';
+import { median } from '../jobs/stats.ts';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 function config(dir: string, imagesDir: string, server: { host: string; port: number }): string {
   const file = join(dir, `builder-${imagesDir.split('/').pop()}.toml`);

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchGlance, prepareGlance } from '../../spec/support/openstack/glance-server.ts';
 import { randomImageFile } from '../../spec/support/openstack/upload-job.ts';
+import { median } from '../jobs/stats.ts';
 import { type Target, type Trial, curlToGlance, curlToSink, openstackToGlance, oursToGlance, oursToSink } from './contenders.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -22,12 +23,6 @@ const GLANCE_BYTES = Number(process.env.BENCH_GLANCE_MIB ?? 1024) * MiB;
 const SINK_BYTES = Number(process.env.BENCH_SINK_MIB ?? 2048) * MiB;
 
 type Contender = readonly [name: string, run: () => Promise<Trial>];
-
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length / 2;
-  return sorted.length % 2 ? sorted[Math.floor(middle)]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
 
 async function rounds(title: string, contenders: readonly Contender[], after?: () => Promise<void>): Promise<Map<string, Trial[]>> {
   const trials = new Map<string, Trial[]>(contenders.map(([name]) => [name, []]));
