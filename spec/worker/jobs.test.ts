@@ -24,6 +24,37 @@ describe('the job wire contract', () => {
     expect(() => parseUploadRequest(bytes('{"image-name":"x"}'))).toThrow('"provider"');
   });
 
+  test('image-upload takes the scheduler\'s optional "upload-id", "system-id" and "external-id"', () => {
+    const id = '0E5B1C2D-3F4A-4B5C-8D6E-7F8091A2B3C4';
+    expect(
+      parseUploadRequest(bytes(JSON.stringify({ provider: 'p', 'upload-id': 'u-0001', 'system-id': 'nodepool prod', 'external-id': id }))),
+    ).toEqual({ provider: 'p', imageName: undefined, uploadId: 'u-0001', systemId: 'nodepool prod', externalId: id.toLowerCase() });
+    // nodepool 0.3's data stays valid, and gets no keys it did not send.
+    expect(Object.keys(parseUploadRequest(bytes('{"provider":"p","image-name":"n"}'))).sort()).toEqual(['imageName', 'provider']);
+  });
+
+  test.each([
+    ['upload-id', ''],
+    ['upload-id', 7],
+    ['upload-id', ' padded'],
+    ['upload-id', 'line\nbreak'],
+    ['upload-id', 'x'.repeat(256)],
+    ['system-id', null],
+    ['system-id', 'bell\u0007'],
+    ['external-id', 'not-a-uuid'],
+    ['external-id', '0e5b1c2d3f4a4b5c8d6e7f8091a2b3c4'],
+    ['external-id', '0e5b1c2d-3f4a-4b5c-8d6e-7f8091a2b3c4/../x'],
+    ['external-id', 12],
+  ])('image-upload refuses %p = %p as BAD_REQUEST', (key, value) => {
+    expect(() => parseUploadRequest(bytes(JSON.stringify({ provider: 'p', [key]: value })))).toThrow(
+      expect.objectContaining({ code: 'BAD_REQUEST', message: expect.stringContaining(`"${key}"`) }),
+    );
+  });
+
+  test('a 255-character upload-id is taken (Glance\'s property limit), counted in code points', () => {
+    expect(parseUploadRequest(bytes(JSON.stringify({ provider: 'p', 'upload-id': '🙂'.repeat(255) }))).uploadId).toBe('🙂'.repeat(255));
+  });
+
   test.each(['', '{}', '""', ' {} '])('image-delete accepts %p', (data) => expect(() => checkDeleteRequest(bytes(data))).not.toThrow());
   test('image-delete refuses data it does not understand', () => expect(() => checkDeleteRequest(bytes('{"x":1}'))).toThrow('no data'));
   test('oversized data is refused before parsing', () => {

@@ -41,6 +41,7 @@ export type JobFailureCode =
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'CONFLICT'
+  | 'EXTERNAL_ID_TAKEN'
   | 'TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'UPLOAD_ABORTED'

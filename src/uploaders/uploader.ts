@@ -12,6 +12,11 @@ export interface UploadJob {
   readonly size: number;
   readonly md5: string;
   readonly sha256: string;
+  /** Tags for the scheduler that asked (image properties nodepool_upload_id, nodepool_system_id). */
+  readonly uploadId?: string;
+  readonly systemId?: string;
+  /** The cloud id to create the image with (chosen by the scheduler); the uploader picks one when absent. */
+  readonly externalId?: string;
   /** Aborted when the upload must stop (timeout, shutdown): the uploader cleans up after itself. */
   readonly signal: AbortSignal;
   progress(sent: number, total: number): void;

@@ -215,6 +215,9 @@ export class BuilderWorker {
         size: file.size,
         md5: file.md5,
         sha256: file.sha256,
+        ...(request.uploadId !== undefined ? { uploadId: request.uploadId } : {}),
+        ...(request.systemId !== undefined ? { systemId: request.systemId } : {}),
+        ...(request.externalId !== undefined ? { externalId: request.externalId } : {}),
         signal,
         progress: (sentBytes, totalBytes) => {
           const [sent, total] = uploadProgress(sentBytes, totalBytes);

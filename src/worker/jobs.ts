@@ -2,6 +2,7 @@
  * The job wire contract, compatible with nodepool 0.3's scheduler (nodepool/jobs.py):
  *   image-build:<name>   {"image-id": "<id>"}                          → {"image-id": "<id>", ...}
  *   image-upload:<id>    {"provider": "<p>", "image-name": "<name>"}   → {"external-id": "<uuid>", ...}
+ *                        optional: "upload-id", "system-id" (tags), "external-id" (the Glance id to create)
  *   image-delete:<id>    empty, {} or "" (what nodepool 0.3 sends)     → {}
  * Extra result keys are welcome; the keys above keep their meaning. An upload's WORK_STATUS
  * counts KiB (see uploadProgress).
@@ -38,7 +39,19 @@ export interface BuildRequest {
 export interface UploadRequest {
   readonly provider: string;
   readonly imageName: string | undefined;
+  /** The scheduler's record of this upload: tagged on the image (nodepool_upload_id). */
+  readonly uploadId?: string;
+  /** The scheduler's system id: tagged on the image (nodepool_system_id). */
+  readonly systemId?: string;
+  /** The Glance image id to create (a UUID, lower case); a random one when absent. */
+  readonly externalId?: string;
 }
+
+/** A tag ends up as a Glance property value: Glance refuses values longer than 255 characters. */
+export const MAX_TAG = 255;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Tags are compared, logged and shown in tables: no control characters, no surrounding space. */
+const TAG = /^[^\p{Cc}\s](?:[^\p{Cc}]*[^\p{Cc}\s])?$/u;
 
 function badRequest(message: string): JobFailure {
   return new JobFailure('BAD_REQUEST', message);
@@ -76,7 +89,35 @@ export function parseUploadRequest(payload: Uint8Array): UploadRequest {
   if (imageName !== undefined && (typeof imageName !== 'string' || imageName === '' || characters(imageName) > MAX_IMAGE_NAME)) {
     throw badRequest(`"image-name" must be a non-empty string of at most ${MAX_IMAGE_NAME} characters`);
   }
-  return { provider, imageName: imageName as string | undefined };
+  const uploadId = optionalTag(data, 'upload-id');
+  const systemId = optionalTag(data, 'system-id');
+  const externalId = optionalUuid(data, 'external-id');
+  return {
+    provider,
+    imageName: imageName as string | undefined,
+    ...(uploadId !== undefined ? { uploadId } : {}),
+    ...(systemId !== undefined ? { systemId } : {}),
+    ...(externalId !== undefined ? { externalId } : {}),
+  };
+}
+
+function optionalTag(data: Record<string, unknown>, key: string): string | undefined {
+  const value = data[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || characters(value) > MAX_TAG || !TAG.test(value)) {
+    throw badRequest(`"${key}" must be a non-empty string of at most ${MAX_TAG} characters, without control characters or surrounding space`);
+  }
+  return value;
+}
+
+function optionalUuid(data: Record<string, unknown>, key: string): string | undefined {
+  const value = data[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !UUID.test(value)) {
+    throw badRequest(`"${key}" must be a UUID (8-4-4-4-12 hex digits), got ${JSON.stringify(value)?.slice(0, 80)}`);
+  }
+  // Glance answers ids in lower case: the result and the listing must name the same image.
+  return value.toLowerCase();
 }
 
 /** image-delete takes no arguments; it accepts what schedulers really send. */

@@ -9,6 +9,7 @@ import { GlanceClient, type GlanceImage, type UploadData } from './images-api.ts
 import { type Digests, type HashAlgorithm, HashingFile } from '../hashing-file.ts';
 import { backoffDelay, DEFAULT_RETRY, isTransient, type RetryPolicy, sleep } from '../openstack/retry.ts';
 import { toUploadFailure } from './upload-failure.ts';
+import { HttpStatusError } from '../openstack/errors.ts';
 import type { UploadJob, UploadResult, Uploader } from '../uploader.ts';
 
 export interface GlanceUploaderOptions {
@@ -29,6 +30,10 @@ export interface GlanceUploaderOptions {
 export const BUILDER_PROPERTY = 'nodepool_builder';
 /** The image property naming the local image (build) id the image was uploaded from. */
 export const BUILD_ID_PROPERTY = 'nodepool_build_id';
+/** The image property naming the scheduler's upload record (the job's "upload-id"). */
+export const UPLOAD_ID_PROPERTY = 'nodepool_upload_id';
+/** The image property naming the scheduler's system (the job's "system-id"). */
+export const SYSTEM_ID_PROPERTY = 'nodepool_system_id';
 
 /**
  * md5 and sha256 check the bytes sent against the build's record (and md5 Glance's checksum).
@@ -66,7 +71,7 @@ export class GlanceUploader implements Uploader {
     const what = `upload of image ${job.imageId} (${job.format}) as ${logValue(job.imageName)}`;
     const context = { what, cloud: job.provider.cloud ?? '(OS_CLOUD)', signal: job.signal, timeoutMs: job.provider.uploadTimeoutMs };
     let glance: GlanceClient | undefined;
-    const id = randomUUID();
+    const id = job.externalId ?? randomUUID();
     try {
       const file = new HashingFile({
         path: job.path,
@@ -89,7 +94,11 @@ export class GlanceUploader implements Uploader {
       await service.endpoint(job.signal);
       glance = new GlanceClient(service, this.logger, this.retry);
       const data: UploadData = { length: job.size, stream: () => file.chunks() };
-      const created = await glance.create(imageFields(job, id, this.options.builderId), job.signal);
+      const created = await glance.create(imageFields(job, id, this.options.builderId), job.signal).catch((err: unknown) => {
+        if (!(job.externalId !== undefined && err instanceof HttpStatusError && err.status === 409)) throw err;
+        glance = undefined; // the image with that id is not this job's: never clean it up
+        throw new JobFailure('EXTERNAL_ID_TAKEN', `EXTERNAL_ID_TAKEN: cloud "${context.cloud}" already has (or had) an image ${id}; the ${what} did not start`, { cause: err });
+      });
       this.logger.info(`${what}: created ${id} in cloud "${context.cloud}"`);
       const started = Date.now();
       if (job.provider.uploadMethod === 'import') await this.importData(glance, created.importMethods, id, data, job);
@@ -198,6 +207,8 @@ export function imageFields(job: UploadJob, id: string, builderId?: string): Rec
     ...(provider.minDisk !== undefined ? { min_disk: provider.minDisk } : {}),
     ...(provider.minRam !== undefined ? { min_ram: provider.minRam } : {}),
     [BUILD_ID_PROPERTY]: job.imageId,
+    ...(job.uploadId !== undefined ? { [UPLOAD_ID_PROPERTY]: job.uploadId } : {}),
+    ...(job.systemId !== undefined ? { [SYSTEM_ID_PROPERTY]: job.systemId } : {}),
     ...(builderId !== undefined ? { [BUILDER_PROPERTY]: builderId } : {}),
     'owner_specified.openstack.md5': job.md5,
     'owner_specified.openstack.sha256': job.sha256,
