@@ -246,6 +246,31 @@ describe('state changes', () => {
   });
 });
 
+describe('operator deletes (the API\'s DELETE /uploads/<id> and /builds/<id>)', () => {
+  test('a ready upload is recorded deleting with the reason; again is a no-op; an upload that is not ready is a conflict', () => {
+    const store = populated(freshFile());
+    expect(store.requestUploadDelete('u1', 800)).toMatchObject({ state: 'deleting', stateAt: 800, reason: 'operator request' });
+    expect(store.requestUploadDelete('u1', 900)).toMatchObject({ state: 'deleting', stateAt: 800 });
+    expect(stateError(() => store.requestUploadDelete('u2', 900)).code).toBe('STATE_CONFLICT');
+    expect(stateError(() => store.requestUploadDelete('nope', 900)).code).toBe('STATE_UNKNOWN_RECORD');
+    store.close();
+  });
+
+  test('a build is recorded deleting with its ready uploads, in one transaction; a running build is a conflict and nothing changes', () => {
+    const store = populated(freshFile());
+    expect(store.requestBuildDelete('b1', 800)).toMatchObject({ state: 'deleting', reason: 'operator request' });
+    expect(store.upload('u1')).toMatchObject({ state: 'deleting', reason: 'operator request (build b1)' });
+    expect(store.upload('u2')).toMatchObject({ state: 'failed' });
+    expect(store.requestBuildDelete('b1', 900)).toMatchObject({ state: 'deleting', stateAt: 800 });
+    store.recordBuildStarted({ id: 'b2', diskimage: 'debian' }, 1000);
+    const before = store.snapshot();
+    expect(stateError(() => store.requestBuildDelete('b2', 1100)).code).toBe('STATE_CONFLICT');
+    expect(store.snapshot()).toEqual(before);
+    expect(stateError(() => store.requestBuildDelete('nope', 1100)).code).toBe('STATE_UNKNOWN_RECORD');
+    store.close();
+  });
+});
+
 describe('adoption after a lost result', () => {
   test('a build recorded failed whose image a builder registers is adopted ready; a job result cannot do that', () => {
     const store = StateStore.open(freshFile());

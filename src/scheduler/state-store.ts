@@ -411,6 +411,35 @@ export class StateStore {
     });
   }
 
+  /**
+   * An operator's delete of a ready upload (image-upload-delete): recorded deleting, and the
+   * planner submits its provider-image-delete as it resumes any delete. Idempotent on an upload
+   * already deleting.
+   */
+  requestUploadDelete(id: string, now: number): UploadRecord {
+    return this.write(() => {
+      const upload = this.mustUpload(id);
+      if (upload.state === 'deleting') return upload;
+      return this.moveUpload(id, 'deleting', now, { reason: 'operator request' });
+    });
+  }
+
+  /**
+   * An operator's delete of a build (image-build-delete): the build and its ready uploads are
+   * recorded deleting in one transaction (its images in the clouds go with it, as nodepool's
+   * dib-image-delete does). A running build is refused; a build already deleting is left as it is.
+   */
+  requestBuildDelete(id: string, now: number): BuildRecord {
+    return this.write(() => {
+      const build = this.mustBuild(id);
+      if (build.state === 'deleting') return build;
+      const moved = this.moveBuild(id, 'deleting', now, { reason: 'operator request' });
+      const ready = this.db.query<{ id: string }, [string]>("SELECT id FROM uploads WHERE build_id = ? AND state = 'ready'").all(id);
+      for (const upload of ready) this.moveUpload(upload.id, 'deleting', now, { reason: `operator request (build ${id})` });
+      return moved;
+    });
+  }
+
   // ---- export-state / import-state ----
 
   exportDocument(): StateDocument {
