@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ApiError } from '../../src/api/api-error.ts';
 import { CommandFailed, NoWorkerError, UsageError } from '../../src/cli/cli-error.ts';
 import { ConfigError } from '../../src/config/table-reader.ts';
 import { AbortReason } from '../../src/errors/abort-reason.ts';
@@ -47,6 +48,7 @@ const EXAMPLES: Record<string, { readonly error: CodedError; readonly code: stri
   ThrownValue: { error: new ThrownValue(42), code: 'NOT_AN_ERROR' },
   ConnectionError: { error: new ConnectionError('CONNECT_TIMEOUT', 'connect timed out'), code: 'CONNECT_TIMEOUT' },
   StateError: { error: new StateError('STATE_CONFLICT', 'ready → uploading'), code: 'STATE_CONFLICT' },
+  ApiError: { error: new ApiError('API_BAD_ID', 'not an id'), code: 'API_BAD_ID' },
 };
 
 function sourceFiles(dir: string): string[] {

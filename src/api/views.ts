@@ -1,0 +1,196 @@
+import type { BuilderConfig } from '../config/schema.ts';
+import type { BackoffRecord, BuildRecord, SchedulerState, UploadRecord } from '../scheduler/state.ts';
+import { age, textTable } from './text-table.ts';
+
+/** What the read endpoints return: JSON rows (kebab-case keys, scripts rely on them) and the same as a text table. */
+export interface View {
+  readonly json: unknown;
+  readonly text: string;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** Records that are gone are history; the listings show what exists or is on its way. */
+const shown = (record: { readonly state: string }): boolean => record.state !== 'gone';
+
+export interface ImageListRow {
+  readonly 'build-id': string;
+  readonly 'upload-id': string;
+  readonly provider: string;
+  readonly image: string;
+  readonly 'external-name': string | null;
+  readonly 'external-id': string | null;
+  readonly state: string;
+  readonly 'state-time': string;
+  readonly 'age-seconds': number;
+  readonly reason: string | null;
+}
+
+/** GET /image-list: one row per upload, nodepool's columns. */
+export function imageList(state: SchedulerState, now: number): View {
+  const diskimageOf = new Map(state.builds.map((b) => [b.id, b.diskimage]));
+  const rows: ImageListRow[] = state.uploads.filter(shown).map((u) => ({
+    'build-id': u.buildId,
+    'upload-id': u.id,
+    provider: u.provider,
+    image: diskimageOf.get(u.buildId) ?? '',
+    'external-name': u.externalName ?? null,
+    'external-id': u.externalId ?? null,
+    state: u.state,
+    'state-time': iso(u.stateAt),
+    'age-seconds': Math.max(0, Math.floor((now - u.stateAt) / 1000)),
+    reason: u.reason ?? null,
+  }));
+  const text = textTable(
+    ['Build ID', 'Upload ID', 'Provider', 'Image', 'Provider Image Name', 'Provider Image ID', 'State', 'Age'],
+    rows.map((r) => [r['build-id'], r['upload-id'], r.provider, r.image, r['external-name'] ?? '', r['external-id'] ?? '', r.state, age(now - Date.parse(r['state-time']))]),
+  );
+  return { json: rows, text };
+}
+
+/** GET /dib-image-list: one row per build, nodepool's columns. */
+export function dibImageList(state: SchedulerState, now: number): View {
+  const rows = state.builds.filter(shown).map((b) => ({
+    id: b.id,
+    image: b.diskimage,
+    builder: b.builder ?? null,
+    formats: [...b.formats],
+    state: b.state,
+    'state-time': iso(b.stateAt),
+    'age-seconds': Math.max(0, Math.floor((now - b.stateAt) / 1000)),
+    reason: b.reason ?? null,
+  }));
+  const text = textTable(
+    ['ID', 'Image', 'Builder', 'Formats', 'State', 'Age'],
+    rows.map((r) => [r.id, r.image, r.builder ?? '', r.formats.join(','), r.state, age(now - Date.parse(r['state-time']))]),
+  );
+  return { json: rows, text };
+}
+
+interface RecordSummary {
+  readonly id: string;
+  readonly state: string;
+  readonly 'state-time': string;
+}
+
+interface Failures {
+  readonly count: number;
+  readonly reason: string;
+  readonly 'failed-at': string;
+  readonly 'retry-at': string;
+}
+
+interface PairStatus {
+  readonly provider: string;
+  readonly configured: boolean;
+  readonly paused: boolean;
+  readonly 'paused-by': 'config' | 'operator' | null;
+  readonly 'newest-upload': RecordSummary | null;
+  readonly 'newest-ready-upload': RecordSummary | null;
+  readonly failures: Failures | null;
+}
+
+interface DiskimageStatus {
+  readonly image: string;
+  readonly configured: boolean;
+  readonly paused: boolean;
+  readonly 'paused-by': 'config' | 'operator' | null;
+  readonly 'build-requested': string | null;
+  readonly 'newest-build': RecordSummary | null;
+  readonly 'newest-ready-build': RecordSummary | null;
+  readonly failures: Failures | null;
+  readonly providers: readonly PairStatus[];
+}
+
+const summary = (record: BuildRecord | UploadRecord | undefined): RecordSummary | null =>
+  record ? { id: record.id, state: record.state, 'state-time': iso(record.stateAt) } : null;
+
+const failures = (backoff: BackoffRecord | undefined): Failures | null =>
+  backoff ? { count: backoff.failures, reason: backoff.reason, 'failed-at': iso(backoff.failedAt), 'retry-at': iso(backoff.retryAt) } : null;
+
+const newest = <T extends BuildRecord | UploadRecord>(records: readonly T[]): T | undefined =>
+  records.reduce<T | undefined>((best, r) => (!best || r.createdAt > best.createdAt || (r.createdAt === best.createdAt && r.id > best.id) ? r : best), undefined);
+
+const newestReady = <T extends BuildRecord | UploadRecord>(records: readonly T[]): T | undefined =>
+  records.filter((r) => r.state === 'ready').reduce<T | undefined>((best, r) => (!best || (r.readyAt ?? 0) > (best.readyAt ?? 0) ? r : best), undefined);
+
+function listFor<T>(map: Map<string, T[]>, key: string): T[] {
+  let list = map.get(key);
+  if (!list) map.set(key, (list = []));
+  return list;
+}
+
+const pairKey = (diskimage: string, provider: string | undefined): string => `${diskimage}\0${provider ?? ''}`;
+
+/**
+ * GET /image-status: per diskimage (those of the config, and any the state still holds records
+ * of) and per provider it goes to: paused or not and by whom, the newest build or upload and the
+ * newest ready one, and failures in a row with the last reason and the time of the next try.
+ */
+export function imageStatus(state: SchedulerState, config: BuilderConfig, now: number): View {
+  const pauses = new Set(state.pauses.map((p) => pairKey(p.diskimage, p.provider)));
+  const backoffs = new Map(state.backoffs.map((b) => [pairKey(b.diskimage, b.provider), b]));
+  const requests = new Map(state.buildRequests.map((r) => [r.diskimage, r.requestedAt]));
+  const buildsOf = new Map<string, BuildRecord[]>();
+  for (const b of state.builds) listFor(buildsOf, b.diskimage).push(b);
+  const diskimageOf = new Map(state.builds.map((b) => [b.id, b.diskimage]));
+  const uploadsOf = new Map<string, UploadRecord[]>();
+  for (const u of state.uploads) {
+    listFor(uploadsOf, pairKey(diskimageOf.get(u.buildId) ?? '', u.provider)).push(u);
+  }
+  const configured = new Map(config.diskimages.map((d) => [d.name, d]));
+  const names = [...new Set([...configured.keys(), ...buildsOf.keys()])].sort();
+  const statuses: DiskimageStatus[] = names.map((name) => {
+    const diskimage = configured.get(name);
+    const providerNames = new Set<string>();
+    const pairPause = new Map<string, boolean>();
+    for (const p of config.providers) {
+      const entry = p.diskimages === undefined ? { pause: false } : p.diskimages.find((d) => d.name === name);
+      if (diskimage && entry) {
+        providerNames.add(p.name);
+        pairPause.set(p.name, entry.pause);
+      }
+    }
+    for (const key of uploadsOf.keys()) if (key.startsWith(`${name}\0`)) providerNames.add(key.slice(name.length + 1));
+    const pausedBy = (byConfig: boolean, key: string): 'config' | 'operator' | null => (byConfig ? 'config' : pauses.has(key) ? 'operator' : null);
+    const buildPause = pausedBy(diskimage?.pause ?? false, pairKey(name, undefined));
+    const builds = (buildsOf.get(name) ?? []).filter(shown);
+    const requested = requests.get(name);
+    return {
+      image: name,
+      configured: diskimage !== undefined,
+      paused: buildPause !== null,
+      'paused-by': buildPause,
+      'build-requested': requested === undefined ? null : iso(requested),
+      'newest-build': summary(newest(builds)),
+      'newest-ready-build': summary(newestReady(builds)),
+      failures: failures(backoffs.get(pairKey(name, undefined))),
+      providers: [...providerNames].sort().map((provider): PairStatus => {
+        const key = pairKey(name, provider);
+        const uploads = (uploadsOf.get(key) ?? []).filter(shown);
+        const by = pausedBy(pairPause.get(provider) ?? false, key);
+        return {
+          provider,
+          configured: pairPause.has(provider),
+          paused: by !== null,
+          'paused-by': by,
+          'newest-upload': summary(newest(uploads)),
+          'newest-ready-upload': summary(newestReady(uploads)),
+          failures: failures(backoffs.get(key)),
+        };
+      }),
+    };
+  });
+  const rows: string[][] = [];
+  const since = (record: RecordSummary | null): string => (record ? age(now - Date.parse(record['state-time'])) : '');
+  const failed = (f: Failures | null): [string, string] => (f ? [String(f.count), f.reason] : ['', '']);
+  for (const s of statuses) {
+    const latest = s['newest-build'];
+    rows.push([s.image, '', s.paused ? `yes (${s['paused-by']})` : 'no', latest?.id ?? '', latest?.state ?? '', since(latest), ...failed(s.failures)]);
+    for (const p of s.providers) {
+      const upload = p['newest-upload'];
+      rows.push([s.image, p.provider, p.paused ? `yes (${p['paused-by']})` : 'no', upload?.id ?? '', upload?.state ?? '', since(upload), ...failed(p.failures)]);
+    }
+  }
+  return { json: statuses, text: textTable(['Image', 'Provider', 'Paused', 'Newest', 'State', 'Age', 'Failures', 'Reason'], rows) };
+}
