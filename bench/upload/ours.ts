@@ -31,6 +31,7 @@ async function toGlance(cloudsFile: string, cloud: string, path: string, md5: st
     imageNameFormat: '{image_name}',
     uploadTimeoutMs: 3_600_000,
     uploadMethod: 'put',
+    uploadHashing: 'auto',
     visibility: 'private',
     minDisk: undefined,
     minRam: undefined,

@@ -44,7 +44,7 @@ describe('the configuration file', () => {
       noTmpfs: true,
     });
     expect(config.diskimages[1]).toMatchObject({ builder: 'command', command: ['/usr/local/bin/packer-build', 'windows-2022'] });
-    expect(config.providers[0]).toMatchObject({ uploadMethod: 'import', minDisk: 10, minRam: 1024, meta: { hw_disk_bus: 'scsi' } });
+    expect(config.providers[0]).toMatchObject({ uploadMethod: 'import', uploadHashing: 'in-stream', minDisk: 10, minRam: 1024, meta: { hw_disk_bus: 'scsi' } });
   });
 
   test('an empty file gives the documented defaults', () => {
@@ -75,6 +75,7 @@ describe('the configuration file', () => {
     ['[[diskimages]]\nname = "a"\nelements = ["x"]\n[[diskimages]]\nname = "a"\nelements = ["y"]', 'diskimages[1].name', 'not used by another'],
     ['[[providers]]\nname = "p"\ncloud = 7', 'providers[0].cloud', 'a string'],
     ['[[providers]]\nname = "p"\ncloud = "c"\nimage-format = "iso"', 'providers[0].image-format', 'one of qcow2, raw, vhd'],
+    ['[[providers]]\nname = "p"\nupload-hashing = "md5"', 'providers[0].upload-hashing', 'one of auto, in-stream'],
     ['[[gearman-servers]]\nhost = "h"\nport = 70000', 'gearman-servers[0].port', 'an integer from 1 to 65535'],
     ['[[gearman-servers]]\nhost = "h"\ntls-cert = "c.pem"', 'gearman-servers[0].tls-key', 'tls-cert and tls-key together'],
     ['min-free-space = "lots"', 'min-free-space', 'a size such as'],
@@ -116,6 +117,11 @@ describe('the configuration file', () => {
     const config = parseConfig('[[providers]]\nname = "p"\nimage-name-format = "{{x}}-{image_name}-{image_id}-{provider}-{timestamp}"', '/x.toml');
     const format = config.providers[0]!.imageNameFormat;
     expect(formatImageName(format, { imageName: 'deb', imageId: 'id-1', provider: 'p', timestamp: 1_700_000_000_999 })).toBe('{x}-deb-id-1-p-1700000000');
+  });
+
+  test('upload-hashing is "auto" unless a provider asks for "in-stream"', () => {
+    const config = parseConfig('[[providers]]\nname = "p"\n[[providers]]\nname = "q"\nupload-hashing = "in-stream"', '/x.toml');
+    expect(config.providers.map((p) => p.uploadHashing)).toEqual(['auto', 'in-stream']);
   });
 
   test('G3: the longest duration a timer can wait (2^31 - 1 ms) is accepted', () => {

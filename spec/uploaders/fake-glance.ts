@@ -29,6 +29,8 @@ export class FakeGlance {
   corruptChecksum = false;
   /** Lies about the sha512 it computed. */
   corruptOsHash = false;
+  /** Computes no checksum at all (checksum, os_hash_algo and os_hash_value stay null), as some clouds' stores do. */
+  computesNoChecksums = false;
   server!: FakeServer;
 
   static async start(prefix = ''): Promise<FakeGlance> {
@@ -106,9 +108,10 @@ export class FakeGlance {
 
   private store(image: FakeImage, data: Buffer, status: string): void {
     image.size = data.length;
+    image.status = status;
+    if (this.computesNoChecksums) return;
     image.checksum = this.corruptChecksum ? '0'.repeat(32) : createHash('md5').update(data).digest('hex');
     image.os_hash_algo = 'sha512';
     image.os_hash_value = this.corruptOsHash ? 'f'.repeat(128) : createHash('sha512').update(data).digest('hex');
-    image.status = status;
   }
 }

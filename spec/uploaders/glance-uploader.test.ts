@@ -123,22 +123,81 @@ describe('GlanceUploader against a scripted Glance', () => {
     expect(glance.images.size).toBe(0);
   });
 
-  test("with sha512 in-stream, a wrong os_hash_value fails verification; by default it is not computed", async () => {
+  test("with sha512 in-stream, a wrong os_hash_value fails verification; by default (the record holds no sha512) it is not compared", async () => {
     await fresh();
     glance.corruptOsHash = true;
     expect((await (await uploader()).upload(uploadJob(file, testProvider()))).externalId).toBeString();
-    const failure = await failureOf((await uploader(undefined, { hashes: ['md5', 'sha256', 'sha512'] })).upload(uploadJob(file, testProvider())));
+    const inStream = testProvider({ uploadHashing: 'in-stream' });
+    const failure = await failureOf((await uploader(undefined, { hashes: ['md5', 'sha256', 'sha512'] })).upload(uploadJob(file, inStream)));
     expect(failure.code).toBe('VERIFY_FAILED');
     expect(failure.message).toContain(`Glance os_hash_value (sha512) is ${'f'.repeat(128)}`);
   });
 
-  test('a file whose bytes are not the recorded ones fails verification (in-stream md5 and sha256)', async () => {
+  test('upload-hashing = "in-stream": a file whose bytes are not the recorded ones fails on the md5 and sha256 of the file sent', async () => {
     await fresh();
-    const job = uploadJob({ ...file, md5: 'f'.repeat(32), sha256: 'e'.repeat(64) }, testProvider());
+    const job = uploadJob({ ...file, md5: 'f'.repeat(32), sha256: 'e'.repeat(64) }, testProvider({ uploadHashing: 'in-stream' }));
     const failure = await failureOf((await uploader()).upload(job));
     expect(failure.message).toContain(`md5 of the file sent is ${file.md5}, not ${'f'.repeat(32)}`);
     expect(failure.message).toContain(`sha256 of the file sent is ${file.sha256}`);
     expect(glance.images.size).toBe(0);
+  });
+
+  test('by default nothing is hashed in-stream: a record that disagrees with the file fails on Glance\'s checksum alone', async () => {
+    await fresh();
+    const job = uploadJob({ ...file, md5: 'f'.repeat(32), sha256: 'e'.repeat(64) }, testProvider());
+    const failure = await failureOf((await uploader()).upload(job));
+    expect(failure.code).toBe('VERIFY_FAILED');
+    expect(failure.message).toContain(`Glance checksum is ${file.md5}, not ${'f'.repeat(32)}`);
+    expect(failure.message).not.toContain('of the file');
+    expect(glance.images.size).toBe(0);
+  });
+
+  describe('a fake Glance that computes no checksums (a real Glance always does)', () => {
+    const wrongRecord = () => ({ ...file, md5: 'f'.repeat(32) });
+
+    test('"auto": the first upload reads the file again against the record; then this provider hashes in-stream, until the cloud computes checksums again', async () => {
+      await fresh();
+      glance.computesNoChecksums = true;
+      const up = await uploader();
+      const provider = testProvider();
+
+      const first = await failureOf(up.upload(uploadJob(wrongRecord(), provider)));
+      expect(first.code).toBe('VERIFY_FAILED');
+      expect(first.message).toContain(`md5 of the file read again after the upload is ${file.md5}, not ${'f'.repeat(32)}`);
+      expect(glance.images.size).toBe(0);
+      expect(logs.at('warn').some((line) => line.includes('without a checksum to compare'))).toBe(true);
+
+      const second = await failureOf(up.upload(uploadJob(wrongRecord(), provider)));
+      expect(second.message).toContain(`md5 of the file sent is ${file.md5}, not ${'f'.repeat(32)}`);
+      expect(second.message).not.toContain('read again');
+      expect(glance.images.size).toBe(0);
+
+      const good = await up.upload(uploadJob(file, provider));
+      expect(glance.images.get(good.externalId)).toMatchObject({ status: 'active', checksum: null });
+      expect(good.extras).toMatchObject({ checksum: file.md5, size: file.size });
+
+      glance.computesNoChecksums = false;
+      const third = await failureOf(up.upload(uploadJob(wrongRecord(), provider)));
+      expect(third.message).toContain(`md5 of the file sent is ${file.md5}`); // still in-stream: the last image had no checksum
+      expect(third.message).toContain(`Glance checksum is ${file.md5}`);
+      const fourth = await failureOf(up.upload(uploadJob(wrongRecord(), provider)));
+      expect(fourth.message).toContain(`Glance checksum is ${file.md5}, not ${'f'.repeat(32)}`);
+      expect(fourth.message).not.toContain('of the file');
+    });
+
+    test('"in-stream": the first upload is hashed on its way out, and nothing is read again', async () => {
+      await fresh();
+      glance.computesNoChecksums = true;
+      logs.lines.length = 0;
+      const up = await uploader();
+      const provider = testProvider({ uploadHashing: 'in-stream' });
+      const failure = await failureOf(up.upload(uploadJob(wrongRecord(), provider)));
+      expect(failure.message).toContain(`md5 of the file sent is ${file.md5}, not ${'f'.repeat(32)}`);
+      expect(failure.message).not.toContain('read again');
+      const good = await up.upload(uploadJob(file, provider));
+      expect(glance.images.get(good.externalId)?.status).toBe('active');
+      expect(logs.at('warn').filter((line) => line.includes('without a checksum to compare'))).toEqual([]);
+    });
   });
 
   test('a file shorter than recorded is LOCAL_FILE_CHANGED, and the image is deleted', async () => {

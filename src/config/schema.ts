@@ -13,6 +13,8 @@ export const DIB_FORMATS = ['qcow2', 'raw', 'vhd', 'vhdx', 'vmdk', 'tar', 'tgz',
 /** Formats a provider can ask for; qemu-img converts to them when the build did not make one. */
 export const UPLOAD_FORMATS = ['qcow2', 'raw', 'vhd', 'vhdx', 'vmdk'] as const;
 export type UploadFormat = (typeof UPLOAD_FORMATS)[number];
+export const UPLOAD_HASHING = ['auto', 'in-stream'] as const;
+export type UploadHashing = (typeof UPLOAD_HASHING)[number];
 
 export interface DiskImageConfig {
   readonly name: string;
@@ -54,6 +56,11 @@ export interface ProviderConfig {
   readonly imageNameFormat: string;
   readonly uploadTimeoutMs: number;
   readonly uploadMethod: 'put' | 'import';
+  /**
+   * "auto": stream the file unhashed and check what Glance computed against the build's record;
+   * "in-stream": also hash the file while it streams (for clouds that compute no checksum).
+   */
+  readonly uploadHashing: UploadHashing;
   readonly visibility: 'private' | 'shared' | 'community' | 'public';
   readonly minDisk: number | undefined;
   readonly minRam: number | undefined;
@@ -200,6 +207,7 @@ function readProvider(reader: TableReader): ProviderConfig {
     imageNameFormat: imageNameFormat(reader),
     uploadTimeoutMs: reader.duration('upload-timeout', 3_600_000),
     uploadMethod: oneOf(reader, 'upload-method', ['put', 'import'] as const, 'put'),
+    uploadHashing: oneOf(reader, 'upload-hashing', UPLOAD_HASHING, 'auto'),
     visibility: oneOf(reader, 'visibility', ['private', 'shared', 'community', 'public'] as const, 'private'),
     minDisk,
     minRam,

@@ -101,6 +101,16 @@ export class HashingFile {
   }
 }
 
+/**
+ * Reads the whole file once more, hashing it: the check of a file that streamed out unhashed to
+ * a cloud that computed no checksum. Fails like chunks() on a file that is gone or changed size.
+ */
+export async function hashWholeFile(path: string, size: number, algorithms: readonly HashAlgorithm[], signal: AbortSignal): Promise<Digests> {
+  const file = new HashingFile({ path, size, algorithms });
+  for await (const _chunk of file.chunks()) signal.throwIfAborted();
+  return file.digests() ?? {};
+}
+
 function changed(path: string, how: string): JobFailure {
   return new JobFailure('LOCAL_FILE_CHANGED', `${path} changed since it was built: ${how}`);
 }

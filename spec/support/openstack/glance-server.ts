@@ -29,9 +29,11 @@ export interface GlanceSettings {
   readonly auth?: GlanceAuthtoken;
   /** [DEFAULT] image_size_cap: bigger uploads get 413. */
   readonly imageSizeCap?: number;
+  /** [DEFAULT] hashing_algorithm: what os_hash_value is (Glance's default is sha512). */
+  readonly hashingAlgorithm?: string;
 }
 
-function glanceConf(dir: string, port: number, { auth, imageSizeCap }: GlanceSettings): string {
+function glanceConf(dir: string, port: number, { auth, imageSizeCap, hashingAlgorithm }: GlanceSettings): string {
   const pipeline = auth
     ? `[paste_deploy]
 flavor = keystone
@@ -55,7 +57,7 @@ bind_host = 127.0.0.1
 bind_port = ${port}
 # one process, no forked workers: its pid is the server
 workers = 0
-${imageSizeCap === undefined ? '' : `image_size_cap = ${imageSizeCap}\n`}log_file = ${join(dir, 'glance-api.log')}
+${imageSizeCap === undefined ? '' : `image_size_cap = ${imageSizeCap}\n`}${hashingAlgorithm === undefined ? '' : `hashing_algorithm = ${hashingAlgorithm}\n`}log_file = ${join(dir, 'glance-api.log')}
 node_staging_uri = file://${join(dir, 'staging')}
 
 [database]

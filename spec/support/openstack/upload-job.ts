@@ -40,6 +40,7 @@ export function testProvider(overrides: Partial<ProviderConfig> = {}): ProviderC
     imageNameFormat: '{image_name}-{timestamp}',
     uploadTimeoutMs: 120_000,
     uploadMethod: 'put',
+    uploadHashing: 'auto',
     visibility: 'private',
     minDisk: undefined,
     minRam: undefined,

@@ -6,14 +6,18 @@ import type { Logger } from '../../util/log.ts';
 import { logValue } from '../../util/log-text.ts';
 import type { ImageService } from '../openstack/cloud-session.ts';
 import { GlanceClient, type GlanceImage, type UploadData } from './images-api.ts';
-import { type Digests, type HashAlgorithm, HashingFile } from '../hashing-file.ts';
+import { type HashAlgorithm, HashingFile, hashWholeFile } from '../hashing-file.ts';
+import { type Verification, verifyAgainstRecord } from './image-verification.ts';
 import { backoffDelay, DEFAULT_RETRY, isTransient, type RetryPolicy, sleep } from '../openstack/retry.ts';
 import { toUploadFailure } from './upload-failure.ts';
 import { HttpStatusError } from '../openstack/errors.ts';
 import type { UploadJob, UploadResult, Uploader } from '../uploader.ts';
 
 export interface GlanceUploaderOptions {
-  /** Computed while the file streams out; md5 and sha256 are checked against the build's record. */
+  /**
+   * What in-stream hashing computes while the file streams out (upload-hashing = "in-stream", or
+   * a cloud that returned no checksum): md5 and sha256 are checked against the build's record.
+   */
   readonly hashes?: readonly HashAlgorithm[];
   readonly retry?: RetryPolicy;
   /** How long deleting the image of a failed upload may take after the job's own time (default CLEANUP_TIMEOUT_MS). */
@@ -36,9 +40,9 @@ export const UPLOAD_ID_PROPERTY = 'nodepool_upload_id';
 export const SYSTEM_ID_PROPERTY = 'nodepool_system_id';
 
 /**
- * md5 and sha256 check the bytes sent against the build's record (and md5 Glance's checksum).
- * sha512 would also check Glance's os_hash_value, but costs about 12 % of the throughput into Glance
- * on a 2-core host (bench:upload): opt in with hashes: ['md5', 'sha256', 'sha512'].
+ * When hashing in-stream: md5 and sha256 check the bytes sent against the build's record.
+ * sha512 would also check an os_hash_value the record cannot, but costs about 12 % of the
+ * throughput into Glance on a 2-core host (bench:upload): opt in with hashes: ['md5', 'sha256', 'sha512'].
  */
 export const DEFAULT_HASHES: readonly HashAlgorithm[] = ['md5', 'sha256'];
 /**
@@ -53,10 +57,19 @@ export const CLEANUP_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 500, maxDe
  * Uploads one image to one provider's Glance: create (with a client-chosen id) → PUT the file
  * or stage + glance-direct import → verify size and checksums. Whatever goes wrong after the
  * create, the image is deleted again: a failed job leaves no image behind.
+ *
+ * Verification compares what Glance computed of what it stored with the build's record, which
+ * proves more than hashing what was read here, and costs this host nothing: so by default
+ * (upload-hashing = "auto") the file streams out unhashed. The file is hashed in-stream when the
+ * provider says "in-stream", or when this provider's cloud last stored an image without a
+ * checksum the record could be compared with. A cloud found so after an unhashed upload gets the
+ * file read and hashed again, compared with the record, before the upload counts as done.
  */
 export class GlanceUploader implements Uploader {
   private readonly hashes: readonly HashAlgorithm[];
   private readonly retry: RetryPolicy;
+  /** The last verification found no checksum from the cloud to compare: "auto" then hashes in-stream. */
+  private cloudGaveNoChecksum = false;
 
   constructor(
     private readonly service: () => Promise<ImageService>,
@@ -73,10 +86,11 @@ export class GlanceUploader implements Uploader {
     let glance: GlanceClient | undefined;
     const id = job.externalId ?? randomUUID();
     try {
+      const inStream = job.provider.uploadHashing === 'in-stream' || this.cloudGaveNoChecksum;
       const file = new HashingFile({
         path: job.path,
         size: job.size,
-        algorithms: this.hashes,
+        algorithms: inStream ? this.hashes : [],
         onProgress: (sent) => job.progress(sent, job.size),
         ...(this.options.chunkSize ? { chunkSize: this.options.chunkSize } : {}),
       });
@@ -104,11 +118,12 @@ export class GlanceUploader implements Uploader {
       if (job.provider.uploadMethod === 'import') await this.importData(glance, created.importMethods, id, data, job);
       else await this.sendData(glance, id, 'file', data, job.signal);
       const seconds = Math.max(Date.now() - started, 1) / 1000;
-      this.logger.debug(`${what}: sent ${job.size} bytes in ${seconds.toFixed(1)} s (${(job.size / seconds / 1e6).toFixed(0)} MB/s)`);
-      const image = await this.verified(glance, id, file.digests(), job);
+      const hashed = inStream ? `, hashing ${this.hashes.join('+') || 'nothing'} in-stream` : '';
+      this.logger.debug(`${what}: sent ${job.size} bytes in ${seconds.toFixed(1)} s (${(job.size / seconds / 1e6).toFixed(0)} MB/s${hashed})`);
+      const image = await this.verified(glance, id, file, job);
       return {
         externalId: id,
-        extras: { checksum: image.checksum, sha256: job.sha256, size: image.size, format: job.format },
+        extras: { checksum: image.checksum ?? job.md5, sha256: job.sha256, size: image.size, format: job.format },
       };
     } catch (err) {
       const failure = toUploadFailure(err, context);
@@ -164,21 +179,26 @@ export class GlanceUploader implements Uploader {
     }
   }
 
-  /** The image is active, and Glance's size and checksums agree with what we sent and with the build's record. */
-  private async verified(glance: GlanceClient, id: string, sent: Digests | undefined, job: UploadJob): Promise<GlanceImage> {
+  /**
+   * The image is active, and Glance's size and checksums agree with the build's record (and with
+   * what was read, when it was hashed). A cloud that computed nothing comparable after an
+   * unhashed upload gets the file hashed once more: what was read cannot be hashed after the
+   * fact, but a file that still hashes to the record after the upload was the record's during it.
+   */
+  private async verified(glance: GlanceClient, id: string, file: HashingFile, job: UploadJob): Promise<GlanceImage> {
     const image = await glance.get(id, job.signal);
-    const problems: string[] = [];
-    const expect = (label: string, actual: unknown, wanted: unknown) => {
-      if (actual !== wanted) problems.push(`${label} is ${String(actual)}, not ${String(wanted)}`);
-    };
-    expect('status', image.status, 'active');
-    expect('size', image.size, job.size);
-    if (sent?.md5 !== undefined) expect('md5 of the file sent', sent.md5, job.md5);
-    if (sent?.sha256 !== undefined) expect('sha256 of the file sent', sent.sha256, job.sha256);
-    expect('Glance checksum', image.checksum, job.md5);
-    const algo = image.osHashAlgo as HashAlgorithm | undefined;
-    if (algo && sent?.[algo] !== undefined) expect(`Glance os_hash_value (${algo})`, image.osHashValue, sent[algo]);
-    if (problems.length > 0) throw new JobFailure('VERIFY_FAILED', `image ${id} did not verify: ${problems.join('; ')}`);
+    const sent = file.digests();
+    let verification: Verification = verifyAgainstRecord(image, job, sent && { digests: sent, label: 'the file sent' });
+    if (!verification.cloudCompared && !verification.readCompared) {
+      this.logger.warn(
+        `cloud "${glance.cloudName}" stored image ${id} without a checksum to compare: hashing ${job.path} again to check it against the build's record; ` +
+          `this provider's next uploads hash in-stream (upload-hashing = "in-stream" makes that the rule)`,
+      );
+      const reread = await hashWholeFile(job.path, job.size, ['md5', 'sha256'], job.signal);
+      verification = verifyAgainstRecord(image, job, { digests: reread, label: 'the file read again after the upload' });
+    }
+    this.cloudGaveNoChecksum = !verification.cloudCompared;
+    if (verification.problems.length > 0) throw new JobFailure('VERIFY_FAILED', `image ${id} did not verify: ${verification.problems.join('; ')}`);
     return image;
   }
 
