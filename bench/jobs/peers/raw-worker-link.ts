@@ -1,10 +1,10 @@
 /** One raw worker connection (node:net, TCP_NODELAY) running raw-worker-core.ts's protocol. */
 import type { Buffer } from 'node:buffer';
-import { connect } from 'node:net';
+import { type Socket, connect } from 'node:net';
 import type { Counter } from '../harness/worker-main.ts';
 import { rawWorkerSession } from './raw-worker-core.ts';
 
-export function openRawWorkerLink(host: string, port: number, fn: string, counter: Counter): Promise<void> {
+export function openRawWorkerLink(host: string, port: number, fn: string, counter: Counter): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port });
     const session = rawWorkerSession(fn, (bytes: Buffer) => socket.write(bytes), counter);
@@ -13,7 +13,7 @@ export function openRawWorkerLink(host: string, port: number, fn: string, counte
     socket.once('connect', () => {
       socket.setNoDelay(true);
       socket.write(session.hello);
-      resolve();
+      resolve(socket);
     });
   });
 }
