@@ -1,12 +1,6 @@
 /**
- * Echo jobs/s through one real gearmand: our Worker + Client against a raw-socket yardstick,
- * the npm `gearman` package and Perl's Gearman::Worker/Client. Run with `npm run bench:jobs`.
- * Knobs (environment): BENCH_ROUNDS (5), BENCH_JOBS (20000), BENCH_WARMUP (20000),
- * BENCH_INFLIGHT (16), BENCH_CONNECTIONS ("1,4"), BENCH_ONLY ("ours,raw"). Investigation hooks:
- * see wrap.ts.
- *
- * Each run starts fresh worker and client processes and a fresh function name. The clock runs
- * from "go" (all clients connected and warmed up) to the last result, on the clients' side.
+ * Echo jobs/s through one real gearmand: ours, a raw-socket yardstick, the npm `gearman`
+ * package and Perl. Method and knobs: README.md here.
  */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';

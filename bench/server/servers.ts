@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from '../../spec/support/ports.ts';
+import { stopChild } from '../../spec/support/run.ts';
 
 export interface RunningServer {
   readonly name: string;
@@ -36,20 +37,11 @@ async function waitListening(name: string, port: number, child: ChildProcess): P
   throw new Error(`${name} did not listen on ${port} within 10 s`);
 }
 
-function stopper(child: ChildProcess): () => Promise<void> {
-  return async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGKILL');
-    await exited;
-  };
-}
-
 async function launch(name: string, command: string, args: (port: number) => string[]): Promise<RunningServer> {
   const port = await freePort();
   const child = spawn(command, args(port), { stdio: 'ignore' });
   await waitListening(name, port, child);
-  return { name, port, stop: stopper(child) };
+  return { name, port, stop: () => stopChild(child) };
 }
 
 export const GEARMAND: ServerKind = {

@@ -9,14 +9,14 @@
  * Rounds alternate the order; medians are compared. Run: npm run bench:startup
  * (set NODEPOOL_BUILDER_BIN to bench another binary; by default dist/nodepool-builder is built).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AdminClient } from '../../src/protocol/client/admin-client.ts';
 import { TINY_ELEMENTS, tinyImage } from '../../spec/support/builder-process.ts';
 import { startGearmand } from '../../spec/support/gearmand.ts';
-import { run } from '../../spec/support/run.ts';
+import { run, stopChild } from '../../spec/support/run.ts';
 import { seedStandInImages } from '../../spec/support/stand-in-images.ts';
 import { median } from '../jobs/stats.ts';
 
@@ -43,7 +43,7 @@ function config(dir: string, imagesDir: string, server: { host: string; port: nu
 /** Spawns a worker and resolves with the ms until gearmand lists all `expected` functions. */
 async function timeToRegistered(admin: AdminClient, command: string, args: string[], expected: number): Promise<number> {
   const started = performance.now();
-  const child: ChildProcess = spawn(command, args, { stdio: 'ignore' });
+  const child = spawn(command, args, { stdio: 'ignore' });
   try {
     for (;;) {
       const registered = (await admin.status()).filter((f) => f.workers > 0).length;
@@ -53,9 +53,7 @@ async function timeToRegistered(admin: AdminClient, command: string, args: strin
       await Bun.sleep(2);
     }
   } finally {
-    const exited = new Promise((done) => child.once('exit', done));
-    child.kill('SIGKILL');
-    await exited;
+    await stopChild(child);
     // gearmand forgets a dead worker's functions as soon as it sees the socket close.
     while ((await admin.status()).some((f) => f.workers > 0)) await Bun.sleep(2);
   }

@@ -1,8 +1,4 @@
-/**
- * The practical limit, worker side: node:net with TCP_NODELAY and the hand-built protocol of
- * raw-worker-core.ts (one GRAB_JOB_UNIQ outstanding per connection, WORK_COMPLETE + next GRAB
- * in one write).
- */
+/** The practical limit, worker side: raw-worker-link.ts on every connection. */
 import { workerMain } from '../harness/worker-main.ts';
 import { openRawWorkerLink } from './raw-worker-link.ts';
 
