@@ -4,9 +4,9 @@
  * a fixed number of SUBMIT_JOBs in flight.
  */
 import { Buffer } from 'node:buffer';
-import { type Socket, connect } from 'node:net';
 import { createRawClient } from '../jobs/peers/raw-client-core.ts';
 import { openRawWorkerLink } from '../jobs/peers/raw-worker-link.ts';
+import { connectNoDelay } from '../jobs/peers/raw-wire.ts';
 
 export interface Load {
   /** Client connections and worker connections (as many of each). */
@@ -19,21 +19,12 @@ export interface Load {
 
 let run = 0;
 
-function open(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.setNoDelay(true);
-    socket.once('connect', () => resolve(socket));
-    socket.once('error', reject);
-  });
-}
-
 /** Runs `load.jobs` echo jobs through the server on `port`; returns jobs per second. */
 export async function runLoad(port: number, load: Load): Promise<number> {
   const fn = `bench-echo-${process.pid}-${++run}`;
   const counter = { jobs: 0 };
   const workers = await Promise.all(Array.from({ length: load.connections }, () => openRawWorkerLink('127.0.0.1', port, fn, counter)));
-  const clients = await Promise.all(Array.from({ length: load.connections }, () => open(port)));
+  const clients = await Promise.all(Array.from({ length: load.connections }, () => connectNoDelay('127.0.0.1', port)));
   const client = createRawClient(fn, clients.map((socket) => (bytes: Buffer) => socket.write(bytes)));
   clients.forEach((socket, index) => socket.on('data', (chunk: Buffer) => client.onData(index, chunk)));
   const payload = Buffer.from(load.payload);

@@ -3,24 +3,13 @@
  * raw-client-core.ts (pipelined SUBMIT_JOB, one write per connection per received chunk).
  */
 import type { Buffer } from 'node:buffer';
-import { type Socket, connect } from 'node:net';
 import type { EchoDriver } from '../harness/batch.ts';
 import { clientMain } from '../harness/client-main.ts';
 import { createRawClient } from './raw-client-core.ts';
-
-function open(host: string, port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host, port });
-    socket.once('error', reject);
-    socket.once('connect', () => {
-      socket.setNoDelay(true);
-      resolve(socket);
-    });
-  });
-}
+import { connectNoDelay } from './raw-wire.ts';
 
 await clientMain(async (args): Promise<EchoDriver> => {
-  const sockets = await Promise.all(Array.from({ length: args.conns }, () => open(args.host, args.port)));
+  const sockets = await Promise.all(Array.from({ length: args.conns }, () => connectNoDelay(args.host, args.port)));
   const client = createRawClient(
     args.fn,
     sockets.map((socket) => (bytes: Buffer) => socket.write(bytes)),

@@ -3,6 +3,16 @@
  * frame splitter. No validation beyond the magic: it is a yardstick, not a library.
  */
 import { Buffer } from 'node:buffer';
+import { type Socket, connect } from 'node:net';
+
+/** A TCP connection with TCP_NODELAY, once connected. */
+export function connectNoDelay(host: string, port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    socket.once('error', reject);
+    socket.once('connect', () => resolve(socket.setNoDelay(true)));
+  });
+}
 
 export const CAN_DO = 1;
 export const PRE_SLEEP = 4;
