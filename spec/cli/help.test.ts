@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { run } from '../support/run.ts';
 
-const COMMANDS = ['run', 'geard', 'image-build', 'image-upload', 'image-delete', 'image-update', 'status', 'dib-image-list', 'config-validate'];
+const COMMANDS = ['run', 'geard', 'image-build', 'image-upload', 'image-delete', 'image-update', 'status', 'dib-image-list', 'config-validate', 'image-list', 'image-status', 'image-pause', 'image-unpause', 'image-build-request', 'image-upload-delete', 'image-build-delete'];
 
 async function cli(...args: string[]) {
   return run('env', ['NO_COLOR=1', process.execPath, 'src/cli/main.ts', ...args]);

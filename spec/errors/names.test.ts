@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError } from '../../src/api/api-error.ts';
+import { ApiClientError } from '../../src/cli/api-client-error.ts';
 import { CommandFailed, NoWorkerError, UsageError } from '../../src/cli/cli-error.ts';
 import { ConfigError } from '../../src/config/table-reader.ts';
 import { AbortReason } from '../../src/errors/abort-reason.ts';
@@ -48,6 +49,7 @@ const EXAMPLES: Record<string, { readonly error: CodedError; readonly code: stri
   ThrownValue: { error: new ThrownValue(42), code: 'NOT_AN_ERROR' },
   ConnectionError: { error: new ConnectionError('CONNECT_TIMEOUT', 'connect timed out'), code: 'CONNECT_TIMEOUT' },
   StateError: { error: new StateError('STATE_CONFLICT', 'ready → uploading'), code: 'STATE_CONFLICT' },
+  ApiClientError: { error: new ApiClientError('API_UNREACHABLE', 'refused'), code: 'API_UNREACHABLE' },
   ApiError: { error: new ApiError('API_BAD_ID', 'not an id'), code: 'API_BAD_ID' },
 };
 

@@ -5,6 +5,7 @@ import { AdminError } from '../protocol/codec/admin-errors.ts';
 import { ClientError } from '../protocol/client/client-errors.ts';
 import { CERTIFICATE_REFUSED, describeConnectFailure, isCertificateFailure } from './connect-failure.ts';
 import { printable } from './printable.ts';
+import { ApiClientError } from './api-client-error.ts';
 
 /** Exit codes every command uses. */
 export const EXIT = { ok: 0, jobFailed: 1, usage: 2, unreachable: 3 } as const;
@@ -38,6 +39,7 @@ export function exitCodeFor(err: unknown): number {
     return err.code === 'WORK_FAIL' || err.code === 'WORK_EXCEPTION' || err.code === 'SERVER_ERROR' || err.code === 'ACCESS_DENIED' ? EXIT.jobFailed : EXIT.unreachable;
   }
   if (err instanceof AdminError || err instanceof NoWorkerError) return EXIT.jobFailed;
+  if (err instanceof ApiClientError) return err.code === 'API_UNREACHABLE' ? EXIT.unreachable : EXIT.jobFailed;
   return EXIT.jobFailed;
 }
 

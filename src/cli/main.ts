@@ -3,6 +3,15 @@ import pkg from '../../package.json' with { type: 'json' };
 import { errorCode } from '../errors/thrown.ts';
 import { argumentProblem } from './arg-check.ts';
 import { EXIT } from './cli-error.ts';
+import {
+  imageBuildDeleteCommand,
+  imageBuildRequestCommand,
+  imageListCommand,
+  imagePauseCommand,
+  imageStatusCommand,
+  imageUnpauseCommand,
+  imageUploadDeleteCommand,
+} from './commands/api-commands.ts';
 import { imageBuildCommand, imageDeleteCommand, imageUploadCommand } from './commands/client-commands.ts';
 import { configValidateCommand } from './commands/config-validate.ts';
 import { dibImageListCommand } from './commands/dib-image-list.ts';
@@ -53,6 +62,13 @@ const entries: Readonly<Record<string, Entry>> = {
   'image-update': entry(imageUpdateCommand),
   status: entry(statusCommand),
   'dib-image-list': entry(dibImageListCommand),
+  'image-list': entry(imageListCommand),
+  'image-status': entry(imageStatusCommand),
+  'image-pause': entry(imagePauseCommand),
+  'image-unpause': entry(imageUnpauseCommand),
+  'image-build-request': entry(imageBuildRequestCommand),
+  'image-upload-delete': entry(imageUploadDeleteCommand),
+  'image-build-delete': entry(imageBuildDeleteCommand),
   'config-validate': entry(configValidateCommand),
 };
 
@@ -68,6 +84,13 @@ export const main = defineCommand({
     'image-update': imageUpdateCommand,
     status: statusCommand,
     'dib-image-list': dibImageListCommand,
+    'image-list': imageListCommand,
+    'image-status': imageStatusCommand,
+    'image-pause': imagePauseCommand,
+    'image-unpause': imageUnpauseCommand,
+    'image-build-request': imageBuildRequestCommand,
+    'image-upload-delete': imageUploadDeleteCommand,
+    'image-build-delete': imageBuildDeleteCommand,
     'config-validate': configValidateCommand,
   },
 });

@@ -3,7 +3,8 @@ import { defineCommand } from 'citty';
 import { loadConfig } from '../../config/load.ts';
 import { ImageRepository } from '../../images/repository.ts';
 import { silentLogger } from '../../util/log.ts';
-import { runCli } from '../cli-error.ts';
+import { DEFAULT_API, callApi, printReply } from '../api-client.ts';
+import { UsageError, runCli } from '../cli-error.ts';
 import { renderTable } from '../table.ts';
 
 function age(iso: string): string {
@@ -14,15 +15,23 @@ function age(iso: string): string {
 }
 
 export const dibImageListCommand = defineCommand({
-  meta: { name: 'dib-image-list', description: 'List the images in the local repository (and builds in progress).' },
+  meta: { name: 'dib-image-list', description: "List the images in the local repository (-c), or the scheduler's builds (--api)." },
   args: {
-    config: { type: 'string', alias: 'c', description: 'Configuration file (TOML)', required: true, valueHint: 'FILE' },
+    config: { type: 'string', alias: 'c', description: "Configuration file (TOML): list this builder's images-dir", valueHint: 'FILE' },
+    api: { type: 'string', description: `Ask the scheduler's API instead (e.g. ${DEFAULT_API})`, valueHint: 'URL' },
     json: { type: 'boolean', description: 'Print JSON' },
     debug: { type: 'boolean', description: 'Show stack traces' },
   },
   run: ({ args }) =>
     runCli(args.debug === true, async () => {
-      const config = await loadConfig(args.config);
+      const file = args.config;
+      if ((file === undefined) === (args.api === undefined)) throw new UsageError('dib-image-list takes either -c FILE (the local repository) or --api URL (the scheduler)');
+      if (file === undefined) {
+        const json = args.json === true;
+        printReply(await callApi({ api: args.api, method: 'GET', path: '/dib-image-list', text: !json }), json);
+        return;
+      }
+      const config = await loadConfig(file);
       const repository = new ImageRepository(config.imagesDir, silentLogger);
       // Read-only: a running builder owns recovery, so staging is listed, never cleaned here.
       const images = await repository.load();
