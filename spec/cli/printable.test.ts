@@ -22,4 +22,9 @@ describe('text from servers on a terminal', () => {
     expect(text).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
     expect(JSON.parse(text)).toEqual(value);
   });
+
+  test('the line separators and bidi marks logs escape are escaped on a terminal too; indented JSON keeps its newlines', () => {
+    expect(printable('a\u2028b\u200ec')).toBe('a\\u2028b\\u200ec');
+    expect(printableJson({ id: 'x\u2029' }, 2)).toBe('{\n  "id": "x\\u2029"\n}');
+  });
 });
