@@ -18,6 +18,8 @@ import { dibImageListCommand } from './commands/dib-image-list.ts';
 import { geardCommand } from './commands/geard.ts';
 import { imageUpdateCommand } from './commands/image-update.ts';
 import { runCommand as runWorkerCommand } from './commands/run.ts';
+import { schedulerCommand } from './commands/scheduler.ts';
+import { exportStateCommand, importStateCommand } from './commands/state-commands.ts';
 import { statusCommand } from './commands/status.ts';
 import { colourAllowed, withoutColour } from './colour.ts';
 
@@ -70,6 +72,9 @@ const entries: Readonly<Record<string, Entry>> = {
   'image-upload-delete': entry(imageUploadDeleteCommand),
   'image-build-delete': entry(imageBuildDeleteCommand),
   'config-validate': entry(configValidateCommand),
+  scheduler: entry(schedulerCommand),
+  'export-state': entry(exportStateCommand),
+  'import-state': entry(importStateCommand),
 };
 
 /** The top level, for its help: the subcommands are dispatched by start(). */
@@ -92,6 +97,9 @@ export const main = defineCommand({
     'image-upload-delete': imageUploadDeleteCommand,
     'image-build-delete': imageBuildDeleteCommand,
     'config-validate': configValidateCommand,
+    scheduler: schedulerCommand,
+    'export-state': exportStateCommand,
+    'import-state': importStateCommand,
   },
 });
 

@@ -41,3 +41,26 @@ export function parseImageNameFormat(format: string): { readonly parts: ImageNam
   if (literal) parts.push({ literal });
   return { parts };
 }
+
+export interface ImageNameFields {
+  readonly imageName: string;
+  readonly imageId: string;
+  readonly provider: string;
+  readonly timestamp: number;
+}
+
+/**
+ * Expands an image-name-format ({timestamp} in Unix seconds); undefined when the format does
+ * not parse (the config check refuses such a format before it gets here).
+ */
+export function expandImageNameFormat(format: string, fields: ImageNameFields): string | undefined {
+  const parsed = parseImageNameFormat(format);
+  if ('problem' in parsed) return undefined;
+  const values: Readonly<Record<ImageNameField, string>> = {
+    image_name: fields.imageName,
+    image_id: fields.imageId,
+    provider: fields.provider,
+    timestamp: String(Math.floor(fields.timestamp / 1000)),
+  };
+  return parsed.parts.map((part) => ('field' in part ? values[part.field] : part.literal)).join('');
+}

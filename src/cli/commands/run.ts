@@ -1,30 +1,20 @@
-import { oneLine, toError } from '../../errors/thrown.ts';
+import { oneLine } from '../../errors/thrown.ts';
 import { defineCommand } from 'citty';
 import { loadConfig } from '../../config/load.ts';
 import { loadTlsFiles } from '../../config/tls-files.ts';
 import { ImageRepository } from '../../images/repository.ts';
-import { type ServerAddress, parseServerAddress } from '../../protocol/transport/connect-address.ts';
-import { GearmanServer, loadAccessRules } from '../../protocol/server/index.ts';
+import type { ServerAddress } from '../../protocol/transport/connect-address.ts';
 import { createFormatConverter } from '../../uploaders/convert/format-converter.ts';
 import { removeUnfinishedUploads } from '../../uploaders/glance/janitor.ts';
 import { createGlanceUploaders } from '../../uploaders/glance/uploaders-by-provider.ts';
 import { BuilderWorker } from '../../worker/builder-worker.ts';
-import { UsageError, runCli } from '../cli-error.ts';
-import { readAccessRules } from '../access-rules.ts';
+import { runCli } from '../cli-error.ts';
+import { embeddedServerArgs, reloadRules, startEmbeddedJobServer } from '../embedded-job-server.ts';
 import { createLogger } from '../logger.ts';
 import { waitForStopSignal } from '../signals.ts';
 
 /** How long startup waits for the sweep of unfinished uploads; a slow cloud must not keep the builder from serving. */
 const JANITOR_TIMEOUT_MS = 10_000;
-
-/** The embedded server's rules follow the config's `geard-acl`; a bad file keeps the rules in force. */
-function reloadRules(geard: GearmanServer, file: string | undefined, logger: { error(message: string): void }): void {
-  try {
-    geard.setAccessRules(file === undefined ? undefined : loadAccessRules(file));
-  } catch (err) {
-    logger.error(`reload: the access rules stay as they were: ${oneLine(err)}`);
-  }
-}
 
 export const runCommand = defineCommand({
   meta: {
@@ -33,8 +23,7 @@ export const runCommand = defineCommand({
   },
   args: {
     config: { type: 'string', alias: 'c', description: 'Configuration file (TOML)', required: true, valueHint: 'FILE' },
-    geard: { type: 'boolean', description: 'Also run the embedded job server in-process (the default when the config lists no gearman-servers)' },
-    'geard-listen': { type: 'string', description: 'Where the embedded job server listens', default: '127.0.0.1:4730', valueHint: 'HOST:PORT' },
+    ...embeddedServerArgs,
     debug: { type: 'boolean', description: 'Log at debug level, build output included' },
     'log-json': { type: 'boolean', description: 'Log JSON lines to stderr' },
   },
@@ -44,20 +33,7 @@ export const runCommand = defineCommand({
       const config = await loadConfig(args.config);
       const servers: ServerAddress[] = await Promise.all(config.gearmanServers.map(loadTlsFiles));
 
-      let geard: GearmanServer | undefined;
-      if (args.geard || servers.length === 0) {
-        const listen = (() => {
-          try {
-            return parseServerAddress(args['geard-listen']);
-          } catch (err) {
-            throw new UsageError(`--geard-listen: ${toError(err).message}`, { cause: err });
-          }
-        })();
-        const acl = config.geardAcl === undefined ? undefined : readAccessRules(config.geardAcl, 'geard-acl');
-        geard = new GearmanServer({ host: listen.host, port: listen.port, logger: logger.withTag('geard'), ...(acl ? { acl } : {}) });
-        const bound = await geard.listen();
-        servers.push({ host: bound.host, port: bound.port });
-      }
+      const geard = await startEmbeddedJobServer(config, args, servers, logger);
 
       // clouds.yaml is read on the first upload, so a host that only builds needs none.
       const uploaders = createGlanceUploaders({

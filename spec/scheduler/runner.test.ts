@@ -1,0 +1,251 @@
+/**
+ * The scheduler runner against real gearmand, with stand-in builders (our Worker, in-process,
+ * registering a builder's functions over a stand-in cloud: spec/scheduler/support/stand-in-builder.ts)
+ * and an injected clock. Jobs and admin listings go through the daemon's own gearman ports.
+ */
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gearmanFleet, gearmanJobs } from '../../src/cli/scheduler-gearman.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import type { BuilderConfig, SchedulerConfig } from '../../src/config/schema.ts';
+import { Client } from '../../src/protocol/client/client.ts';
+import { SchedulerRunner } from '../../src/scheduler/runner.ts';
+import type { FleetListings, FleetPort } from '../../src/scheduler/runner-ports.ts';
+import { StateStore } from '../../src/scheduler/state-store.ts';
+import { type Gearmand, startGearmand } from '../support/gearmand.ts';
+import { type JobSeen, StandInBuilder } from './support/stand-in-builder.ts';
+
+const HOUR = 3_600_000;
+const SYSTEM_ID = 'runner-test';
+
+function configText(dir: string, scheduler = ''): string {
+  return [
+    `images-dir = "${join(dir, 'images')}"`,
+    '[[diskimages]]',
+    'name = "debian"',
+    'builder = "command"',
+    'command = ["true"]',
+    'rebuild-age = "1h"',
+    '[[providers]]',
+    'name = "p1"',
+    '[[providers]]',
+    'name = "p2"',
+    '[scheduler]',
+    `state-file = "${join(dir, 'state.sqlite')}"`,
+    `system-id = "${SYSTEM_ID}"`,
+    'keep-builds = 1',
+    'keep-uploads = 1',
+    'backoff-base = "5m"',
+    scheduler,
+  ].join('\n');
+}
+
+describe('the scheduler runner, on gearmand with a stand-in builder', () => {
+  let gearmand: Gearmand;
+  let dir: string;
+  let config: BuilderConfig;
+  let scheduler: SchedulerConfig;
+  let store: StateStore;
+  let client: Client;
+  let builder: StandInBuilder;
+  let now: number;
+  const runners: SchedulerRunner[] = [];
+  const fleets: { close(): void }[] = [];
+
+  function newRunner(fleet?: FleetPort): SchedulerRunner {
+    const gearman = gearmanFleet([gearmand]);
+    fleets.push(gearman);
+    const runner = new SchedulerRunner({ store, config, scheduler, jobs: gearmanJobs(client), fleet: fleet ?? gearman, clock: { now: () => now }, timers: false, ...(process.env.RUNNER_DEBUG ? { logger: console } : {}) });
+    runners.push(runner);
+    return runner;
+  }
+
+  /** Passes until nothing runs and nothing new is decided. */
+  async function settle(runner: SchedulerRunner): Promise<void> {
+    await runner.kick();
+    await runner.idle();
+  }
+
+  beforeEach(async () => {
+    gearmand = await startGearmand();
+    dir = mkdtempSync(join(tmpdir(), 'runner-test-'));
+    config = parseConfig(configText(dir), join(dir, 'scheduler.toml'));
+    scheduler = config.scheduler!;
+    store = StateStore.open(scheduler.stateFile);
+    client = new Client({ servers: [gearmand] });
+    builder = new StandInBuilder(gearmand, 'stand-in-1', ['debian'], ['p1', 'p2']);
+    builder.start();
+    now = 1_000 * HOUR;
+    // Registration reaches gearmand before the first pass looks.
+    const admin = gearmanFleet([gearmand]);
+    for (;;) {
+      const { listings } = await admin.workers();
+      if (listings.flat().some((w) => w.functions.includes('provider-image-delete:p2'))) break;
+      await Bun.sleep(10);
+    }
+    admin.close();
+  });
+
+  afterEach(async () => {
+    for (const runner of runners.splice(0)) await runner.stop();
+    for (const fleet of fleets.splice(0)) fleet.close();
+    await client.close();
+    await builder.stop();
+    store.close();
+    await gearmand[Symbol.asyncDispose]();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('from nothing: one build, then its upload to every provider, each upload job carrying its upload id, the system id and the external id recorded before', async () => {
+    const runner = newRunner();
+    await settle(runner);
+    const state = store.snapshot();
+    expect(state.builds.map((b) => [b.diskimage, b.state, b.formats])).toEqual([['debian', 'ready', ['qcow2']]]);
+    const buildId = state.builds[0]!.id;
+    expect(state.uploads.map((u) => [u.provider, u.state, u.buildId]).sort()).toEqual([
+      ['p1', 'ready', buildId],
+      ['p2', 'ready', buildId],
+    ]);
+    const uploads = builder.seen.filter((s) => s.functionName === `image-upload:${buildId}`);
+    expect(uploads).toHaveLength(2);
+    for (const upload of state.uploads) {
+      const job = uploads.find((s) => s.data.provider === upload.provider)!;
+      expect(job.unique).toBe(upload.id);
+      expect(job.data).toMatchObject({ 'upload-id': upload.id, 'system-id': SYSTEM_ID, 'external-id': upload.externalId, 'image-name': upload.externalName });
+      expect(builder.cloud(upload.provider).map((i) => [i.externalId, i.status, i.uploadId])).toEqual([[upload.externalId!, 'active', upload.id]]);
+    }
+    // The build job went out under the build's id, as its image id and its unique.
+    expect(builder.seen.find((s) => s.functionName === 'image-build:debian')).toMatchObject({ unique: buildId, data: { 'image-id': buildId } });
+    expect(runner.status().reconciled).toBe(true);
+  });
+
+  test('invariant 3: each upload is on disk as uploading before its job reaches the builder', async () => {
+    const onDisk: (string | undefined)[] = [];
+    builder.onUploadStart = (job: JobSeen) => {
+      const reader = StateStore.open(scheduler.stateFile);
+      onDisk.push(reader.upload(job.unique)?.state);
+      reader.close();
+    };
+    await settle(newRunner());
+    expect(onDisk).toEqual(['uploading', 'uploading']);
+  });
+
+  test('a rebuild past rebuild-age supersedes the old build: each provider keeps keep-uploads (1) images, the builder keep-builds (1); the deleted build’s registration lingering on a job server is not taken for a stray', async () => {
+    const runner = newRunner();
+    await settle(runner);
+    const first = store.snapshot().builds[0]!.id;
+    now += 2 * HOUR;
+    await settle(runner);
+    const state = store.snapshot();
+    const second = state.builds.find((b) => b.state === 'ready')!.id;
+    expect(second).not.toBe(first);
+    expect(state.builds.find((b) => b.id === first)?.state).toBe('gone');
+    expect([...builder.builds]).toEqual([second]);
+    for (const provider of ['p1', 'p2']) {
+      expect(builder.cloud(provider).map((i) => i.buildId)).toEqual([second]);
+      expect(state.uploads.filter((u) => u.provider === provider).map((u) => [u.buildId, u.state]).sort()).toEqual(
+        [
+          [first, 'gone'],
+          [second, 'ready'],
+        ].sort(),
+      );
+    }
+  });
+
+  test('invariant 5: a provider whose uploads fail backs off on its own; the other is uploaded, and the failed one catches up after the backoff', async () => {
+    builder.failingProviders.add('p2');
+    const runner = newRunner();
+    await settle(runner);
+    let state = store.snapshot();
+    expect(state.uploads.find((u) => u.provider === 'p1')?.state).toBe('ready');
+    expect(state.uploads.find((u) => u.provider === 'p2')).toMatchObject({ state: 'failed', reason: expect.stringContaining('stand-in cloud p2 refuses the image') });
+    expect(state.backoffs).toEqual([expect.objectContaining({ diskimage: 'debian', provider: 'p2', failures: 1, retryAt: now + 5 * 60_000 })]);
+
+    // Within the backoff, passes submit nothing to p2.
+    const tries = () => builder.seen.filter((s) => s.functionName.startsWith('image-upload:') && s.data.provider === 'p2').length;
+    await settle(runner);
+    expect(tries()).toBe(1);
+    expect(runner.status().waits).toContainEqual(expect.objectContaining({ provider: 'p2', why: 'backoff' }));
+
+    builder.failingProviders.delete('p2');
+    now += 5 * 60_000;
+    await settle(runner);
+    state = store.snapshot();
+    expect(tries()).toBe(2);
+    expect(state.uploads.filter((u) => u.provider === 'p2').map((u) => u.state).sort()).toEqual(['failed', 'ready']);
+    expect(state.backoffs).toEqual([]);
+  });
+
+  test('invariant 2: an image tagged with this system id that the state does not know is deleted after two listings in a row, not after one; another system\'s image is left alone', async () => {
+    const runner = newRunner();
+    await settle(runner);
+    const cloud = builder.clouds.get('p1')!;
+    const leak = { externalId: 'leaked-image', name: 'x', status: 'active', uploadId: 'unknown-upload', buildId: null, systemId: SYSTEM_ID };
+    const foreign = { ...leak, externalId: 'foreign-image', systemId: 'another-system' };
+    cloud.set(leak.externalId, { ...leak });
+    cloud.set(foreign.externalId, { ...foreign });
+    await runner.kick();
+    await runner.idle();
+    // The pass after the first listing found nothing to do, so only one listing has seen it.
+    expect(cloud.has('leaked-image')).toBe(true);
+    await runner.kick();
+    await runner.idle();
+    expect(cloud.has('leaked-image')).toBe(false);
+    expect(cloud.has('foreign-image')).toBe(true);
+    expect(builder.seen.filter((s) => s.functionName === 'provider-image-delete:p1').map((s) => s.data['external-id'])).toEqual(['leaked-image']);
+  });
+
+  test('a scheduler stopped mid-upload: the upload finishes on the builder, and the next runner over the same state adopts it from the listing', async () => {
+    let open: () => void = () => {};
+    builder.uploadGate = new Promise<void>((resolve) => (open = resolve));
+    const first = newRunner();
+    await first.kick();
+    // Passes follow the build's end; wait until both uploads are running on the builder.
+    for (let i = 0; i < 500 && builder.seen.filter((s) => s.functionName.startsWith('image-upload:')).length < 2; i++) await Bun.sleep(10);
+    expect(store.snapshot().uploads.map((u) => u.state)).toEqual(['uploading', 'uploading']);
+    await first.stop();
+    await client.close();
+    open();
+    for (let i = 0; i < 500 && builder.cloud('p1').concat(builder.cloud('p2')).some((image) => image.status !== 'active'); i++) await Bun.sleep(10);
+    expect(store.snapshot().uploads.map((u) => u.state)).toEqual(['uploading', 'uploading']);
+
+    client = new Client({ servers: [gearmand] });
+    const second = newRunner();
+    await settle(second);
+    const state = store.snapshot();
+    expect(state.uploads.map((u) => u.state)).toEqual(['ready', 'ready']);
+    // Adopted, not uploaded again: still two upload jobs in all, and one image per provider.
+    expect(builder.seen.filter((s) => s.functionName.startsWith('image-upload:'))).toHaveLength(2);
+    expect(builder.cloud('p1')).toHaveLength(1);
+    expect(builder.cloud('p2')).toHaveLength(1);
+  });
+
+  test('passes never overlap: many kicks at once run one pass at a time, and each kick is served by a pass that began after it', async () => {
+    const gearman = gearmanFleet([gearmand]);
+    fleets.push(gearman);
+    let active = 0;
+    let most = 0;
+    let passes = 0;
+    const counting: FleetPort = {
+      async workers(): Promise<FleetListings> {
+        active++;
+        passes++;
+        most = Math.max(most, active);
+        try {
+          return await gearman.workers();
+        } finally {
+          active--;
+        }
+      },
+    };
+    const runner = newRunner(counting);
+    await Promise.all([runner.kick(), runner.kick(), runner.kick(), runner.kick()]);
+    await runner.idle();
+    expect(most).toBe(1);
+    const before = passes;
+    await runner.kick();
+    expect(passes).toBeGreaterThan(before);
+  });
+});

@@ -1,0 +1,70 @@
+import { defineCommand } from 'citty';
+import { loadConfig } from '../../config/load.ts';
+import type { BuilderConfig, SchedulerConfig } from '../../config/schema.ts';
+import { loadTlsFiles } from '../../config/tls-files.ts';
+import { oneLine } from '../../errors/thrown.ts';
+import { Client } from '../../protocol/client/client.ts';
+import type { ServerAddress } from '../../protocol/transport/connect-address.ts';
+import { SchedulerRunner } from '../../scheduler/runner.ts';
+import { StateStore } from '../../scheduler/state-store.ts';
+import { UsageError, runCli } from '../cli-error.ts';
+import { embeddedServerArgs, reloadRules, startEmbeddedJobServer } from '../embedded-job-server.ts';
+import { createLogger } from '../logger.ts';
+import { gearmanFleet, gearmanJobs } from '../scheduler-gearman.ts';
+import { waitForStopSignal } from '../signals.ts';
+
+/** The `[scheduler]` table, which the scheduler needs (it may be empty: every key has a default). */
+export function schedulerTable(config: BuilderConfig): SchedulerConfig {
+  if (config.scheduler === undefined) throw new UsageError(`${config.file} has no [scheduler] table (an empty one takes every default)`);
+  return config.scheduler;
+}
+
+export const schedulerCommand = defineCommand({
+  meta: {
+    name: 'scheduler',
+    description: 'Run the image lifecycle scheduler in the foreground (SIGHUP reloads the config, SIGTERM stops it).',
+  },
+  args: {
+    config: { type: 'string', alias: 'c', description: 'Configuration file (TOML) with a [scheduler] table', required: true, valueHint: 'FILE' },
+    ...embeddedServerArgs,
+    debug: { type: 'boolean', description: 'Log at debug level' },
+    'log-json': { type: 'boolean', description: 'Log JSON lines to stderr' },
+  },
+  run: ({ args }) =>
+    runCli(args.debug === true, async () => {
+      const logger = createLogger({ debug: args.debug === true, json: args['log-json'] === true });
+      const config = await loadConfig(args.config);
+      const scheduler = schedulerTable(config);
+      const servers: ServerAddress[] = await Promise.all(config.gearmanServers.map(loadTlsFiles));
+      const geard = await startEmbeddedJobServer(config, args, servers, logger);
+      const store = StateStore.open(scheduler.stateFile);
+      const client = new Client({ servers, logger: logger.withTag('gearman') });
+      const fleet = gearmanFleet(servers);
+      const runner = new SchedulerRunner({ store, config, scheduler, jobs: gearmanJobs(client), fleet, logger: logger.withTag('scheduler') });
+      logger.info(`scheduler: state ${store.file}, system id ${runner.systemId}, ${servers.length} job server(s)`);
+      runner.start();
+
+      process.on('SIGHUP', () => {
+        loadConfig(args.config).then(
+          (next) => {
+            const table = schedulerTable(next);
+            if (table.stateFile !== scheduler.stateFile) logger.warn(`reload: state-file changes take a restart; still using ${scheduler.stateFile}`);
+            if (geard !== undefined) reloadRules(geard, next.geardAcl, logger);
+            runner.reload(next, { ...table, stateFile: scheduler.stateFile });
+            logger.info(`configuration reloaded: ${next.diskimages.length} diskimage(s), ${next.providers.length} provider(s)`);
+          },
+          (err: unknown) => logger.error(`reload refused, the running configuration stays: ${oneLine(err)}`),
+        ).catch((err: unknown) => logger.error(`reload refused, the running configuration stays: ${oneLine(err)}`));
+      });
+      const signal = await waitForStopSignal();
+      logger.info(`${signal}: stopping (running jobs go on on the builders; the next start finds their results)`);
+      const passDone = runner.stop();
+      // Closing the connections ends a pass waiting on a listing; jobs' results are no longer recorded.
+      await client.close();
+      fleet.close();
+      await passDone;
+      store.close();
+      await geard?.close({ graceMs: 5_000 });
+      logger.info('stopped');
+    }),
+});

@@ -1,0 +1,385 @@
+import { randomUUID } from 'node:crypto';
+import type { BuilderConfig } from '../config/schema.ts';
+import type { SchedulerConfig } from '../config/scheduler-schema.ts';
+import { expandImageNameFormat } from '../config/image-name-format.ts';
+import { oneLine } from '../errors/thrown.ts';
+import { type Logger, silentLogger } from '../util/log.ts';
+import type { Action, Wait } from './actions.ts';
+import {
+  buildFunction,
+  buildRequest,
+  deleteBuildFunction,
+  deleteImageFunction,
+  deleteImageRequest,
+  listFunction,
+  listRequest,
+  parseBuildResult,
+  parseListResult,
+  parseUploadResult,
+  uploadFunction,
+  uploadRequest,
+} from './job-messages.ts';
+import { AbsenceClock, type FunctionsSeen, PassCounter, observeFunctions } from './observe.ts';
+import { plan } from './planner.ts';
+import { planConfig } from './plan-config.ts';
+import { type IdMint, recordDecision } from './record-decision.ts';
+import { type Clock, type FleetPort, type JobOutcome, type JobPort, systemClock } from './runner-ports.ts';
+import type { BackoffPolicy, BuildRecord, UploadRecord } from './state.ts';
+import type { StateStore } from './state-store.ts';
+import type { ListedImage, ProviderView, World } from './world.ts';
+
+/**
+ * How long the runner waits for jobs that have no timeout of their own in the config: a listing
+ * or a delete that no builder answers in this long is counted lost (and tried again later).
+ */
+const CLOUD_JOB_TIMEOUT_MS = 10 * 60_000;
+/** Beyond a build's or upload's own timeout (the builder's, which fires first), for the queue and the result's way back. */
+const JOB_TIMEOUT_MARGIN_MS = 10 * 60_000;
+/** A build job of a diskimage the config no longer names: nodepool's build-timeout. */
+const DEFAULT_BUILD_TIMEOUT_MS = 8 * 3_600_000;
+
+export interface RunnerOptions {
+  readonly store: StateStore;
+  /** The whole file: its diskimages and providers, and its `[scheduler]` table. */
+  readonly config: BuilderConfig;
+  readonly scheduler: SchedulerConfig;
+  readonly jobs: JobPort;
+  readonly fleet: FleetPort;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** Runs the pass every cleanup-interval (start()); tests drive passes themselves. */
+  readonly timers?: boolean;
+}
+
+/** What the last pass decided to wait for, and whether one has completed (the API's /ready). */
+export interface RunnerStatus {
+  readonly reconciled: boolean;
+  readonly lastPassAt: number | undefined;
+  readonly waits: readonly Wait[];
+  readonly jobsRunning: number;
+}
+
+/**
+ * The scheduler daemon's loop (DESIGN §10): one pass observes the job servers' `workers`
+ * listings and sweeps each provider's tagged images through a builder, plans from the state
+ * file, and for each action commits the decision first (invariant 3), then submits its job
+ * with the record's id as the gearman unique. Results are committed as they come; a job
+ * ending asks for another pass. Passes never overlap: a pass asked for while one runs follows
+ * it. Jobs run concurrently, each on its own, so one provider's failures never hold up another
+ * (invariant 5).
+ */
+export class SchedulerRunner {
+  private config: BuilderConfig;
+  private scheduler: SchedulerConfig;
+  private readonly store: StateStore;
+  private readonly jobs: JobPort;
+  private readonly fleet: FleetPort;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly passCounter = new PassCounter();
+  private readonly absence: AbsenceClock;
+  /** Jobs running now, by the id the planner knows them by (build, upload, or leaked image id). */
+  private readonly running = new Map<string, Promise<void>>();
+  /**
+   * Ids whose last job failed without a record to keep the failure (a delete) or ended with no
+   * result: left alone until the time given, so a job ending does not resubmit it at once.
+   */
+  private readonly holds = new Map<string, number>();
+  private loop: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private timerInterval = 0;
+  private readonly storedSystemId: string;
+  private lastPassAt: number | undefined;
+  private waits: readonly Wait[] = [];
+
+  constructor(private readonly options: RunnerOptions) {
+    this.store = options.store;
+    this.config = options.config;
+    this.scheduler = options.scheduler;
+    this.jobs = options.jobs;
+    this.fleet = options.fleet;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+    this.absence = new AbsenceClock(this.clock.now());
+    this.storedSystemId = this.store.systemId();
+  }
+
+  get systemId(): string {
+    return this.scheduler.systemId ?? this.storedSystemId;
+  }
+
+  status(): RunnerStatus {
+    return { reconciled: this.lastPassAt !== undefined, lastPassAt: this.lastPassAt, waits: this.waits, jobsRunning: this.running.size };
+  }
+
+  /** Passes at once and every cleanup-interval. */
+  start(): void {
+    void this.kick();
+    this.armTimer();
+  }
+
+  /** A new configuration (SIGHUP): the next pass plans with it; running jobs go on. */
+  reload(config: BuilderConfig, scheduler: SchedulerConfig): void {
+    this.config = config;
+    this.scheduler = scheduler;
+    if (this.timer !== undefined && this.timerInterval !== scheduler.cleanupIntervalMs) this.armTimer();
+    void this.kick();
+  }
+
+  /**
+   * Asks for a pass; resolves once a pass that began after the call has ended. While a pass
+   * runs, the request is kept and the next pass follows it.
+   */
+  kick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.again = true;
+    this.loop ??= this.drain();
+    return this.loop;
+  }
+
+  /** Resolves once no pass runs and no job is running (jobs' ends ask for passes, which may start jobs). */
+  async idle(): Promise<void> {
+    while (this.loop !== undefined || this.running.size > 0) {
+      await Promise.all([this.loop, ...this.running.values()]);
+    }
+  }
+
+  /**
+   * Stops passing and waits for a pass under way. Running jobs are left to run on the builders:
+   * their results are not recorded by this process, and the next start's reconciliation finds them.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.loop;
+  }
+
+  private armTimer(): void {
+    if (this.options.timers === false) return;
+    clearInterval(this.timer);
+    this.timerInterval = this.scheduler.cleanupIntervalMs;
+    this.timer = setInterval(() => void this.kick(), this.timerInterval);
+    this.timer.unref?.();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.again && !this.stopped) {
+        this.again = false;
+        try {
+          await this.pass();
+        } catch (err) {
+          this.logger.error(`scheduler pass failed: ${oneLine(err)}`);
+        }
+      }
+    } finally {
+      this.loop = undefined;
+    }
+  }
+
+  private async pass(): Promise<void> {
+    const fleet = await this.fleet.workers();
+    for (const failure of fleet.failures) this.logger.warn(`scheduler: a job server's workers listing failed: ${failure}`);
+    if (fleet.listings.length === 0) {
+      this.logger.warn('scheduler: no job server answered; nothing is planned this pass');
+      return;
+    }
+    const seen = observeFunctions(fleet.listings);
+    const providers = await this.sweep(seen);
+    if (this.stopped) return;
+
+    // From here to the last decision nothing awaits: the state, the jobs running and the plan are one moment.
+    const now = this.clock.now();
+    const state = this.store.snapshot();
+    const watched = state.builds.filter((b) => b.state === 'ready' || b.state === 'deleting').map((b) => b.id);
+    const world: World = {
+      builds: new Map([...seen.builds].map(([id, builders]) => [id, { builders, diskimage: undefined, formats: [] }])),
+      absentSince: this.absence.observe(watched, seen.builds, now),
+      buildersByDiskimage: seen.buildersByDiskimage,
+      providers,
+      inFlight: this.inFlight(now),
+    };
+    const decided = plan(state, planConfig(this.config, this.scheduler), world, now);
+    for (const action of decided.actions) this.act(action, now);
+    this.waits = decided.waits;
+    this.lastPassAt = now;
+  }
+
+  /** Lists every provider some builder holds credentials for, or that the state or the file names. */
+  private async sweep(seen: FunctionsSeen): Promise<Map<string, ProviderView>> {
+    const names = new Set<string>([...this.config.providers.map((p) => p.name), ...seen.cloudBuilders.keys()]);
+    const views = new Map<string, ProviderView>();
+    await Promise.all(
+      [...names].map(async (provider) => {
+        const builders = seen.cloudBuilders.get(provider) ?? [];
+        const images = builders.length === 0 ? undefined : await this.list(provider);
+        views.set(provider, { builders, images: this.passCounter.sweep(provider, images) });
+      }),
+    );
+    return views;
+  }
+
+  private async list(provider: string): Promise<Omit<ListedImage, 'passes'>[] | undefined> {
+    const outcome = await this.jobs.run(listFunction(provider), listRequest(this.systemId), randomUUID(), CLOUD_JOB_TIMEOUT_MS);
+    if (outcome.kind !== 'complete') {
+      this.logger.warn(`scheduler: listing ${provider} failed: ${outcome.reason}`);
+      return undefined;
+    }
+    try {
+      return parseListResult(outcome.data, provider);
+    } catch (err) {
+      this.logger.warn(`scheduler: listing ${provider}: ${oneLine(err)}`);
+      return undefined;
+    }
+  }
+
+  private inFlight(now: number): Set<string> {
+    for (const [id, until] of this.holds) if (until <= now) this.holds.delete(id);
+    return new Set([...this.running.keys(), ...this.holds.keys()]);
+  }
+
+  private get policy(): BackoffPolicy {
+    return { baseMs: this.scheduler.backoffBaseMs, capMs: this.scheduler.backoffCapMs };
+  }
+
+  private readonly mint: IdMint = {
+    buildId: () => randomUUID().replaceAll('-', ''),
+    upload: (build: BuildRecord, provider: string) => {
+      const format = this.config.providers.find((p) => p.name === provider)?.imageNameFormat;
+      const imageName = format === undefined ? undefined : expandImageNameFormat(format, { imageName: build.diskimage, imageId: build.id, provider, timestamp: this.clock.now() });
+      return { id: randomUUID().replaceAll('-', ''), externalId: randomUUID(), externalName: imageName ?? `${build.diskimage}-${build.id}` };
+    },
+  };
+
+  /** Commits one action's decision, then submits its job (if it has one). */
+  private act(action: Action, now: number): void {
+    let record: BuildRecord | UploadRecord | undefined;
+    try {
+      record = recordDecision(this.store, action, now, this.mint, this.policy);
+    } catch (err) {
+      this.logger.warn(`scheduler: ${action.kind} not recorded: ${oneLine(err)}`);
+      return;
+    }
+    this.logger.info(`scheduler: ${describe(action)}`);
+    switch (action.kind) {
+      case 'start-build':
+        if (record) this.submitBuild(record.id, action.diskimage);
+        return;
+      case 'resume-build':
+        this.submitBuild(action.buildId, action.diskimage);
+        return;
+      case 'delete-build':
+      case 'delete-stray-build':
+        this.submitBuildDelete(action.buildId, action.kind === 'delete-build');
+        return;
+      case 'start-upload':
+        if (record) this.submitUpload(record.id);
+        return;
+      case 'resume-upload':
+        this.submitUpload(action.uploadId);
+        return;
+      case 'delete-upload':
+        this.submitImageDelete(action.uploadId, action.provider, action.externalId, true);
+        return;
+      case 'delete-leak':
+        this.submitImageDelete(action.externalId, action.provider, action.externalId, false);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private submitBuild(buildId: string, diskimage: string): void {
+    const timeout = (this.config.diskimages.find((d) => d.name === diskimage)?.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS) + JOB_TIMEOUT_MARGIN_MS;
+    this.launch(buildId, buildFunction(diskimage), buildRequest(buildId), timeout, (outcome, now) => {
+      if (outcome.kind === 'failed') {
+        this.store.recordBuildFailed(buildId, outcome.reason, now, this.policy);
+        return;
+      }
+      if (outcome.kind !== 'complete') return this.hold(buildId, outcome, now);
+      let result = { formats: [] as readonly string[], builder: undefined as string | undefined };
+      try {
+        result = parseBuildResult(outcome.data);
+      } catch (err) {
+        this.logger.warn(`scheduler: build ${buildId}: ${oneLine(err)}; recorded ready without formats`);
+      }
+      this.store.recordBuildReady(buildId, result, now);
+    });
+  }
+
+  private submitBuildDelete(buildId: string, recorded: boolean): void {
+    this.launch(buildId, deleteBuildFunction(buildId), '{}', CLOUD_JOB_TIMEOUT_MS, (outcome, now) => {
+      if (outcome.kind !== 'complete') return this.hold(buildId, outcome, now);
+      // The builder's CANT_DO for the image may reach a job server after its WORK_COMPLETE reached
+      // us (another connection): a listing soon after could still show it, and look like a stray.
+      this.holds.set(buildId, now + this.scheduler.cleanupIntervalMs);
+      if (recorded) this.store.recordBuildGone(buildId, now);
+    });
+  }
+
+  private submitUpload(uploadId: string): void {
+    const upload = this.store.upload(uploadId);
+    if (!upload) return;
+    const provider = this.config.providers.find((p) => p.name === upload.provider);
+    const timeout = (provider?.uploadTimeoutMs ?? 3_600_000) + JOB_TIMEOUT_MARGIN_MS;
+    const data = uploadRequest({ provider: upload.provider, imageName: upload.externalName, uploadId, systemId: this.systemId, externalId: upload.externalId });
+    this.launch(uploadId, uploadFunction(upload.buildId), data, timeout, (outcome, now) => {
+      if (outcome.kind === 'lost') return this.hold(uploadId, outcome, now);
+      if (outcome.kind === 'failed') {
+        this.store.recordUploadFailed(uploadId, outcome.reason, now, this.policy);
+        return;
+      }
+      let externalId: string;
+      try {
+        externalId = parseUploadResult(outcome.data);
+      } catch (err) {
+        this.store.recordUploadFailed(uploadId, oneLine(err), now, this.policy);
+        return;
+      }
+      this.store.recordUploadReady(uploadId, externalId, now);
+    });
+  }
+
+  private submitImageDelete(key: string, provider: string, externalId: string, recorded: boolean): void {
+    this.launch(key, deleteImageFunction(provider), deleteImageRequest(externalId), CLOUD_JOB_TIMEOUT_MS, (outcome, now) => {
+      if (outcome.kind !== 'complete') return this.hold(key, outcome, now);
+      if (recorded) this.store.recordUploadGone(key, now);
+    });
+  }
+
+  private hold(id: string, outcome: Exclude<JobOutcome, { kind: 'complete' }>, now: number): void {
+    this.logger.warn(`scheduler: job for ${id} ${outcome.kind}: ${outcome.reason}; tried again after cleanup-interval`);
+    this.holds.set(id, now + this.scheduler.cleanupIntervalMs);
+  }
+
+  /** Submits a job; its end is recorded (unless the runner stopped) and asks for a pass. */
+  private launch(id: string, functionName: string, data: string, timeoutMs: number, recordOutcome: (outcome: JobOutcome, now: number) => void): void {
+    if (this.running.has(id)) return;
+    const job = this.jobs
+      .run(functionName, data, id, timeoutMs)
+      .then((outcome) => {
+        if (this.stopped) return;
+        this.logger.info(`scheduler: ${functionName} (${id}) ${outcome.kind}${outcome.kind === 'complete' ? '' : `: ${outcome.reason}`}`);
+        try {
+          recordOutcome(outcome, this.clock.now());
+        } catch (err) {
+          this.logger.warn(`scheduler: the result of ${functionName} (${id}) not recorded: ${oneLine(err)}`);
+        }
+      })
+      .finally(() => {
+        this.running.delete(id);
+        void this.kick();
+      });
+    this.running.set(id, job);
+  }
+}
+
+function describe(action: Action): string {
+  const { kind, ...rest } = action;
+  return `${kind} ${Object.entries(rest)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`)
+    .join(' ')}`;
+}
