@@ -15,6 +15,7 @@ import { AdminError, AdminParseError } from '../../src/protocol/codec/admin-erro
 import { ProtocolError } from '../../src/protocol/codec/errors.ts';
 import { AclError } from '../../src/protocol/server/acl/errors.ts';
 import { ServerStateError } from '../../src/protocol/server/errors.ts';
+import { RunnerError } from '../../src/scheduler/runner-errors.ts';
 import { StateError } from '../../src/scheduler/state-errors.ts';
 import { ConnectionError } from '../../src/protocol/transport/connection-error.ts';
 import { CloudAuthError, CloudConfigError, HttpConnectionError, HttpStatusError, HttpTlsError } from '../../src/uploaders/openstack/errors.ts';
@@ -48,6 +49,7 @@ const EXAMPLES: Record<string, { readonly error: CodedError; readonly code: stri
   AbortReason: { error: new AbortReason('BUILDER_STOPPING', 'the builder is stopping'), code: 'BUILDER_STOPPING' },
   ThrownValue: { error: new ThrownValue(42), code: 'NOT_AN_ERROR' },
   ConnectionError: { error: new ConnectionError('CONNECT_TIMEOUT', 'connect timed out'), code: 'CONNECT_TIMEOUT' },
+  RunnerError: { error: new RunnerError('JOB_RESULT_INVALID', 'no external-id'), code: 'JOB_RESULT_INVALID' },
   StateError: { error: new StateError('STATE_CONFLICT', 'ready → uploading'), code: 'STATE_CONFLICT' },
   ApiClientError: { error: new ApiClientError('API_UNREACHABLE', 'refused'), code: 'API_UNREACHABLE' },
   ApiError: { error: new ApiError('API_BAD_ID', 'not an id'), code: 'API_BAD_ID' },

@@ -90,7 +90,7 @@ export class SchedulerRunner {
   private stopped = false;
   private timer: ReturnType<typeof setInterval> | undefined;
   private timerInterval = 0;
-  private readonly storedSystemId: string;
+  private storedSystemId: string | undefined;
   private lastPassAt: number | undefined;
   private waits: readonly Wait[] = [];
 
@@ -103,11 +103,11 @@ export class SchedulerRunner {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.absence = new AbsenceClock(this.clock.now());
-    this.storedSystemId = this.store.systemId();
   }
 
   get systemId(): string {
-    return this.scheduler.systemId ?? this.storedSystemId;
+    // Made (and kept in the state file) only when the config sets none.
+    return this.scheduler.systemId ?? (this.storedSystemId ??= this.store.systemId());
   }
 
   status(): RunnerStatus {

@@ -1,4 +1,5 @@
 import { defineCommand } from 'citty';
+import { startApiServer } from '../../api/server.ts';
 import { loadConfig } from '../../config/load.ts';
 import type { BuilderConfig, SchedulerConfig } from '../../config/schema.ts';
 import { loadTlsFiles } from '../../config/tls-files.ts';
@@ -41,7 +42,16 @@ export const schedulerCommand = defineCommand({
       const client = new Client({ servers, logger: logger.withTag('gearman') });
       const fleet = gearmanFleet(servers);
       const runner = new SchedulerRunner({ store, config, scheduler, jobs: gearmanJobs(client), fleet, logger: logger.withTag('scheduler') });
-      logger.info(`scheduler: state ${store.file}, system id ${runner.systemId}, ${servers.length} job server(s)`);
+      let current = { config, scheduler };
+      const api = await startApiServer({
+        store,
+        config: () => current.config,
+        listen: scheduler.listen,
+        tokenFile: () => current.scheduler.apiTokenFile,
+        isReady: () => runner.status().reconciled,
+        logger: logger.withTag('api'),
+      });
+      logger.info(`scheduler: state ${store.file}, system id ${runner.systemId}, ${servers.length} job server(s), API on ${api.url}`);
       runner.start();
 
       process.on('SIGHUP', () => {
@@ -50,7 +60,9 @@ export const schedulerCommand = defineCommand({
             const table = schedulerTable(next);
             if (table.stateFile !== scheduler.stateFile) logger.warn(`reload: state-file changes take a restart; still using ${scheduler.stateFile}`);
             if (geard !== undefined) reloadRules(geard, next.geardAcl, logger);
-            runner.reload(next, { ...table, stateFile: scheduler.stateFile });
+            if (table.listen.host !== scheduler.listen.host || table.listen.port !== scheduler.listen.port) logger.warn(`reload: listen changes take a restart; the API stays on ${api.url}`);
+            current = { config: next, scheduler: { ...table, stateFile: scheduler.stateFile } };
+            runner.reload(current.config, current.scheduler);
             logger.info(`configuration reloaded: ${next.diskimages.length} diskimage(s), ${next.providers.length} provider(s)`);
           },
           (err: unknown) => logger.error(`reload refused, the running configuration stays: ${oneLine(err)}`),
@@ -59,6 +71,7 @@ export const schedulerCommand = defineCommand({
       const signal = await waitForStopSignal();
       logger.info(`${signal}: stopping (running jobs go on on the builders; the next start finds their results)`);
       const passDone = runner.stop();
+      await api.close();
       // Closing the connections ends a pass waiting on a listing; jobs' results are no longer recorded.
       await client.close();
       fleet.close();
