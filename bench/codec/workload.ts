@@ -19,6 +19,14 @@ export interface Tally {
 
 export const emptyTally = (): Tally => ({ packets: 0, args: 0, argBytes: 0, typeSum: 0 });
 
+/** Counts one decoded packet, its arguments as handed out. */
+export function countPacket(t: Tally, type: number, args: ArrayLike<Uint8Array>): void {
+  t.packets++;
+  t.typeSum += type;
+  t.args += args.length;
+  for (let i = 0; i < args.length; i++) t.argBytes += args[i]!.length;
+}
+
 export function sameTally(a: Tally, b: Tally): boolean {
   return a.packets === b.packets && a.args === b.args && a.argBytes === b.argBytes && a.typeSum === b.typeSum;
 }

@@ -8,7 +8,6 @@
 import { fileURLToPath } from 'node:url';
 import type { Command } from './children.ts';
 import type { ClientArgs, WorkerArgs } from './harness/args.ts';
-import { wrapped } from './wrap.ts';
 
 export interface Contender {
   readonly name: string;
@@ -29,7 +28,7 @@ export type Processes = Pick<Contender, 'workers' | 'clients' | 'stop'>;
 /** A JS contender: `workerFile` and `clientFile` (relative to bench/jobs) under this bun. */
 export function bunPair(name: string, workerFile: string, clientFile: string): Processes {
   const bun = (side: 'worker' | 'client', file: string, args: object): Command =>
-    wrapped(side, { cmd: process.execPath, args: ['run', here(file), JSON.stringify(args)], label: `${name} ${side}` }, true);
+    ({ cmd: process.execPath, args: ['run', here(file), JSON.stringify(args)], label: `${name} ${side}` });
   return {
     stop: 'stdin',
     workers: (args) => [bun('worker', workerFile, args)],
@@ -44,17 +43,13 @@ const perl: Processes = {
   stop: 'signal',
   workers: (args) =>
     Array.from({ length: args.conns }, (_, k) =>
-      wrapped(
-        'worker',
-        { cmd: 'perl', args: [here('./peers/perl-worker.pl'), args.host, String(args.port), args.fn], label: `perl worker ${k + 1}/${args.conns}` },
-        false,
-      ),
+      ({ cmd: 'perl', args: [here('./peers/perl-worker.pl'), args.host, String(args.port), args.fn], label: `perl worker ${k + 1}/${args.conns}` }),
     ),
   clients: (args) => {
     let first = args.first;
     return Array.from({ length: args.conns }, (_, k) => {
       const jobs = share(args.jobs, args.conns, k);
-      const command = wrapped('client', {
+      const command: Command = {
         cmd: 'perl',
         args: [
           here('./peers/perl-client.pl'),
@@ -68,7 +63,7 @@ const perl: Processes = {
           String(first),
         ],
         label: `perl client ${k + 1}/${args.conns}`,
-      }, false);
+      };
       first += jobs;
       return command;
     });

@@ -74,7 +74,7 @@ export async function runOnce(contender: Contender, spec: RunSpec): Promise<RunR
       else w.signal('SIGTERM');
     }
     const handled = (await Promise.all(workers.map((w) => w.expect(DONE, START_MS)))).reduce((n, s) => n + Number(s), 0);
-    // Let them exit on their own (a profiler writes its file at exit); killed after START_MS.
+    // Let them exit on their own; stop() kills what is left after START_MS.
     await within(Promise.all(workers.map((w) => w.exited)), START_MS);
     const left = (await adminStatus(spec.host, spec.port)).get(fn);
     const notes = workers.map((w) => w.stderrTail.trim()).filter(Boolean);

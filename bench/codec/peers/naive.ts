@@ -4,7 +4,7 @@
  * copy. It knows only the argument count of each type.
  */
 import { Buffer } from 'node:buffer';
-import { type Tally, emptyTally } from '../workload.ts';
+import { type Tally, countPacket, emptyTally } from '../workload.ts';
 import type { DecodeContender } from './types.ts';
 
 // Argument count by type code (0 where the type has none or is unknown).
@@ -86,12 +86,7 @@ export const naiveDecoder = (onPacket: OnPacket): ((chunk: Uint8Array) => void) 
 /** A decode run that tallies what `push` (built over `onPacket`) hands out. */
 export function tallied(make: (onPacket: OnPacket) => (chunk: Uint8Array) => void, chunks: readonly Buffer[]): Tally {
   const t: Tally = emptyTally();
-  const push = make((type, args) => {
-    t.packets++;
-    t.typeSum += type;
-    t.args += args.length;
-    for (let i = 0; i < args.length; i++) t.argBytes += args[i]!.length;
-  });
+  const push = make((type, args) => countPacket(t, type, args));
   for (let i = 0; i < chunks.length; i++) push(chunks[i]!);
   return t;
 }

@@ -3,18 +3,8 @@ import type { Buffer } from 'node:buffer';
 import { type Packet, Decoder } from '../../../src/protocol/codec/decoder.ts';
 import { encodePacket, encodePacketBuffer } from '../../../src/protocol/codec/encoder.ts';
 import { Type } from '../../../src/protocol/codec/packets.ts';
-import { type SmallPacket, type Tally, emptyTally } from '../workload.ts';
+import { type SmallPacket, countPacket, emptyTally } from '../workload.ts';
 import type { DecodeContender, EncodeContender } from './types.ts';
-
-function tallying(t: Tally): (p: Packet) => void {
-  return (p) => {
-    t.packets++;
-    t.typeSum += p.type;
-    const args = p.args;
-    t.args += args.length;
-    for (let i = 0; i < args.length; i++) t.argBytes += args[i]!.length;
-  };
-}
 
 const noText = (): void => {
   throw new Error('no text lines in this stream');
@@ -24,7 +14,7 @@ export const oursDecode: DecodeContender = {
   name: 'ours (Decoder)',
   decode(chunks) {
     const t = emptyTally();
-    const d = new Decoder({ packet: tallying(t), text: noText }, { expect: 'RES' });
+    const d = new Decoder({ packet: (p) => countPacket(t, p.type, p.args), text: noText }, { expect: 'RES' });
     for (let i = 0; i < chunks.length; i++) d.push(chunks[i]!);
     if (!d.idle) throw new Error('ours: stream ended mid-packet');
     return t;
