@@ -14,6 +14,7 @@ import { Buffer } from 'node:buffer';
 import { Worker } from '../../src/protocol/worker/worker.ts';
 import { encodePacketBuffer } from '../../src/protocol/codec/encoder.ts';
 import { RawPeer, Type } from '../protocol/server/raw-peer.ts';
+import { FLEET_RULES } from '../support/fleet-rules.ts';
 
 // Perl's Gearman::Client: an independent client implementation.
 const PERL_CLIENT = `
@@ -23,17 +24,6 @@ my ($server, $fn, $arg) = @ARGV;
 my $client = Gearman::Client->new(job_servers => [$server]);
 my $result = $client->do_task($fn, $arg, { timeout => 10 });
 if (defined $result) { print "OK:" . $$result; exit 0 } else { print "FAILED"; exit 3 }
-`;
-
-const FLEET_RULES = `
-[[rule]]
-cn = "builder-*"
-register = ["image-*", "provider-image-*"]
-
-[[rule]]
-cn = "scheduler"
-submit = ["image-*", "provider-image-*"]
-admin = ["status", "workers"]
 `;
 
 let pki: TestPki;

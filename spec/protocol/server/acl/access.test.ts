@@ -13,17 +13,9 @@ import { captureLogs } from '../../../support/log-capture.ts';
 import { eventually } from '../../../support/run.ts';
 import { type ClientCert, type TestPki, makeClientCert, makeTestPki } from '../../../support/tls.ts';
 import { RawPeer, Type } from '../raw-peer.ts';
+import { FLEET_RULES as FLEET_BASE } from '../../../support/fleet-rules.ts';
 
-const FLEET_RULES = `
-[[rule]]
-cn = "builder-*"
-register = ["image-*", "provider-image-*"]
-
-[[rule]]
-cn = "scheduler"
-submit = ["image-*", "provider-image-*"]
-admin = ["status", "workers"]
-
+const FLEET_RULES = `${FLEET_BASE}
 [[rule]]
 cn = "operator"
 admin = ["read"]
