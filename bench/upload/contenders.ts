@@ -51,8 +51,8 @@ export function oursToSink(target: Target, url: string, hashes: string): Promise
   return ours(target, ['sink', url, target.file, hashes]);
 }
 
-export function oursToGlance(target: Target, cloudsFile: string, cloud: string, hashes: string): Promise<Trial> {
-  return ours(target, ['glance', cloudsFile, cloud, target.file, target.md5, target.sha256, hashes]);
+export function oursToGlance(target: Target, cloudsFile: string, cloud: string, uploadHashing: 'auto' | 'in-stream', hashes = 'md5,sha256'): Promise<Trial> {
+  return ours(target, ['glance', cloudsFile, cloud, target.file, target.md5, target.sha256, uploadHashing, hashes]);
 }
 
 export async function curlToSink(target: Target, url: string): Promise<Trial> {
