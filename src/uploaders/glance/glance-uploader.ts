@@ -47,11 +47,13 @@ export const SYSTEM_ID_PROPERTY = 'nodepool_system_id';
 export const DEFAULT_HASHES: readonly HashAlgorithm[] = ['md5', 'sha256'];
 /**
  * The cleanup after a failed upload runs after upload-timeout (which may be what failed it), so
- * it has a short bound of its own: a few DELETEs within 30 s. An image it could not delete is
- * still tagged as this builder's, and the sweep at the next start removes it.
+ * it has a short bound of its own: 30 s. Its tries back off up to 5 s and spread over about 20 s, so
+ * a glance-api restart (the usual cause of a failed upload) is ridden out and the image does not
+ * wait for the next start. An image it could not delete is still tagged as this builder's, and
+ * the sweep at the next start removes it.
  */
 export const CLEANUP_TIMEOUT_MS = 30_000;
-export const CLEANUP_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 500, maxDelayMs: 2_000 };
+export const CLEANUP_RETRY: RetryPolicy = { attempts: 8, baseDelayMs: 500, maxDelayMs: 5_000 };
 
 /**
  * Uploads one image to one provider's Glance: create (with a client-chosen id) → PUT the file
