@@ -23,6 +23,8 @@ describe('what the workers listings say', () => {
 
   test('a builder is its client id without the connection suffix', () => {
     expect([builderOf('b/build'), builderOf('b/upload'), builderOf('b'), builderOf('a/b/upload')]).toEqual(['b', 'b', 'b', 'a/b']);
+    // provider-image-list/-delete come on a connection of their own.
+    expect(builderOf('b/cloud')).toBe('b');
   });
 });
 

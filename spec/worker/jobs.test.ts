@@ -1,6 +1,13 @@
 import { describe, expect, test } from 'bun:test';
 import { logValue } from '../../src/util/log-text.ts';
-import { checkDeleteRequest, parseBuildRequest, parseUploadRequest, uploadProgress } from '../../src/worker/jobs.ts';
+import {
+  checkDeleteRequest,
+  parseBuildRequest,
+  parseProviderDeleteRequest,
+  parseProviderListRequest,
+  parseUploadRequest,
+  uploadProgress,
+} from '../../src/worker/jobs.ts';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -54,6 +61,26 @@ describe('the job wire contract', () => {
   test('a 255-character upload-id is taken (Glance\'s property limit), counted in code points', () => {
     expect(parseUploadRequest(bytes(JSON.stringify({ provider: 'p', 'upload-id': '🙂'.repeat(255) }))).uploadId).toBe('🙂'.repeat(255));
   });
+
+  test.each(['', ' ', '{}', '""', 'null'])('provider-image-list takes %p as "every tagged image"', (data) => {
+    expect(parseProviderListRequest(bytes(data))).toEqual({});
+  });
+  test('provider-image-list takes {"system-id"}', () => {
+    expect(parseProviderListRequest(bytes('{"system-id":"sys-a"}'))).toEqual({ systemId: 'sys-a' });
+  });
+  test.each(['nope', '[]', '{"system_id":"a"}', '{"system-id":""}', '{"system-id":3}', '{"system-id":"a","x":1}'])(
+    'provider-image-list refuses %p as BAD_REQUEST (a typo must not widen the listing)',
+    (data) => expect(() => parseProviderListRequest(bytes(data))).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' })),
+  );
+  test('provider-image-delete takes {"external-id": "<uuid>"}, in lower case', () => {
+    expect(parseProviderDeleteRequest(bytes('{"external-id":"0E5B1C2D-3F4A-4B5C-8D6E-7F8091A2B3C4"}'))).toEqual({
+      externalId: '0e5b1c2d-3f4a-4b5c-8d6e-7f8091a2b3c4',
+    });
+  });
+  test.each(['', '{}', '""', '{"external-id":"x"}', '{"external-id":"../images"}', '{"id":"0e5b1c2d-3f4a-4b5c-8d6e-7f8091a2b3c4"}'])(
+    'provider-image-delete refuses %p as BAD_REQUEST',
+    (data) => expect(() => parseProviderDeleteRequest(bytes(data))).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' })),
+  );
 
   test.each(['', '{}', '""', ' {} '])('image-delete accepts %p', (data) => expect(() => checkDeleteRequest(bytes(data))).not.toThrow());
   test('image-delete refuses data it does not understand', () => expect(() => checkDeleteRequest(bytes('{"x":1}'))).toThrow('no data'));

@@ -8,7 +8,9 @@ export type AbortReasonCode =
   /** The builder is shutting down and the uploads' grace period is over. */
   | 'SHUTDOWN_GRACE_OVER'
   /** The provider's upload-timeout expired. */
-  | 'UPLOAD_TIMEOUT';
+  | 'UPLOAD_TIMEOUT'
+  /** A provider-image-list or -delete job ran out of time. */
+  | 'CLOUD_JOB_TIMEOUT';
 
 /** What our AbortControllers abort with, so whoever sees the abort can tell why by its code. */
 export class AbortReason extends CodedError<AbortReasonCode> {

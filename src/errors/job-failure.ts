@@ -42,6 +42,8 @@ export type JobFailureCode =
   | 'FORBIDDEN'
   | 'CONFLICT'
   | 'EXTERNAL_ID_TAKEN'
+  // the scheduler's cloud operations
+  | 'IMAGE_NOT_OURS'
   | 'TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'UPLOAD_ABORTED'

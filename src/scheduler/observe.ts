@@ -21,9 +21,9 @@ export interface FunctionsSeen {
   readonly cloudBuilders: ReadonlyMap<string, readonly string[]>;
 }
 
-/** A builder's connections are "<client-id>/build" and "<client-id>/upload"; the builder is <client-id>. */
+/** A builder's connections are "<client-id>/build", "/upload" and "/cloud" (provider-image-*); the builder is <client-id>. */
 export function builderOf(clientId: string): string {
-  return clientId.replace(/\/(build|upload)$/, '');
+  return clientId.replace(/\/(build|upload|cloud)$/, '');
 }
 
 function add(map: Map<string, Set<string>>, key: string, builder: string): void {

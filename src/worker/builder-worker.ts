@@ -10,6 +10,7 @@ import type { WorkerJob } from '../protocol/worker/worker-job.ts';
 import type { FormatPreparer } from '../uploaders/convert/format-converter.ts';
 import { formatImageName } from '../uploaders/image-name.ts';
 import type { Uploader } from '../uploaders/uploader.ts';
+import type { CloudImages } from '../uploaders/cloud-images.ts';
 import type { Logger } from '../util/log.ts';
 import { logValue } from '../util/log-text.ts';
 import { FollowStream } from './follow-stream.ts';
@@ -18,10 +19,14 @@ import { ImageLocks } from './image-locks.ts';
 import {
   BUILD_PREFIX,
   DELETE_PREFIX,
+  PROVIDER_DELETE_PREFIX,
+  PROVIDER_LIST_PREFIX,
   UPLOAD_PREFIX,
   checkDeleteRequest,
   jsonResult,
   parseBuildRequest,
+  parseProviderDeleteRequest,
+  parseProviderListRequest,
   parseUploadRequest,
   uploadProgress,
 } from './jobs.ts';
@@ -42,7 +47,18 @@ export interface BuilderWorkerOptions {
   readonly deleteTimeoutMs?: number;
   /** statsd by default when the config has [statsd]; nothing otherwise. */
   readonly metrics?: Metrics;
+  /** The scheduler's cloud operations (provider-image-list/-delete); without it none are served. */
+  readonly cloudImages?: CloudImages;
+  readonly cloudJobTimeoutMs?: number;
 }
+
+/** How long one provider-image-list or -delete may take: a cloud that hangs must not hold a slot. */
+export const CLOUD_JOB_TIMEOUT_MS = 10 * 60_000;
+/**
+ * Cloud jobs have their own connections and slots: a list the scheduler waits on must not
+ * queue behind hours of uploads.
+ */
+const CLOUD_SLOTS = 2;
 
 /**
  * The nodepool-builder worker: registers image-build:<name> for every diskimage it can build,
@@ -59,6 +75,8 @@ export class BuilderWorker {
   private readonly uploads = new AbortController();
   private readonly metrics: Metrics;
   private metricsTimer: ReturnType<typeof setInterval> | undefined;
+  /** Providers whose provider-image-list/-delete this builder has registered. */
+  private readonly cloudProviders = new Set<string>();
 
   constructor(
     config: BuilderConfig,
@@ -71,7 +89,7 @@ export class BuilderWorker {
     this.metrics = options.metrics ?? (config.statsd ? statsdMetrics(config.statsd, config.clientId) : noMetrics);
     this.worker = new Worker({
       servers: servers ?? config.gearmanServers,
-      slots: { build: config.buildWorkers, upload: config.uploadWorkers },
+      slots: { build: config.buildWorkers, upload: config.uploadWorkers, ...(options.cloudImages ? { cloud: CLOUD_SLOTS } : {}) },
       clientId: config.clientId,
       logger: this.logger,
       ...options.workerOptions,
@@ -113,6 +131,28 @@ export class BuilderWorker {
     // A kept diskimage's handler reads its settings from the config at job time: nothing to send for it.
     for (const image of next.diskimages) if (!before.has(image.name)) this.registerBuild(image);
     this.logger.info(`configuration reloaded: ${next.diskimages.length} diskimage(s), ${next.providers.length} provider(s)`);
+  }
+
+  /**
+   * Serves provider-image-list:<p> and provider-image-delete:<p> for exactly these providers
+   * (those whose cloud credentials resolve): only the difference goes to the job servers, since
+   * gearmand counts a repeated CAN_DO as one more worker.
+   */
+  serveClouds(providers: readonly string[]): void {
+    if (!this.options.cloudImages) return;
+    const next = new Set(providers);
+    for (const name of [...this.cloudProviders]) {
+      if (next.has(name)) continue;
+      this.worker.unregister(PROVIDER_LIST_PREFIX + name);
+      this.worker.unregister(PROVIDER_DELETE_PREFIX + name);
+      this.cloudProviders.delete(name);
+    }
+    for (const name of next) {
+      if (this.cloudProviders.has(name)) continue;
+      this.worker.register(PROVIDER_LIST_PREFIX + name, (job) => this.listCloudImages(job, name), { jobClass: 'cloud' });
+      this.worker.register(PROVIDER_DELETE_PREFIX + name, (job) => this.deleteCloudImage(job, name), { jobClass: 'cloud' });
+      this.cloudProviders.add(name);
+    }
   }
 
   /**
@@ -236,6 +276,43 @@ export class BuilderWorker {
     } finally {
       release();
     }
+  }
+
+  private cloudJob(providerName: string): { provider: ProviderConfig; images: CloudImages; signal: AbortSignal } {
+    const provider = this.config.providers.find((p) => p.name === providerName);
+    if (!provider) throw new JobFailure('UNKNOWN_PROVIDER', `no provider ${logValue(providerName)} in ${this.config.file}`);
+    const timeoutMs = this.options.cloudJobTimeoutMs ?? CLOUD_JOB_TIMEOUT_MS;
+    const timeout = new AbortReason('CLOUD_JOB_TIMEOUT', `the cloud job's time (${timeoutMs} ms) is over`);
+    const images = this.options.cloudImages;
+    if (!images) throw new JobFailure('NO_HANDLER', 'this builder serves no cloud operations');
+    return { provider, images, signal: AbortSignal.any([this.uploads.signal, abortAfter(timeoutMs, timeout)]) };
+  }
+
+  private async listCloudImages(job: WorkerJob, providerName: string): Promise<string> {
+    const request = parseProviderListRequest(job.payload);
+    const { provider, images, signal } = this.cloudJob(providerName);
+    const found = await images.list(provider, request, signal);
+    this.logger.debug(`listed ${found.length} tagged image(s) in provider ${provider.name}`);
+    return jsonResult({
+      images: found.map((image) => ({
+        'external-id': image.externalId,
+        name: image.name,
+        status: image.status,
+        'upload-id': image.uploadId,
+        'build-id': image.buildId,
+        'system-id': image.systemId,
+        'created-at': image.createdAt,
+        builder: image.builder,
+      })),
+    });
+  }
+
+  private async deleteCloudImage(job: WorkerJob, providerName: string): Promise<string> {
+    const request = parseProviderDeleteRequest(job.payload);
+    const { provider, images, signal } = this.cloudJob(providerName);
+    const outcome = await images.delete(provider, request.externalId, signal);
+    this.logger.info(`provider ${provider.name}: image ${request.externalId} ${outcome === 'deleted' ? 'deleted' : 'was already gone'}`);
+    return jsonResult(outcome === 'deleted' ? {} : { 'already-gone': true });
   }
 
   private async delete(job: WorkerJob, id: string): Promise<string> {

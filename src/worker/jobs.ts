@@ -4,6 +4,10 @@
  *   image-upload:<id>    {"provider": "<p>", "image-name": "<name>"}   → {"external-id": "<uuid>", ...}
  *                        optional: "upload-id", "system-id" (tags), "external-id" (the Glance id to create)
  *   image-delete:<id>    empty, {} or "" (what nodepool 0.3 sends)     → {}
+ * The scheduler's cloud operations, registered per provider whose cloud credentials resolve:
+ *   provider-image-list:<p>    empty, {} or {"system-id": "<id>"}  → {"images": [{"external-id", "name", "status",
+ *                              "upload-id", "build-id", "system-id", "created-at", ...}]}
+ *   provider-image-delete:<p>  {"external-id": "<uuid>"}           → {} or {"already-gone": true}
  * Extra result keys are welcome; the keys above keep their meaning. An upload's WORK_STATUS
  * counts KiB (see uploadProgress).
  */
@@ -14,6 +18,8 @@ import { isImageId } from '../images/image-id.ts';
 export const BUILD_PREFIX = 'image-build:';
 export const UPLOAD_PREFIX = 'image-upload:';
 export const DELETE_PREFIX = 'image-delete:';
+export const PROVIDER_LIST_PREFIX = 'provider-image-list:';
+export const PROVIDER_DELETE_PREFIX = 'provider-image-delete:';
 
 /** Job data larger than this is refused before it is parsed. */
 export const MAX_JOB_DATA = 64 * 1024;
@@ -118,6 +124,41 @@ function optionalUuid(data: Record<string, unknown>, key: string): string | unde
   }
   // Glance answers ids in lower case: the result and the listing must name the same image.
   return value.toLowerCase();
+}
+
+export interface ProviderListRequest {
+  /** Only the images tagged with this system id. */
+  readonly systemId?: string;
+}
+
+export interface ProviderDeleteRequest {
+  readonly externalId: string;
+}
+
+function isEmptyData(payload: Uint8Array): boolean {
+  const text = utf8(payload).trim();
+  return text === '' || text === '""' || text === 'null';
+}
+
+function onlyKeys(data: Record<string, unknown>, what: string, allowed: readonly string[]): void {
+  const extra = Object.keys(data).find((key) => !allowed.includes(key));
+  if (extra !== undefined) throw badRequest(`${what} takes ${allowed.map((k) => `"${k}"`).join(', ')} only, not ${JSON.stringify(extra).slice(0, 80)}`);
+}
+
+export function parseProviderListRequest(payload: Uint8Array): ProviderListRequest {
+  if (payload.length <= MAX_JOB_DATA && isEmptyData(payload)) return {};
+  const data = parseObject(payload, 'provider-image-list');
+  onlyKeys(data, 'provider-image-list', ['system-id']);
+  const systemId = optionalTag(data, 'system-id');
+  return systemId === undefined ? {} : { systemId };
+}
+
+export function parseProviderDeleteRequest(payload: Uint8Array): ProviderDeleteRequest {
+  const data = parseObject(payload, 'provider-image-delete');
+  onlyKeys(data, 'provider-image-delete', ['external-id']);
+  const externalId = optionalUuid(data, 'external-id');
+  if (externalId === undefined) throw badRequest('"external-id" (the Glance image id to delete) is required');
+  return { externalId };
 }
 
 /** image-delete takes no arguments; it accepts what schedulers really send. */

@@ -1,6 +1,7 @@
 import { oneLine } from '../../errors/thrown.ts';
 import { defineCommand } from 'citty';
 import { loadConfig } from '../../config/load.ts';
+import type { BuilderConfig } from '../../config/schema.ts';
 import { loadTlsFiles } from '../../config/tls-files.ts';
 import { ImageRepository } from '../../images/repository.ts';
 import type { ServerAddress } from '../../protocol/transport/connect-address.ts';
@@ -59,19 +60,33 @@ export const runCommand = defineCommand({
           repository,
           uploaderFor: uploaders,
           prepareFormat: createFormatConverter({ repository, logger: logger.withTag('convert') }),
+          cloudImages: uploaders.images,
         },
         servers,
       );
+      // The scheduler's cloud operations, for each provider this host has credentials for.
+      const serveClouds = async (providers: BuilderConfig['providers']): Promise<void> => {
+        const clouds = await uploaders.resolveClouds(providers);
+        for (const problem of clouds.problems) logger.warn(`no provider-image-list/-delete: ${problem}`);
+        builder.serveClouds(clouds.providers);
+      };
+      await serveClouds(config.providers);
       await builder.start();
 
+      // One reload at a time: a second SIGHUP waits for the first, so registrations follow the last file.
+      let reloading: Promise<void> = Promise.resolve();
       process.on('SIGHUP', () => {
-        loadConfig(args.config).then(
-          (next) => {
-            if (geard !== undefined) reloadRules(geard, next.geardAcl, logger);
-            return builder.reload(next);
-          },
-          (err: unknown) => logger.error(`reload refused, the running configuration stays: ${oneLine(err)}`),
-        );
+        reloading = reloading.then(() =>
+          loadConfig(args.config).then(
+            async (next) => {
+              if (geard !== undefined) reloadRules(geard, next.geardAcl, logger);
+              builder.reload(next);
+              uploaders.forgetCloudFiles();
+              await serveClouds(next.providers);
+            },
+            (err: unknown) => logger.error(`reload refused, the running configuration stays: ${oneLine(err)}`),
+          ),
+        ).catch((err: unknown) => logger.error(`reload: ${oneLine(err)}`));
       });
       const signal = await waitForStopSignal();
       logger.info(`${signal}: stopping`);

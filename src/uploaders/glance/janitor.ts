@@ -5,6 +5,7 @@ import type { ImageService } from '../openstack/cloud-session.ts';
 import { GlanceClient, type GlanceImage } from './images-api.ts';
 import { BUILD_ID_PROPERTY, BUILDER_PROPERTY } from './glance-uploader.ts';
 import type { RetryPolicy } from '../openstack/retry.ts';
+import { isTagged, listAllImages } from './tagged-images.ts';
 
 /**
  * Statuses of an image whose upload never finished: created but no data (queued), data or an
@@ -75,20 +76,9 @@ export async function removeUnfinishedUploads(options: GlanceJanitorOptions): Pr
 async function leftovers(glance: GlanceClient, options: GlanceJanitorOptions): Promise<GlanceImage[]> {
   const found: GlanceImage[] = [];
   // Glance filters on any image property; the checks below do not trust that it did.
-  let query: string | undefined = new URLSearchParams({ [BUILDER_PROPERTY]: options.builderId, limit: String(options.pageSize ?? 100) }).toString();
-  const seen = new Set<string>();
-  while (query !== undefined) {
-    const page = await glance.listPage(query, options.signal);
-    let fresh = 0;
-    for (const image of page.images) {
-      if (seen.has(image.id)) continue;
-      seen.add(image.id);
-      fresh++;
-      const mine = image.fields[BUILDER_PROPERTY] === options.builderId && typeof image.fields[BUILD_ID_PROPERTY] === 'string';
-      if (mine && UNFINISHED_STATUSES.has(image.status)) found.push(image);
-    }
-    // A page without new ids would mean Glance is going round in circles.
-    query = fresh > 0 ? page.next : undefined;
+  for await (const image of listAllImages(glance, { [BUILDER_PROPERTY]: options.builderId }, options.pageSize ?? 100, options.signal)) {
+    const mine = image.fields[BUILDER_PROPERTY] === options.builderId && isTagged(image);
+    if (mine && UNFINISHED_STATUSES.has(image.status)) found.push(image);
   }
   return found;
 }

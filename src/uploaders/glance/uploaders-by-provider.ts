@@ -7,6 +7,8 @@ import { type CloudSessionOptions, CloudSession, type ImageService } from '../op
 import { resolveCloud } from '../openstack/clouds.ts';
 import { GlanceUploader, type GlanceUploaderOptions } from './glance-uploader.ts';
 import type { Uploader } from '../uploader.ts';
+import type { CloudImages } from '../cloud-images.ts';
+import { GlanceCloudImages } from './tagged-images.ts';
 
 export interface CloudLookupOptions {
   readonly logger: Logger;
@@ -21,6 +23,15 @@ export interface CloudLookupOptions {
 export interface GlanceUploadersOptions extends CloudLookupOptions {
   readonly uploader?: GlanceUploaderOptions;
   readonly session?: CloudSessionOptions;
+  /** Images per page when listing a cloud's tagged images (default DEFAULT_PAGE_SIZE). */
+  readonly listPageSize?: number;
+}
+
+/** Which providers' clouds resolve from the clouds files (nothing contacted). */
+export interface ResolvedClouds {
+  readonly providers: readonly string[];
+  /** One line per provider that does not resolve (or one for a clouds file that cannot be read). */
+  readonly problems: readonly string[];
 }
 
 /** uploaderFor for BuilderWorker: one Glance uploader per provider, one session (token, pool) per cloud and region. */
@@ -28,6 +39,12 @@ export interface GlanceUploaders {
   (provider: ProviderConfig): Uploader;
   /** The provider's cloud session (shared with its uploads): for the startup janitor. */
   service(provider: ProviderConfig): Promise<ImageService>;
+  /** Listing and deleting the tagged images of a provider's cloud, over the same sessions. */
+  readonly images: CloudImages;
+  /** The providers whose clouds resolve from the clouds files as uploads would read them. */
+  resolveClouds(providers: readonly ProviderConfig[]): Promise<ResolvedClouds>;
+  /** Reads the clouds files again at the next use (a reload); sessions already open stay. */
+  forgetCloudFiles(): void;
   /** Closes every cloud's connections. */
   close(): Promise<void>;
 }
@@ -51,16 +68,22 @@ export async function checkProviderClouds(providers: readonly ProviderConfig[], 
     if (err instanceof JobFailure) return [err.message];
     throw err;
   }
+  return [...resolveEach(providers, files, where.env).problems];
+}
+
+function resolveEach(providers: readonly ProviderConfig[], files: CloudFiles, env: Env): ResolvedClouds {
+  const resolved: string[] = [];
   const problems: string[] = [];
   for (const provider of providers) {
     try {
-      resolveCloud(files, where.env, { cloud: provider.cloud, region: provider.region });
+      resolveCloud(files, env, { cloud: provider.cloud, region: provider.region });
+      resolved.push(provider.name);
     } catch (err) {
       if (!(err instanceof JobFailure)) throw err;
       problems.push(`provider "${provider.name}": ${err.message}`);
     }
   }
-  return problems;
+  return { providers: resolved, problems };
 }
 
 export function createGlanceUploaders(options: GlanceUploadersOptions): GlanceUploaders {
@@ -99,8 +122,24 @@ export function createGlanceUploaders(options: GlanceUploadersOptions): GlanceUp
     return uploader;
   };
 
+  const service = (provider: ProviderConfig): Promise<ImageService> => sessionFor(provider.cloud, provider.region);
   return Object.assign(uploaderFor, {
-    service: (provider: ProviderConfig): Promise<ImageService> => sessionFor(provider.cloud, provider.region),
+    service,
+    images: new GlanceCloudImages({ service, logger, ...(options.listPageSize ? { pageSize: options.listPageSize } : {}) }),
+    async resolveClouds(providers: readonly ProviderConfig[]): Promise<ResolvedClouds> {
+      if (providers.length === 0) return { providers: [], problems: [] };
+      let loaded: CloudFiles;
+      try {
+        loaded = await readFiles();
+      } catch (err) {
+        if (err instanceof JobFailure) return { providers: [], problems: [err.message] };
+        throw err;
+      }
+      return resolveEach(providers, loaded, env);
+    },
+    forgetCloudFiles(): void {
+      files = undefined;
+    },
     async close(): Promise<void> {
       const opened = await Promise.allSettled(sessions.values());
       sessions.clear();

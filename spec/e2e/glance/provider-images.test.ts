@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '../../../src/protocol/client/client.ts';
+import { type GlanceUploaders, createGlanceUploaders } from '../../../src/uploaders/glance/uploaders-by-provider.ts';
+import { BuilderWorker } from '../../../src/worker/builder-worker.ts';
+import { ImageRepository } from '../../../src/images/repository.ts';
+import { testBuilderConfig } from '../../support/builder-config.ts';
+import { type Gearmand, startGearmand } from '../../support/gearmand.ts';
+import { captureLogs } from '../../support/log-capture.ts';
+import { type OpenStackPeers, startOpenStack } from '../../support/openstack/openstack-peers.ts';
+import { seedQcow2Image } from '../../support/openstack/seeded-image.ts';
+import { testProvider } from '../../support/openstack/upload-job.ts';
+
+const PAGE_SIZE = 2;
+
+/** provider-image-list:<p> and provider-image-delete:<p> (issue 14 §2) through gearmand, on a real Glance. */
+describe('the scheduler\'s cloud operations on a builder: provider-image-list and provider-image-delete', () => {
+  let gearmand: Gearmand;
+  let peers: OpenStackPeers;
+  let root: string;
+  let worker: BuilderWorker;
+  let uploaders: GlanceUploaders;
+  let client: Client;
+  const logs = captureLogs();
+  /** external id → what the listing must say about it. */
+  const tagged = new Map<string, Record<string, unknown>>();
+  const untagged: string[] = [];
+
+  /** An image made straight in Glance (queued, no data), as another tool or an earlier run would leave it. */
+  const createInGlance = async (fields: Record<string, string>): Promise<string> => {
+    const id = randomUUID();
+    const response = await fetch(`${peers.glance.url}/v2/images`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id, disk_format: 'raw', container_format: 'bare', ...fields }),
+    });
+    if (response.status !== 201) throw new Error(`Glance answered ${response.status}: ${await response.text()}`);
+    return id;
+  };
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'provider-images-test-'));
+    [gearmand, peers] = await Promise.all([startGearmand(), startOpenStack({ keystone: false })]);
+    const imagesDir = join(root, 'images');
+    const seeding = new ImageRepository(imagesDir, logs);
+    await seeding.recover();
+    await seedQcow2Image(seeding, 'seed-0001', { randomBytes: 256 * 1024 });
+    const config = testBuilderConfig(root, {
+      imagesDir,
+      clientId: 'cloud-e2e',
+      cloudsFile: peers.cloudsFile,
+      gearmanServers: [{ host: gearmand.host, port: gearmand.port }],
+      providers: [testProvider({ name: 'cloud-a', cloud: 'noauth', imageFormat: 'qcow2' })],
+    });
+    uploaders = createGlanceUploaders({
+      logger: logs,
+      cloudsFile: config.cloudsFile,
+      env: {},
+      uploader: { builderId: config.clientId },
+      listPageSize: PAGE_SIZE,
+    });
+    worker = new BuilderWorker(config, {
+      logger: logs,
+      repository: new ImageRepository(imagesDir, logs),
+      uploaderFor: uploaders,
+      cloudImages: uploaders.images,
+    });
+    worker.serveClouds((await uploaders.resolveClouds(config.providers)).providers);
+    await worker.start();
+    client = new Client({ servers: config.gearmanServers });
+
+    // Two uploads by the builder, three tagged images left by others, two images that are not ours:
+    // seven in all, over four pages of two.
+    for (const uploadId of ['u-1', 'u-2']) {
+      const externalId = randomUUID();
+      await submit('image-upload:seed-0001', { provider: 'cloud-a', 'image-name': `up-${uploadId}`, 'upload-id': uploadId, 'system-id': 'sys-a', 'external-id': externalId });
+      tagged.set(externalId, { name: `up-${uploadId}`, status: 'active', 'upload-id': uploadId, 'build-id': 'seed-0001', 'system-id': 'sys-a', builder: 'cloud-e2e' });
+    }
+    for (const n of [3, 4, 5]) {
+      const fields = { name: `left-${n}`, nodepool_build_id: `b-${n}`, nodepool_upload_id: `u-${n}`, nodepool_system_id: 'sys-b' };
+      tagged.set(await createInGlance(fields), { name: `left-${n}`, status: 'queued', 'upload-id': `u-${n}`, 'build-id': `b-${n}`, 'system-id': 'sys-b', builder: null });
+    }
+    untagged.push(await createInGlance({ name: 'someone-else' }), await createInGlance({ name: 'also-not-ours', nodepool_system_id: 'sys-a' }));
+  }, 300_000);
+
+  afterAll(async () => {
+    await client?.close();
+    await worker?.stop(5_000);
+    await uploaders?.close();
+    await Promise.all([peers?.stop(), gearmand?.kill()]);
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function submit(fn: string, data: unknown): Promise<Record<string, unknown>> {
+    const result = await client.submit(fn, typeof data === 'string' ? data : JSON.stringify(data), { timeoutMs: 120_000 });
+    return JSON.parse(Buffer.from(result.data).toString()) as Record<string, unknown>;
+  }
+  const failure = (fn: string, data: unknown) =>
+    submit(fn, data).then(
+      (result) => ({ unexpected: result }),
+      (err: unknown) => err,
+    );
+  const listed = async (data: unknown) => (await submit('provider-image-list:cloud-a', data)).images as Array<Record<string, unknown>>;
+  const inGlance = async (id: string) => (await peers.images('noauth')).find((image) => image.id === id);
+
+  test('the list pages through Glance and returns exactly the tagged images, each with its tags', async () => {
+    expect((await peers.images('noauth')).length).toBeGreaterThan(3 * PAGE_SIZE);
+    for (const data of ['', '{}']) {
+      const images = await listed(data);
+      expect(images.map((image) => image['external-id']).sort()).toEqual([...tagged.keys()].sort());
+      for (const image of images) {
+        expect(image).toMatchObject(tagged.get(String(image['external-id']))!);
+        expect(new Date(String(image['created-at'])).toISOString().slice(0, 19)).toBe(String(image['created-at']).slice(0, 19));
+      }
+    }
+  });
+
+  test('{"system-id"} lists only the tagged images of that system', async () => {
+    const sysA = [...tagged].filter(([, image]) => image['system-id'] === 'sys-a').map(([id]) => id);
+    expect((await listed({ 'system-id': 'sys-a' })).map((image) => image['external-id']).sort()).toEqual(sysA.sort());
+    expect(await listed({ 'system-id': 'sys-none' })).toEqual([]);
+  });
+
+  test('junk list data is WORK_FAIL, and the builder keeps serving', async () => {
+    expect(await failure('provider-image-list:cloud-a', { system_id: 'sys-a' })).toMatchObject({ code: 'WORK_FAIL', message: expect.stringContaining('"system-id"') });
+    expect(await failure('provider-image-list:cloud-a', '[1]')).toMatchObject({ code: 'WORK_FAIL', message: expect.stringContaining('not a JSON object') });
+    expect((await listed('{}')).length).toBe(tagged.size);
+  });
+
+  test('delete removes the image from Glance; a second delete says it is already gone', async () => {
+    const [id] = [...tagged.keys()];
+    expect(await submit('provider-image-delete:cloud-a', { 'external-id': id })).toEqual({});
+    expect(await inGlance(id!)).toBeUndefined();
+    expect(await submit('provider-image-delete:cloud-a', { 'external-id': id })).toEqual({ 'already-gone': true });
+    expect(await submit('provider-image-delete:cloud-a', { 'external-id': randomUUID() })).toEqual({ 'already-gone': true });
+    tagged.delete(id!);
+    expect((await listed('{}')).map((image) => image['external-id']).sort()).toEqual([...tagged.keys()].sort());
+  });
+
+  test('IMAGE_NOT_OURS: an image without our tags is never deleted', async () => {
+    expect(await failure('provider-image-delete:cloud-a', { 'external-id': untagged[0] })).toMatchObject({
+      code: 'WORK_FAIL',
+      message: expect.stringContaining('IMAGE_NOT_OURS'),
+    });
+    expect(await inGlance(untagged[0]!)).toMatchObject({ name: 'someone-else' });
+  });
+
+  test('delete data without a UUID "external-id" is WORK_FAIL', async () => {
+    for (const data of ['', '{}', { 'external-id': 'x' }, { 'external-id': untagged[0], extra: 1 }]) {
+      expect(await failure('provider-image-delete:cloud-a', data)).toMatchObject({ code: 'WORK_FAIL' });
+    }
+    expect(await inGlance(untagged[0]!)).toMatchObject({ name: 'someone-else' });
+  });
+});
