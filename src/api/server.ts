@@ -43,9 +43,11 @@ interface Request {
 
 interface Reply {
   readonly status: number;
-  readonly json: unknown;
-  readonly text?: string;
+  readonly body: View;
 }
+
+/** A small reply: its JSON and its one line of text. */
+const reply = (status: number, json: unknown, text: string): Reply => ({ status, body: { json: () => json, text: () => text } });
 
 /** The body is text when the client asks for text/plain before (or without) JSON. */
 function wantsText(accept: string | undefined): boolean {
@@ -134,20 +136,20 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const config = (): BuilderConfig => (typeof options.config === 'function' ? options.config() : options.config);
   const tokenFile = (): string | undefined => (typeof options.tokenFile === 'function' ? options.tokenFile() : options.tokenFile);
 
-  const view = (v: View): Reply => ({ status: 200, json: v.json, text: v.text });
+  const view = (v: View): Reply => ({ status: 200, body: v });
 
   function read(path: string): Reply {
     const now = clock();
     switch (path) {
       case '/image-list':
-        return view(imageList(store.snapshot(), now));
+        return view(imageList(store.listedUploads(), now));
       case '/dib-image-list':
-        return view(dibImageList(store.snapshot(), now));
+        return view(dibImageList(store.listedBuilds(), now));
       case '/image-status':
         return view(imageStatus(store.snapshot(), config(), now));
       default: {
         if (!options.isReady()) throw new ApiError('API_NOT_READY', 'the scheduler has not finished its first reconciliation');
-        return { status: 200, json: { ready: true }, text: 'ready\n' };
+        return reply(200, { ready: true }, 'ready\n');
       }
     }
   }
@@ -170,11 +172,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         if (kind === 'uploads') {
           const upload = store.requestUploadDelete(id, now);
           logger.info(`api: upload ${id} marked for deletion by an operator`);
-          return { status: 202, json: { 'upload-id': upload.id, state: upload.state }, text: `upload ${upload.id}: ${upload.state}\n` };
+          return reply(202, { 'upload-id': upload.id, state: upload.state }, `upload ${upload.id}: ${upload.state}\n`);
         }
         const build = store.requestBuildDelete(id, now);
         logger.info(`api: build ${id} marked for deletion by an operator`);
-        return { status: 202, json: { 'build-id': build.id, state: build.state }, text: `build ${build.id}: ${build.state}\n` };
+        return reply(202, { 'build-id': build.id, state: build.state }, `build ${build.id}: ${build.state}\n`);
       } catch (err) {
         fromState(err);
       }
@@ -189,19 +191,19 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         knownProvider(provider);
         store.pause(image, provider, now);
         logger.info(`api: ${where(provider)} paused by an operator`);
-        return { status: 200, json: { image, provider: provider ?? null, paused: true }, text: `${where(provider)}: paused\n` };
+        return reply(200, { image, provider: provider ?? null, paused: true }, `${where(provider)}: paused\n`);
       }
       case '/image-unpause': {
         const provider = nameField(body, 'provider', false);
         knownProvider(provider);
         const was = store.unpause(image, provider);
         logger.info(`api: ${where(provider)} unpaused by an operator`);
-        return { status: 200, json: { image, provider: provider ?? null, paused: false, 'was-paused': was }, text: `${where(provider)}: ${was ? 'unpaused' : 'was not paused'}\n` };
+        return reply(200, { image, provider: provider ?? null, paused: false, 'was-paused': was }, `${where(provider)}: ${was ? 'unpaused' : 'was not paused'}\n`);
       }
       default: {
         store.requestBuild(image, now);
         logger.info(`api: a build of ${image} requested by an operator`);
-        return { status: 202, json: { image, 'requested-at': new Date(now).toISOString() }, text: `${image}: build requested\n` };
+        return reply(202, { image, 'requested-at': new Date(now).toISOString() }, `${image}: build requested\n`);
       }
     }
   }
@@ -214,10 +216,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     return allowed === 'GET' ? read(path) : write(request, allowed);
   }
 
-  function send(res: ServerResponse, request: Request, reply: Reply, headers: Record<string, string> = {}): void {
-    const text = request.text && reply.text !== undefined;
-    const body = text ? reply.text! : `${JSON.stringify(reply.json)}\n`;
-    res.writeHead(reply.status, { 'content-type': text ? 'text/plain; charset=utf-8' : 'application/json', 'cache-control': 'no-store', ...headers });
+  function send(res: ServerResponse, request: Request, answer: Reply, headers: Record<string, string> = {}): void {
+    const body = request.text ? answer.body.text() : `${JSON.stringify(answer.body.json())}\n`;
+    res.writeHead(answer.status, { 'content-type': request.text ? 'text/plain; charset=utf-8' : 'application/json', 'cache-control': 'no-store', ...headers });
     res.end(body);
   }
 
@@ -233,8 +234,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       // The rest of a refused body is not read: the connection cannot carry another request.
       if (error.code === 'API_BODY_TOO_LARGE') headers.connection = 'close';
       if (error.code === 'API_UNAUTHORIZED') headers['www-authenticate'] = 'Bearer';
-      const reply = { status: error.status, json: { error: { code: error.code, message: error.message } } };
-      send(res, { ...request, text: false }, reply, headers);
+      const json = { error: { code: error.code, message: error.message } };
+      send(res, { ...request, text: false }, reply(error.status, json, ''), headers);
     }
   }
 

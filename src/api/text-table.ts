@@ -1,19 +1,28 @@
 /** Control characters (a record's reason can carry a cloud's words) shown as escapes, never sent raw to a terminal. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
 function printable(text: string): string {
+  if (!CONTROL.test(text)) return text;
   // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /** An aligned plain-text table with a header line, as nodepool's webapp and CLI print. */
 export function textTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const cells = rows.map((row) => row.map(printable));
-  const widths = headers.map((header, i) => Math.max(header.length, ...cells.map((row) => (row[i] ?? '').length)));
-  const line = (row: readonly string[]): string =>
-    row
-      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return `${[line(headers), ...cells.map(line)].join('\n')}\n`;
+  // One test per row: a row of clean cells (nearly all) is used as it is.
+  const cells = rows.map((row) => (CONTROL.test(row.join('')) ? row.map(printable) : row));
+  const widths = headers.map((header) => header.length);
+  for (const row of cells) for (let i = 0; i < row.length; i++) widths[i] = Math.max(widths[i] ?? 0, row[i]!.length);
+  // Concatenation, not map/padEnd/join per row: image-list can be 40,000 rows.
+  const spaces = ' '.repeat(Math.max(0, ...widths) + 2);
+  const line = (row: readonly string[]): string => {
+    let text = '';
+    for (let i = 0; i < row.length - 1; i++) text += row[i]! + spaces.slice(0, widths[i]! - row[i]!.length + 2);
+    return `${(text + (row[row.length - 1] ?? '')).trimEnd()}\n`;
+  };
+  let table = line(headers);
+  for (const row of cells) table += line(row);
+  return table;
 }
 
 /** nodepool's age column: hours:minutes:seconds, days in front when there are any. */

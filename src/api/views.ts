@@ -1,14 +1,19 @@
 import type { BuilderConfig } from '../config/schema.ts';
 import type { BackoffRecord, BuildRecord, SchedulerState, UploadRecord } from '../scheduler/state.ts';
+import type { ListedUpload } from '../scheduler/state-store.ts';
 import { age, textTable } from './text-table.ts';
 
-/** What the read endpoints return: JSON rows (kebab-case keys, scripts rely on them) and the same as a text table. */
+/**
+ * What the read endpoints return: JSON rows (kebab-case keys, scripts rely on them) or the same
+ * as a text table. Only the one asked for is made: image-list can hold tens of thousands of rows.
+ */
 export interface View {
-  readonly json: unknown;
-  readonly text: string;
+  json(): unknown;
+  text(): string;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+const ageSeconds = (now: number, at: number): number => Math.max(0, Math.floor((now - at) / 1000));
 
 /** Records that are gone are history; the listings show what exists or is on its way. */
 const shown = (record: { readonly state: string }): boolean => record.state !== 'gone';
@@ -26,45 +31,50 @@ export interface ImageListRow {
   readonly reason: string | null;
 }
 
-/** GET /image-list: one row per upload, nodepool's columns. */
-export function imageList(state: SchedulerState, now: number): View {
-  const diskimageOf = new Map(state.builds.map((b) => [b.id, b.diskimage]));
-  const rows: ImageListRow[] = state.uploads.filter(shown).map((u) => ({
-    'build-id': u.buildId,
-    'upload-id': u.id,
-    provider: u.provider,
-    image: diskimageOf.get(u.buildId) ?? '',
-    'external-name': u.externalName ?? null,
-    'external-id': u.externalId ?? null,
-    state: u.state,
-    'state-time': iso(u.stateAt),
-    'age-seconds': Math.max(0, Math.floor((now - u.stateAt) / 1000)),
-    reason: u.reason ?? null,
-  }));
-  const text = textTable(
-    ['Build ID', 'Upload ID', 'Provider', 'Image', 'Provider Image Name', 'Provider Image ID', 'State', 'Age'],
-    rows.map((r) => [r['build-id'], r['upload-id'], r.provider, r.image, r['external-name'] ?? '', r['external-id'] ?? '', r.state, age(now - Date.parse(r['state-time']))]),
-  );
-  return { json: rows, text };
+/** GET /image-list: one row per upload that is not gone, nodepool's columns. */
+export function imageList(uploads: readonly ListedUpload[], now: number): View {
+  return {
+    json: (): ImageListRow[] =>
+      uploads.map((u) => ({
+        'build-id': u.buildId,
+        'upload-id': u.id,
+        provider: u.provider,
+        image: u.diskimage,
+        'external-name': u.externalName ?? null,
+        'external-id': u.externalId ?? null,
+        state: u.state,
+        'state-time': iso(u.stateAt),
+        'age-seconds': ageSeconds(now, u.stateAt),
+        reason: u.reason ?? null,
+      })),
+    text: () =>
+      textTable(
+        ['Build ID', 'Upload ID', 'Provider', 'Image', 'Provider Image Name', 'Provider Image ID', 'State', 'Age'],
+        uploads.map((u) => [u.buildId, u.id, u.provider, u.diskimage, u.externalName ?? '', u.externalId ?? '', u.state, age(now - u.stateAt)]),
+      ),
+  };
 }
 
-/** GET /dib-image-list: one row per build, nodepool's columns. */
-export function dibImageList(state: SchedulerState, now: number): View {
-  const rows = state.builds.filter(shown).map((b) => ({
-    id: b.id,
-    image: b.diskimage,
-    builder: b.builder ?? null,
-    formats: [...b.formats],
-    state: b.state,
-    'state-time': iso(b.stateAt),
-    'age-seconds': Math.max(0, Math.floor((now - b.stateAt) / 1000)),
-    reason: b.reason ?? null,
-  }));
-  const text = textTable(
-    ['ID', 'Image', 'Builder', 'Formats', 'State', 'Age'],
-    rows.map((r) => [r.id, r.image, r.builder ?? '', r.formats.join(','), r.state, age(now - Date.parse(r['state-time']))]),
-  );
-  return { json: rows, text };
+/** GET /dib-image-list: one row per build that is not gone, nodepool's columns. */
+export function dibImageList(builds: readonly BuildRecord[], now: number): View {
+  return {
+    json: () =>
+      builds.map((b) => ({
+        id: b.id,
+        image: b.diskimage,
+        builder: b.builder ?? null,
+        formats: [...b.formats],
+        state: b.state,
+        'state-time': iso(b.stateAt),
+        'age-seconds': ageSeconds(now, b.stateAt),
+        reason: b.reason ?? null,
+      })),
+    text: () =>
+      textTable(
+        ['ID', 'Image', 'Builder', 'Formats', 'State', 'Age'],
+        builds.map((b) => [b.id, b.diskimage, b.builder ?? '', b.formats.join(','), b.state, age(now - b.stateAt)]),
+      ),
+  };
 }
 
 interface RecordSummary {
@@ -135,8 +145,13 @@ export function imageStatus(state: SchedulerState, config: BuilderConfig, now: n
   for (const b of state.builds) listFor(buildsOf, b.diskimage).push(b);
   const diskimageOf = new Map(state.builds.map((b) => [b.id, b.diskimage]));
   const uploadsOf = new Map<string, UploadRecord[]>();
+  const providersOf = new Map<string, Set<string>>();
   for (const u of state.uploads) {
-    listFor(uploadsOf, pairKey(diskimageOf.get(u.buildId) ?? '', u.provider)).push(u);
+    const diskimage = diskimageOf.get(u.buildId) ?? '';
+    listFor(uploadsOf, pairKey(diskimage, u.provider)).push(u);
+    let set = providersOf.get(diskimage);
+    if (!set) providersOf.set(diskimage, (set = new Set()));
+    set.add(u.provider);
   }
   const configured = new Map(config.diskimages.map((d) => [d.name, d]));
   const names = [...new Set([...configured.keys(), ...buildsOf.keys()])].sort();
@@ -151,7 +166,7 @@ export function imageStatus(state: SchedulerState, config: BuilderConfig, now: n
         pairPause.set(p.name, entry.pause);
       }
     }
-    for (const key of uploadsOf.keys()) if (key.startsWith(`${name}\0`)) providerNames.add(key.slice(name.length + 1));
+    for (const provider of providersOf.get(name) ?? []) providerNames.add(provider);
     const pausedBy = (byConfig: boolean, key: string): 'config' | 'operator' | null => (byConfig ? 'config' : pauses.has(key) ? 'operator' : null);
     const buildPause = pausedBy(diskimage?.pause ?? false, pairKey(name, undefined));
     const builds = (buildsOf.get(name) ?? []).filter(shown);
@@ -181,6 +196,7 @@ export function imageStatus(state: SchedulerState, config: BuilderConfig, now: n
       }),
     };
   });
+  const text = (): string => {
   const rows: string[][] = [];
   const since = (record: RecordSummary | null): string => (record ? age(now - Date.parse(record['state-time'])) : '');
   const failed = (f: Failures | null): [string, string] => (f ? [String(f.count), f.reason] : ['', '']);
@@ -192,5 +208,7 @@ export function imageStatus(state: SchedulerState, config: BuilderConfig, now: n
       rows.push([s.image, p.provider, p.paused ? `yes (${p['paused-by']})` : 'no', upload?.id ?? '', upload?.state ?? '', since(upload), ...failed(p.failures)]);
     }
   }
-  return { json: statuses, text: textTable(['Image', 'Provider', 'Paused', 'Newest', 'State', 'Age', 'Failures', 'Reason'], rows) };
+  return textTable(['Image', 'Provider', 'Paused', 'Newest', 'State', 'Age', 'Failures', 'Reason'], rows);
+  };
+  return { json: () => statuses, text };
 }

@@ -182,6 +182,11 @@ const UPLOAD_FROM: Readonly<Record<UploadState, readonly UploadState[]>> = {
 /** Adoption: the cloud lists the upload's image as active, whatever the job's result said. */
 const ADOPTABLE_UPLOAD: readonly UploadState[] = ['uploading', 'failed'];
 
+/** An upload as image-list shows it: with the diskimage of its build. */
+export interface ListedUpload extends UploadRecord {
+  readonly diskimage: string;
+}
+
 export interface NewBuild {
   readonly id: string;
   readonly diskimage: string;
@@ -279,6 +284,21 @@ export class StateStore {
   upload(id: string): UploadRecord | undefined {
     const row = this.db.query<UploadRow, [string]>('SELECT * FROM uploads WHERE id = ?').get(id);
     return row ? uploadOf(row) : undefined;
+  }
+
+  /** Uploads not gone, each with its build's diskimage, oldest first: image-list's rows without a whole snapshot. */
+  listedUploads(): ListedUpload[] {
+    return this.db
+      .query<UploadRow & { diskimage: string }, []>(
+        "SELECT uploads.*, builds.diskimage AS diskimage FROM uploads JOIN builds ON builds.id = uploads.build_id WHERE uploads.state != 'gone' ORDER BY uploads.created_at, uploads.id",
+      )
+      .all()
+      .map((row) => ({ ...uploadOf(row), diskimage: row.diskimage }));
+  }
+
+  /** Builds not gone, oldest first: dib-image-list's rows. */
+  listedBuilds(): BuildRecord[] {
+    return this.db.query<BuildRow, []>("SELECT * FROM builds WHERE state != 'gone' ORDER BY created_at, id").all().map(buildOf);
   }
 
   // ---- builds ----

@@ -1,0 +1,54 @@
+/**
+ * GET /image-list (JSON, and the text table) over real HTTP from a state file holding 1,000
+ * diskimages × 20 providers × keep 2 (2,000 builds, 40,000 uploads): the median of BENCH_ROUNDS
+ * (15) requests, floor 100 ms. Run: bun bench/scheduler/api.ts.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startApiServer } from '../../src/api/server.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import type { BuildRecord, UploadRecord } from '../../src/scheduler/state.ts';
+import { StateStore } from '../../src/scheduler/state-store.ts';
+import { silentLogger } from '../../src/util/log.ts';
+import { median } from '../jobs/stats.ts';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
+const NOW = Date.UTC(2026, 0, 1);
+const names = Array.from({ length: 1000 }, (_, i) => `image-${i}`);
+const providers = Array.from({ length: 20 }, (_, i) => `cloud-${i}`);
+const builds: BuildRecord[] = names.flatMap((d) =>
+  [2, 1].map((age) => ({ id: `${d}-b${age}`, diskimage: d, state: 'ready' as const, builder: 'b1', formats: ['qcow2'], createdAt: NOW - age * 3_600_000, stateAt: NOW, readyAt: NOW - age * 3_600_000, reason: undefined })),
+);
+const uploads: UploadRecord[] = builds.flatMap((b) =>
+  providers.map((p) => ({ id: `${b.id}-${p}`, buildId: b.id, provider: p, state: 'ready' as const, externalId: `ext-${b.id}-${p}`, externalName: b.id, createdAt: NOW, stateAt: NOW, readyAt: NOW, reason: undefined })),
+);
+
+const dir = mkdtempSync(join(tmpdir(), 'bench-api-'));
+const store = StateStore.open(join(dir, 'state.sqlite'));
+store.importDocument({ builds, uploads, pauses: [], backoffs: [], buildRequests: [], systemId: 'bench' }, { replace: false });
+const config = parseConfig(`${names.map((n) => `[[diskimages]]\nname = "${n}"\nelements = ["vm"]\n`).join('')}${providers.map((p) => `[[providers]]\nname = "${p}"\n`).join('')}`, join(dir, 'bench.toml'));
+const api = await startApiServer({ store, config, listen: { host: '127.0.0.1', port: 0 }, tokenFile: undefined, isReady: () => true, logger: silentLogger, clock: () => NOW });
+
+async function timedGet(path: string, accept: string): Promise<{ ms: number; bytes: number }> {
+  const start = performance.now();
+  const res = await fetch(`${api.url}${path}`, { headers: { accept } });
+  const body = await res.arrayBuffer();
+  return { ms: performance.now() - start, bytes: body.byteLength };
+}
+
+for (const [path, accept] of [
+  ['/image-list', 'application/json'],
+  ['/image-list', 'text/plain'],
+  ['/image-status', 'application/json'],
+] as const) {
+  await timedGet(path, accept); // warm-up
+  const runs = [];
+  for (let i = 0; i < ROUNDS; i++) runs.push(await timedGet(path, accept));
+  const med = median(runs.map((r) => r.ms));
+  const floor = path === '/image-list' ? `; floor 100 ms: ${med <= 100 ? 'met' : 'MISSED'}` : '';
+  console.log(`GET ${path} (${accept}), ${uploads.length} uploads, ${(runs[0]!.bytes / 2 ** 20).toFixed(1)} MiB: median ${med.toFixed(1)} ms over ${ROUNDS} (min ${Math.min(...runs.map((r) => r.ms)).toFixed(1)})${floor}`);
+}
+await api.close();
+store.close();
+rmSync(dir, { recursive: true, force: true });
