@@ -10,11 +10,16 @@ let api: ApiServer;
 /** No api-token-file: every write refused. */
 let closed: ApiServer;
 let ready = false;
+let writes = 0;
 
 beforeAll(async () => {
   state = bed();
   const common = { store: state.store, config: () => state.config, listen: { host: '127.0.0.1', port: 0 }, isReady: () => ready, logger: silentLogger, clock: () => NOW };
-  api = await startApiServer({ ...common, tokenFile: state.tokenFile });
+  const waits = [
+    { diskimage: 'debian', provider: 'p2', why: 'backoff' as const, until: NOW + 60_000 },
+    { diskimage: 'centos', provider: undefined, why: 'paused' as const, until: undefined },
+  ];
+  api = await startApiServer({ ...common, tokenFile: state.tokenFile, waits: () => waits, onWrite: () => writes++ });
   closed = await startApiServer({ ...common, tokenFile: undefined });
 });
 
@@ -99,7 +104,14 @@ describe('reads', () => {
   test('GET /image-status: pauses (file and operator), newest records, failures with their reason', async () => {
     const json = JSON.parse((await get('/image-status')).body) as Record<string, unknown>[];
     expect(json.map((s) => s.image)).toEqual(['centos', 'debian']);
-    expect(json[0]).toMatchObject({ image: 'centos', paused: true, 'paused-by': 'config', 'newest-build': null, providers: [{ provider: 'p1', paused: false, 'newest-upload': null }] });
+    expect(json[0]).toMatchObject({
+      image: 'centos',
+      paused: true,
+      'paused-by': 'config',
+      'newest-build': null,
+      waiting: { why: 'paused', until: null },
+      providers: [{ provider: 'p1', paused: false, 'newest-upload': null, waiting: null }],
+    });
     expect(json[1]).toMatchObject({
       image: 'debian',
       configured: true,
@@ -116,13 +128,14 @@ describe('reads', () => {
           'newest-upload': { id: 'u2', state: 'failed' },
           'newest-ready-upload': null,
           failures: { count: 1, reason: 'Glance said 503\nService Unavailable', 'failed-at': '2025-12-31T23:04:00.000Z', 'retry-at': '2025-12-31T23:05:00.000Z' },
+          waiting: { why: 'backoff', until: '2026-01-01T00:01:00.000Z' },
         },
       ],
     });
     const text = (await get('/image-status', 'text/plain')).body;
-    expect(text.split('\n')[0]).toBe('Image   Provider  Paused        Newest  State     Age       Failures  Reason');
+    expect(text.split('\n')[0]).toBe('Image   Provider  Paused        Newest  State     Age       Waiting  Failures  Reason');
     // A reason's control characters are escaped: one row stays one line.
-    expect(text).toContain('debian  p2        yes (config)  u2      failed    00:56:00  1         Glance said 503\\x0aService Unavailable\n');
+    expect(text).toContain('debian  p2        yes (config)  u2      failed    00:56:00  backoff  1         Glance said 503\\x0aService Unavailable\n');
   });
 
   test('GET /ready: 503 before the first reconciliation, 200 after', async () => {
@@ -172,6 +185,16 @@ describe('auth for writes', () => {
 });
 
 describe('writes', () => {
+  test('each accepted write asks the scheduler for a pass (onWrite); reads and refusals do not', async () => {
+    const before = writes;
+    await get('/image-list');
+    await send('POST', '/image-pause', { body: JSON.stringify({ image: 'debian' }), token: 'wrong' });
+    await send('POST', '/image-pause', { body: JSON.stringify({ image: 'fedora' }), token: TOKEN });
+    expect(writes).toBe(before);
+    await send('POST', '/image-unpause', { body: JSON.stringify({ image: 'debian' }), token: TOKEN });
+    expect(writes).toBe(before + 1);
+  });
+
   test('pause and unpause of one provider show in image-status as paused by an operator', async () => {
     const body = JSON.stringify({ image: 'debian', provider: 'p1' });
     expect((await send('POST', '/image-pause', { body, token: TOKEN })).status).toBe(200);

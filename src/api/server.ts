@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { BuilderConfig, ListenAddress } from '../config/schema.ts';
 import { isImageId } from '../images/image-id.ts';
 import { StateError } from '../scheduler/state-errors.ts';
+import type { Wait } from '../scheduler/actions.ts';
 import type { StateStore } from '../scheduler/state-store.ts';
 import type { Logger } from '../util/log.ts';
 import { ApiError } from './api-error.ts';
@@ -23,6 +24,10 @@ export interface ApiServerOptions {
   readonly isReady: () => boolean;
   readonly logger: Logger;
   readonly clock?: () => number;
+  /** After each write that changed the state: the scheduler plans again now, not at the next interval. */
+  readonly onWrite?: () => void;
+  /** What the last pass left waiting, and why (paused, backoff, no-builder, ...): shown by image-status. */
+  readonly waits?: () => readonly Wait[];
 }
 
 export interface ApiServer {
@@ -146,7 +151,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       case '/dib-image-list':
         return view(dibImageList(store.listedBuilds(), now));
       case '/image-status':
-        return view(imageStatus(store.snapshot(), config(), now));
+        return view(imageStatus(store.snapshot(), config(), now, options.waits?.() ?? []));
       default: {
         if (!options.isReady()) throw new ApiError('API_NOT_READY', 'the scheduler has not finished its first reconciliation');
         return reply(200, { ready: true }, 'ready\n');
@@ -213,7 +218,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     const allowed: Method | undefined = READS[path] ? 'GET' : WRITES[path] ? 'POST' : /^\/(uploads|builds)\/./.test(path) ? 'DELETE' : undefined;
     if (!allowed) throw new ApiError('API_NOT_FOUND', `no such path: ${JSON.stringify(path.slice(0, 200))}`);
     if (method !== allowed) throw new ApiError('API_METHOD_NOT_ALLOWED', `${path.split('/').slice(0, 2).join('/')}${allowed === 'DELETE' ? '/<id>' : ''} takes ${allowed}, not ${method.slice(0, 20)}`);
-    return allowed === 'GET' ? read(path) : write(request, allowed);
+    if (allowed === 'GET') return read(path);
+    return write(request, allowed).then((answer) => {
+      options.onWrite?.();
+      return answer;
+    });
   }
 
   function send(res: ServerResponse, request: Request, answer: Reply, headers: Record<string, string> = {}): void {

@@ -1,4 +1,5 @@
 import type { BuilderConfig } from '../config/schema.ts';
+import type { Wait } from '../scheduler/actions.ts';
 import type { BackoffRecord, BuildRecord, SchedulerState, UploadRecord } from '../scheduler/state.ts';
 import type { ListedUpload } from '../scheduler/state-store.ts';
 import { age, textTable } from './text-table.ts';
@@ -90,6 +91,12 @@ interface Failures {
   readonly 'retry-at': string;
 }
 
+/** Why work that is due does not happen now (the planner's last word), and until when for a backoff. */
+interface Waiting {
+  readonly why: string;
+  readonly until: string | null;
+}
+
 interface PairStatus {
   readonly provider: string;
   readonly configured: boolean;
@@ -98,6 +105,7 @@ interface PairStatus {
   readonly 'newest-upload': RecordSummary | null;
   readonly 'newest-ready-upload': RecordSummary | null;
   readonly failures: Failures | null;
+  readonly waiting: Waiting | null;
 }
 
 interface DiskimageStatus {
@@ -109,6 +117,7 @@ interface DiskimageStatus {
   readonly 'newest-build': RecordSummary | null;
   readonly 'newest-ready-build': RecordSummary | null;
   readonly failures: Failures | null;
+  readonly waiting: Waiting | null;
   readonly providers: readonly PairStatus[];
 }
 
@@ -137,7 +146,9 @@ const pairKey = (diskimage: string, provider: string | undefined): string => `${
  * of) and per provider it goes to: paused or not and by whom, the newest build or upload and the
  * newest ready one, and failures in a row with the last reason and the time of the next try.
  */
-export function imageStatus(state: SchedulerState, config: BuilderConfig, now: number): View {
+export function imageStatus(state: SchedulerState, config: BuilderConfig, now: number, waits: readonly Wait[] = []): View {
+  const waiting = new Map<string, Waiting>();
+  for (const w of waits) if (!waiting.has(pairKey(w.diskimage, w.provider))) waiting.set(pairKey(w.diskimage, w.provider), { why: w.why, until: w.until === undefined ? null : iso(w.until) });
   const pauses = new Set(state.pauses.map((p) => pairKey(p.diskimage, p.provider)));
   const backoffs = new Map(state.backoffs.map((b) => [pairKey(b.diskimage, b.provider), b]));
   const requests = new Map(state.buildRequests.map((r) => [r.diskimage, r.requestedAt]));
@@ -180,6 +191,7 @@ export function imageStatus(state: SchedulerState, config: BuilderConfig, now: n
       'newest-build': summary(newest(builds)),
       'newest-ready-build': summary(newestReady(builds)),
       failures: failures(backoffs.get(pairKey(name, undefined))),
+      waiting: waiting.get(pairKey(name, undefined)) ?? null,
       providers: [...providerNames].sort().map((provider): PairStatus => {
         const key = pairKey(name, provider);
         const uploads = (uploadsOf.get(key) ?? []).filter(shown);
@@ -192,6 +204,7 @@ export function imageStatus(state: SchedulerState, config: BuilderConfig, now: n
           'newest-upload': summary(newest(uploads)),
           'newest-ready-upload': summary(newestReady(uploads)),
           failures: failures(backoffs.get(key)),
+          waiting: waiting.get(key) ?? null,
         };
       }),
     };
@@ -202,13 +215,13 @@ export function imageStatus(state: SchedulerState, config: BuilderConfig, now: n
   const failed = (f: Failures | null): [string, string] => (f ? [String(f.count), f.reason] : ['', '']);
   for (const s of statuses) {
     const latest = s['newest-build'];
-    rows.push([s.image, '', s.paused ? `yes (${s['paused-by']})` : 'no', latest?.id ?? '', latest?.state ?? '', since(latest), ...failed(s.failures)]);
+    rows.push([s.image, '', s.paused ? `yes (${s['paused-by']})` : 'no', latest?.id ?? '', latest?.state ?? '', since(latest), s.waiting?.why ?? '', ...failed(s.failures)]);
     for (const p of s.providers) {
       const upload = p['newest-upload'];
-      rows.push([s.image, p.provider, p.paused ? `yes (${p['paused-by']})` : 'no', upload?.id ?? '', upload?.state ?? '', since(upload), ...failed(p.failures)]);
+      rows.push([s.image, p.provider, p.paused ? `yes (${p['paused-by']})` : 'no', upload?.id ?? '', upload?.state ?? '', since(upload), p.waiting?.why ?? '', ...failed(p.failures)]);
     }
   }
-  return textTable(['Image', 'Provider', 'Paused', 'Newest', 'State', 'Age', 'Failures', 'Reason'], rows);
+  return textTable(['Image', 'Provider', 'Paused', 'Newest', 'State', 'Age', 'Waiting', 'Failures', 'Reason'], rows);
   };
   return { json: () => statuses, text };
 }

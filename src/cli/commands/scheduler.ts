@@ -49,6 +49,8 @@ export const schedulerCommand = defineCommand({
         listen: scheduler.listen,
         tokenFile: () => current.scheduler.apiTokenFile,
         isReady: () => runner.status().reconciled,
+        waits: () => runner.status().waits,
+        onWrite: () => void runner.kick(),
         logger: logger.withTag('api'),
       });
       logger.info(`scheduler: state ${store.file}, system id ${runner.systemId}, ${servers.length} job server(s), API on ${api.url}`);
