@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { run } from '../../spec/support/run.ts';
 
 export interface Trial {
   /** Process start to exit, for every process the contender needed. */
@@ -23,28 +23,19 @@ interface Exited {
   readonly seconds: number;
 }
 
-function exec(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<Exited> {
+async function exec(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<Exited> {
   const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve({ stdout, seconds: (performance.now() - started) / 1000 });
-      else reject(new Error(`${command} ${args.slice(0, 3).join(' ')}… exited ${code}: ${stderr.slice(-500)}`));
-    });
-  });
+  const { code, stdout, stderr } = await run(command, args, '', 3_600_000, { env });
+  if (code !== 0) throw new Error(`${command} ${args.slice(0, 3).join(' ')}… exited ${code}: ${stderr.slice(-500)}`);
+  return { stdout, seconds: (performance.now() - started) / 1000 };
 }
 
 const OURS = join(import.meta.dir, 'ours.ts');
 
 async function ours(target: Target, args: string[]): Promise<Trial> {
-  const run = await exec(target.bunPath, [OURS, ...args]);
-  const reported = JSON.parse(run.stdout.trim().split('\n').pop()!) as { seconds: number; vmHwmKiB: number };
-  return { wallSeconds: run.seconds, transferSeconds: reported.seconds, peakRssMiB: reported.vmHwmKiB / 1024 };
+  const exited = await exec(target.bunPath, [OURS, ...args]);
+  const reported = JSON.parse(exited.stdout.trim().split('\n').pop()!) as { seconds: number; vmHwmKiB: number };
+  return { wallSeconds: exited.seconds, transferSeconds: reported.seconds, peakRssMiB: reported.vmHwmKiB / 1024 };
 }
 
 export function oursToSink(target: Target, url: string, hashes: string): Promise<Trial> {
@@ -56,8 +47,8 @@ export function oursToGlance(target: Target, cloudsFile: string, cloud: string, 
 }
 
 export async function curlToSink(target: Target, url: string): Promise<Trial> {
-  const run = await exec('curl', ['-sS', '-f', '-o', '/dev/null', '-w', '%{time_total}', '-T', target.file, url]);
-  return { wallSeconds: run.seconds, transferSeconds: Number(run.stdout) };
+  const exited = await exec('curl', ['-sS', '-f', '-o', '/dev/null', '-w', '%{time_total}', '-T', target.file, url]);
+  return { wallSeconds: exited.seconds, transferSeconds: Number(exited.stdout) };
 }
 
 /** What an operator would do with curl: POST the image, then PUT the file with -T. */
@@ -76,10 +67,10 @@ export async function curlToGlance(target: Target, glanceUrl: string, name: stri
 }
 
 export async function openstackToGlance(target: Target, cloudsFile: string, cloud: string, name: string): Promise<Trial> {
-  const run = await exec(
+  const exited = await exec(
     'openstack',
     ['--os-cloud', cloud, 'image', 'create', '--file', target.file, '--disk-format', 'raw', '--container-format', 'bare', '--private', name, '-f', 'value', '-c', 'id'],
     { ...process.env, OS_CLIENT_CONFIG_FILE: cloudsFile },
   );
-  return { wallSeconds: run.seconds, transferSeconds: run.seconds };
+  return { wallSeconds: exited.seconds, transferSeconds: exited.seconds };
 }

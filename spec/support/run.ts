@@ -7,9 +7,15 @@ export interface RunResult {
 }
 
 /** Runs a command to completion (killing it after timeoutMs), feeding `input` on stdin. */
-export function run(command: string, args: readonly string[], input = '', timeoutMs = 20_000): Promise<RunResult> {
+export function run(
+  command: string,
+  args: readonly string[],
+  input = '',
+  timeoutMs = 20_000,
+  options: { readonly cwd?: string; readonly env?: NodeJS.ProcessEnv } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], cwd: options.cwd, env: options.env ?? process.env });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

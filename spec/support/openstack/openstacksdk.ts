@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { run } from '../run.ts';
 
 /** Debian's interpreter: the one python3-openstacksdk is installed for (a pyenv python3 may come first on PATH). */
 const PYTHON = '/usr/bin/python3';
@@ -44,24 +44,12 @@ except Exception as e:
  * reference for how a clouds.yaml is read. One process per query, since openstacksdk fixes
  * its search path when it is imported.
  */
-export function openstacksdkAnswer(query: SdkQuery): Promise<SdkAnswer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, ['-c', SCRIPT, JSON.stringify({ cloud: query.cloud, region: query.region, authorize: query.authorize === true })], {
-      cwd: query.cwd,
-      env: { PATH: '/usr/bin:/bin', ...query.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      try {
-        resolve(JSON.parse(stdout) as SdkAnswer);
-      } catch {
-        reject(new Error(`openstacksdk query exited ${code}: ${stderr || stdout}`));
-      }
-    });
-  });
+export async function openstacksdkAnswer(query: SdkQuery): Promise<SdkAnswer> {
+  const args = ['-c', SCRIPT, JSON.stringify({ cloud: query.cloud, region: query.region, authorize: query.authorize === true })];
+  const { code, stdout, stderr } = await run(PYTHON, args, '', 120_000, { cwd: query.cwd, env: { PATH: '/usr/bin:/bin', ...query.env } });
+  try {
+    return JSON.parse(stdout) as SdkAnswer;
+  } catch {
+    throw new Error(`openstacksdk query exited ${code}: ${stderr || stdout}`);
+  }
 }
