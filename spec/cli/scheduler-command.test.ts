@@ -41,6 +41,9 @@ describe('nodepool-builder scheduler', () => {
       `state-file = "${stateFile}"`,
       `listen = "127.0.0.1:${port}"`,
       'system-id = "cli-test"',
+      // Only job ends, SIGHUP and API writes start passes within this test.
+      'cleanup-interval = "1h"',
+      `api-token-file = "${join(dir, 'token')}"`,
       extra,
     ].join('\n');
 
@@ -53,6 +56,7 @@ describe('nodepool-builder scheduler', () => {
     stateFile = join(dir, 'state.sqlite');
     port = await freePort();
     writeFileSync(configFile, configText());
+    writeFileSync(join(dir, 'token'), 'sesame\n');
   });
 
   afterAll(async () => {
@@ -62,7 +66,7 @@ describe('nodepool-builder scheduler', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('serves /ready once reconciled, builds and uploads, keeps its config on a bad SIGHUP, and exits 0 on SIGTERM', async () => {
+  test('serves /ready once reconciled, builds and uploads, starts a pass on an API write, keeps its config on a bad SIGHUP, and exits 0 on SIGTERM', async () => {
     child = spawn(process.execPath, ['src/cli/main.ts', 'scheduler', '-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -74,6 +78,17 @@ describe('nodepool-builder scheduler', () => {
       return list.includes(builder.cloud('p1')[0]!.externalId) && list.includes('ready') ? list : undefined;
     }, 20_000, 'the upload in /image-list as ready');
     expect(uploads).toContain('p1');
+
+    // An operator's build request through the API is acted on at once, not at the next cleanup-interval.
+    const builds = () => builder.seen.filter((s) => s.functionName === 'image-build:debian').length;
+    expect(builds()).toBe(1);
+    const asked = await fetch(`http://127.0.0.1:${port}/image-build-request`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sesame', 'content-type': 'application/json' },
+      body: JSON.stringify({ image: 'debian' }),
+    });
+    expect(asked.status).toBe(202);
+    await eventually(() => builds() === 2, 20_000, 'the requested build to reach the builder');
 
     writeFileSync(configFile, 'this is = not [toml');
     child.kill('SIGHUP');
@@ -93,8 +108,12 @@ describe('nodepool-builder scheduler', () => {
     const document = JSON.parse(readFileSync(out, 'utf8')) as { format: string; 'system-id': string | null; builds: { id: string }[]; uploads: unknown[] };
     // The config sets the system id, so the state file made none of its own.
     expect(document).toMatchObject({ format: 'nodepool-builder-state', 'system-id': null });
-    expect(document.builds).toHaveLength(1);
-    expect(document.uploads).toHaveLength(1);
+    const source = StateStore.open(stateFile);
+    const held = source.snapshot();
+    source.close();
+    expect(document.builds.map((b) => b.id)).toEqual(held.builds.map((b) => b.id));
+    expect(document.uploads).toHaveLength(held.uploads.length);
+    expect(held.uploads.length).toBeGreaterThan(0);
 
     const otherState = join(dir, 'other.sqlite');
     const otherConfig = join(dir, 'other.toml');
