@@ -271,6 +271,32 @@ describe('operator deletes (the API\'s DELETE /uploads/<id> and /builds/<id>)', 
   });
 });
 
+describe('the listings image-list and dib-image-list read', () => {
+  test('uploads not gone, with their diskimage, by creation time then id; builds not gone', () => {
+    const store = populated(freshFile());
+    store.recordUploadStarted({ id: 'u0', buildId: 'b1', provider: 'p3', externalId: 'ext-0', externalName: undefined }, 300);
+    store.recordUploadReady('u0', 'ext-0', 410);
+    store.recordUploadDeleting('u0', 'superseded', 420);
+    store.recordUploadGone('u0', 430);
+    store.recordUploadStarted({ id: 'u3', buildId: 'b1', provider: 'p3', externalId: 'ext-3', externalName: undefined }, 250);
+    expect(store.listedUploads().map((u) => [u.id, u.diskimage, u.state])).toEqual([
+      ['u3', 'debian', 'uploading'],
+      ['u1', 'debian', 'ready'],
+      ['u2', 'debian', 'failed'],
+    ]);
+    store.recordBuildStarted({ id: 'b0', diskimage: 'centos' }, 50);
+    store.recordBuildFailed('b0', 'no space', 60, policy);
+    expect(store.listedBuilds().map((b) => [b.id, b.state])).toEqual([
+      ['b0', 'failed'],
+      ['b1', 'ready'],
+    ]);
+    store.recordBuildDeleting('b1', 'operator request', 900);
+    store.recordBuildGone('b1', 1000);
+    expect(store.listedBuilds().map((b) => b.id)).toEqual(['b0']);
+    store.close();
+  });
+});
+
 describe('adoption after a lost result', () => {
   test('a build recorded failed whose image a builder registers is adopted ready; a job result cannot do that', () => {
     const store = StateStore.open(freshFile());
