@@ -12,7 +12,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import type { BuilderConfig, SchedulerConfig } from '../../src/config/schema.ts';
 import { Client } from '../../src/protocol/client/client.ts';
 import { SchedulerRunner } from '../../src/scheduler/runner.ts';
-import type { FleetListings, FleetPort } from '../../src/scheduler/runner-ports.ts';
+import type { FleetListings, FleetPort, JobOutcome, JobPort } from '../../src/scheduler/runner-ports.ts';
 import { StateStore } from '../../src/scheduler/state-store.ts';
 import { type Gearmand, startGearmand } from '../support/gearmand.ts';
 import { type JobSeen, StandInBuilder } from './support/stand-in-builder.ts';
@@ -54,10 +54,10 @@ describe('the scheduler runner, on gearmand with a stand-in builder', () => {
   const runners: SchedulerRunner[] = [];
   const fleets: { close(): void }[] = [];
 
-  function newRunner(fleet?: FleetPort): SchedulerRunner {
+  function newRunner(fleet?: FleetPort, jobs?: JobPort): SchedulerRunner {
     const gearman = gearmanFleet([gearmand]);
     fleets.push(gearman);
-    const runner = new SchedulerRunner({ store, config, scheduler, jobs: gearmanJobs(client), fleet: fleet ?? gearman, clock: { now: () => now }, timers: false, ...(process.env.RUNNER_DEBUG ? { logger: console } : {}) });
+    const runner = new SchedulerRunner({ store, config, scheduler, jobs: jobs ?? gearmanJobs(client), fleet: fleet ?? gearman, clock: { now: () => now }, timers: false, ...(process.env.RUNNER_DEBUG ? { logger: console } : {}) });
     runners.push(runner);
     return runner;
   }
@@ -220,6 +220,53 @@ describe('the scheduler runner, on gearmand with a stand-in builder', () => {
     expect(builder.seen.filter((s) => s.functionName.startsWith('image-upload:'))).toHaveLength(2);
     expect(builder.cloud('p1')).toHaveLength(1);
     expect(builder.cloud('p2')).toHaveLength(1);
+  });
+
+  test('an upload whose result was lost (its client connection closed) is left alone for cleanup-interval, then submitted again under its id and attached to the run still going: one run, recorded ready', async () => {
+    let open: () => void = () => {};
+    builder.uploadGate = new Promise<void>((resolve) => (open = resolve));
+    const direct = gearmanJobs(client);
+    let cut: string | undefined;
+    let lostReturned = false;
+    const submissions: string[] = [];
+    // The first upload to p1 goes out on a client of its own that is closed under it.
+    const jobs: JobPort = {
+      async run(functionName, data, unique, timeoutMs): Promise<JobOutcome> {
+        submissions.push(unique);
+        if (cut !== undefined || !functionName.startsWith('image-upload:') || !data.includes('"p1"')) return direct.run(functionName, data, unique, timeoutMs);
+        cut = unique;
+        const doomed = new Client({ servers: [gearmand] });
+        const lost = doomed.submit(functionName, data, { unique }).catch(() => undefined);
+        for (let i = 0; i < 500 && !builder.seen.some((s) => s.unique === unique); i++) await Bun.sleep(10);
+        await doomed.close();
+        await lost;
+        setTimeout(() => (lostReturned = true));
+        return { kind: 'lost', reason: 'the connection was closed (test)' };
+      },
+    };
+    const runner = newRunner(undefined, jobs);
+    await runner.kick();
+    for (let i = 0; i < 500 && !lostReturned; i++) await Bun.sleep(10);
+    for (let i = 0; i < 500 && builder.seen.filter((s) => s.functionName.startsWith('image-upload:')).length < 2; i++) await Bun.sleep(10);
+    // Passes within cleanup-interval do not submit it again.
+    await runner.kick();
+    await runner.kick();
+    const runsOf = (unique: string) => builder.seen.filter((s) => s.unique === unique).length;
+    const submitted = (unique: string) => submissions.filter((u) => u === unique).length;
+    expect(submitted(cut!)).toBe(1);
+    expect(runsOf(cut!)).toBe(1);
+    expect(store.upload(cut!)?.state).toBe('uploading');
+
+    now += scheduler.cleanupIntervalMs;
+    await runner.kick();
+    expect(submitted(cut!)).toBe(2);
+    // Attached at gearmand (a client waits on the unique) before the run is let finish.
+    for (let i = 0; i < 500 && (await client.statusByUnique(cut!)).waiting < 1; i++) await Bun.sleep(10);
+    open();
+    await runner.idle();
+    expect(store.upload(cut!)?.state).toBe('ready');
+    expect(runsOf(cut!)).toBe(1);
+    expect(builder.cloud('p1').map((i) => [i.uploadId, i.status])).toEqual([[cut!, 'active']]);
   });
 
   test('passes never overlap: many kicks at once run one pass at a time, and each kick is served by a pass that began after it', async () => {
