@@ -10,6 +10,8 @@ export interface TaggedImage {
   readonly systemId: string | null;
   /** The client-id of the builder that uploaded it. */
   readonly builder: string | null;
+  /** The provider it was uploaded for (null on uploads older than that tag). */
+  readonly provider: string | null;
   /** ISO-8601, as the cloud reports it. */
   readonly createdAt: string | null;
 }
@@ -24,7 +26,10 @@ export interface TaggedImageFilter {
  * deleting one of those images. Failures the operator should see are JobFailures.
  */
 export interface CloudImages {
-  /** Every image in the provider's cloud that carries our tags (all pages of the listing). */
+  /**
+   * Every image in the provider's cloud that carries our tags (all pages of the listing), but
+   * not those tagged as another provider's: providers may share one cloud.
+   */
   list(provider: ProviderConfig, filter: TaggedImageFilter, signal: AbortSignal): Promise<TaggedImage[]>;
   /** Deletes one of our images; 'already-gone' when the cloud has no such image. */
   delete(provider: ProviderConfig, externalId: string, signal: AbortSignal): Promise<'deleted' | 'already-gone'>;

@@ -303,6 +303,7 @@ export class BuilderWorker {
         'system-id': image.systemId,
         'created-at': image.createdAt,
         builder: image.builder,
+        provider: image.provider,
       })),
     });
   }

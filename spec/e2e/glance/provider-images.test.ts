@@ -28,6 +28,8 @@ describe('the scheduler\'s cloud operations on a builder: provider-image-list an
   /** external id → what the listing must say about it. */
   const tagged = new Map<string, Record<string, unknown>>();
   const untagged: string[] = [];
+  /** Uploaded for cloud-b, a provider on the same Glance. */
+  let cloudB = '';
 
   /** An image made straight in Glance (queued, no data), as another tool or an earlier run would leave it. */
   const createInGlance = async (fields: Record<string, string>): Promise<string> => {
@@ -53,7 +55,7 @@ describe('the scheduler\'s cloud operations on a builder: provider-image-list an
       clientId: 'cloud-e2e',
       cloudsFile: peers.cloudsFile,
       gearmanServers: [{ host: gearmand.host, port: gearmand.port }],
-      providers: [testProvider({ name: 'cloud-a', cloud: 'noauth', imageFormat: 'qcow2' })],
+      providers: [testProvider({ name: 'cloud-a', cloud: 'noauth', imageFormat: 'qcow2' }), testProvider({ name: 'cloud-b', cloud: 'noauth', imageFormat: 'qcow2' })],
     });
     uploaders = createGlanceUploaders({
       logger: logs,
@@ -72,16 +74,17 @@ describe('the scheduler\'s cloud operations on a builder: provider-image-list an
     await worker.start();
     client = new Client({ servers: config.gearmanServers });
 
-    // Two uploads by the builder, three tagged images left by others, two images that are not ours:
-    // seven in all, over four pages of two.
+    // Two uploads for cloud-a, one for cloud-b, three tagged images left by others (from before
+    // the provider tag), two images that are not ours: eight in all, over four pages of two.
     for (const uploadId of ['u-1', 'u-2']) {
       const externalId = randomUUID();
       await submit('image-upload:seed-0001', { provider: 'cloud-a', 'image-name': `up-${uploadId}`, 'upload-id': uploadId, 'system-id': 'sys-a', 'external-id': externalId });
-      tagged.set(externalId, { name: `up-${uploadId}`, status: 'active', 'upload-id': uploadId, 'build-id': 'seed-0001', 'system-id': 'sys-a', builder: 'cloud-e2e' });
+      tagged.set(externalId, { name: `up-${uploadId}`, status: 'active', 'upload-id': uploadId, 'build-id': 'seed-0001', 'system-id': 'sys-a', builder: 'cloud-e2e', provider: 'cloud-a' });
     }
+    cloudB = String((await submit('image-upload:seed-0001', { provider: 'cloud-b', 'image-name': 'up-b', 'upload-id': 'u-b', 'system-id': 'sys-a' }))['external-id']);
     for (const n of [3, 4, 5]) {
       const fields = { name: `left-${n}`, nodepool_build_id: `b-${n}`, nodepool_upload_id: `u-${n}`, nodepool_system_id: 'sys-b' };
-      tagged.set(await createInGlance(fields), { name: `left-${n}`, status: 'queued', 'upload-id': `u-${n}`, 'build-id': `b-${n}`, 'system-id': 'sys-b', builder: null });
+      tagged.set(await createInGlance(fields), { name: `left-${n}`, status: 'queued', 'upload-id': `u-${n}`, 'build-id': `b-${n}`, 'system-id': 'sys-b', builder: null, provider: null });
     }
     untagged.push(await createInGlance({ name: 'someone-else' }), await createInGlance({ name: 'also-not-ours', nodepool_system_id: 'sys-a' }));
   }, 300_000);
@@ -108,6 +111,7 @@ describe('the scheduler\'s cloud operations on a builder: provider-image-list an
 
   test('the list pages through Glance and returns exactly the tagged images, each with its tags', async () => {
     expect((await peers.images('noauth')).length).toBeGreaterThan(3 * PAGE_SIZE);
+    // Two uploads for cloud-a, three tagged images from before the provider tag, one upload for cloud-b, two not ours.
     for (const data of ['', '{}']) {
       const images = await listed(data);
       expect(images.map((image) => image['external-id']).sort()).toEqual([...tagged.keys()].sort());
@@ -116,6 +120,13 @@ describe('the scheduler\'s cloud operations on a builder: provider-image-list an
         expect(new Date(String(image['created-at'])).toISOString().slice(0, 19)).toBe(String(image['created-at']).slice(0, 19));
       }
     }
+  });
+
+  test('providers sharing one Glance: each lists its own uploads (nodepool_provider_name) and the images older than that tag', async () => {
+    const images = (await submit('provider-image-list:cloud-b', '{}')).images as Array<Record<string, unknown>>;
+    const legacy = [...tagged].filter(([, image]) => image.provider === null).map(([id]) => id);
+    expect(images.map((image) => image['external-id']).sort()).toEqual([cloudB, ...legacy].sort());
+    expect(images.find((image) => image['external-id'] === cloudB)).toMatchObject({ provider: 'cloud-b', 'upload-id': 'u-b', status: 'active' });
   });
 
   test('{"system-id"} lists only the tagged images of that system', async () => {

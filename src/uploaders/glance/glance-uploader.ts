@@ -34,6 +34,8 @@ export interface GlanceUploaderOptions {
 export const BUILDER_PROPERTY = 'nodepool_builder';
 /** The image property naming the local image (build) id the image was uploaded from. */
 export const BUILD_ID_PROPERTY = 'nodepool_build_id';
+/** The image property naming the provider the image was uploaded for (providers may share one Glance). */
+export const PROVIDER_PROPERTY = 'nodepool_provider_name';
 /** The image property naming the scheduler's upload record (the job's "upload-id"). */
 export const UPLOAD_ID_PROPERTY = 'nodepool_upload_id';
 /** The image property naming the scheduler's system (the job's "system-id"). */
@@ -229,6 +231,7 @@ export function imageFields(job: UploadJob, id: string, builderId?: string): Rec
     ...(provider.minDisk !== undefined ? { min_disk: provider.minDisk } : {}),
     ...(provider.minRam !== undefined ? { min_ram: provider.minRam } : {}),
     [BUILD_ID_PROPERTY]: job.imageId,
+    [PROVIDER_PROPERTY]: provider.name,
     ...(job.uploadId !== undefined ? { [UPLOAD_ID_PROPERTY]: job.uploadId } : {}),
     ...(job.systemId !== undefined ? { [SYSTEM_ID_PROPERTY]: job.systemId } : {}),
     ...(builderId !== undefined ? { [BUILDER_PROPERTY]: builderId } : {}),

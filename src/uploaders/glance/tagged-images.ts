@@ -5,7 +5,7 @@ import type { Logger } from '../../util/log.ts';
 import type { ImageService } from '../openstack/cloud-session.ts';
 import type { RetryPolicy } from '../openstack/retry.ts';
 import type { CloudImages, TaggedImage, TaggedImageFilter } from '../cloud-images.ts';
-import { BUILD_ID_PROPERTY, BUILDER_PROPERTY, SYSTEM_ID_PROPERTY, UPLOAD_ID_PROPERTY } from './glance-uploader.ts';
+import { BUILD_ID_PROPERTY, BUILDER_PROPERTY, PROVIDER_PROPERTY, SYSTEM_ID_PROPERTY, UPLOAD_ID_PROPERTY } from './glance-uploader.ts';
 import { GlanceClient, type GlanceImage } from './images-api.ts';
 import { toUploadFailure } from './upload-failure.ts';
 
@@ -57,6 +57,7 @@ export function toTaggedImage(image: GlanceImage): TaggedImage {
     buildId: tag(image, BUILD_ID_PROPERTY),
     systemId: tag(image, SYSTEM_ID_PROPERTY),
     builder: tag(image, BUILDER_PROPERTY),
+    provider: tag(image, PROVIDER_PROPERTY),
     createdAt: tag(image, 'created_at'),
   };
 }
@@ -81,6 +82,9 @@ export class GlanceCloudImages implements CloudImages {
       for await (const image of listAllImages(glance, filters, this.options.pageSize ?? DEFAULT_PAGE_SIZE, signal)) {
         if (!isTagged(image)) continue;
         if (filter.systemId !== undefined && image.fields[SYSTEM_ID_PROPERTY] !== filter.systemId) continue;
+        // Another provider's image in a Glance both use is not this provider's (uploads older than the tag are kept).
+        const uploadedFor = image.fields[PROVIDER_PROPERTY];
+        if (typeof uploadedFor === 'string' && uploadedFor !== provider.name) continue;
         found.push(toTaggedImage(image));
       }
       return found;
