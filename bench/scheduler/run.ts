@@ -7,21 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { plan } from '../../src/scheduler/planner.ts';
-import type { BuildRecord, UploadRecord } from '../../src/scheduler/state.ts';
 import { StateStore } from '../../src/scheduler/state-store.ts';
 import type { World } from '../../src/scheduler/world.ts';
 import { median } from '../jobs/stats.ts';
+import { NOW, builds, names, providers, uploads } from './fleet.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
-const NOW = Date.UTC(2026, 0, 1);
-const names = Array.from({ length: 1000 }, (_, i) => `image-${i}`);
-const providers = Array.from({ length: 20 }, (_, i) => `cloud-${i}`);
-const builds: BuildRecord[] = names.flatMap((d) =>
-  [2, 1].map((age) => ({ id: `${d}-b${age}`, diskimage: d, state: 'ready' as const, builder: 'b1', formats: ['qcow2'], createdAt: NOW - age * 3_600_000, stateAt: NOW, readyAt: NOW - age * 3_600_000, reason: undefined })),
-);
-const uploads: UploadRecord[] = builds.flatMap((b) =>
-  providers.map((p) => ({ id: `${b.id}-${p}`, buildId: b.id, provider: p, state: 'ready' as const, externalId: `ext-${b.id}-${p}`, externalName: b.id, createdAt: NOW, stateAt: NOW, readyAt: NOW, reason: undefined })),
-);
 const state = { builds, uploads, pauses: [], backoffs: [], buildRequests: [] };
 const config = {
   diskimages: names.map((name) => ({ name, rebuildAgeMs: 86_400_000, pause: false })),
