@@ -1,11 +1,7 @@
 /**
- * Reconnect and failover times, for gearmand and the embedded server (the e2e tests restart,
- * failover and fleet check what happens; the times are measured here):
- *   [1] a job server restarts: how long it takes to listen again, and from then until our Worker
- *       (backoff 100 ms .. 1 s, as the tests use) is registered there with every function, as the
- *       server's `workers` lists it;
- *   [2] one of a client's two servers is down: a job's round trip, against both being up.
- * Run: npm run bench:reconnect. Knobs: BENCH_ROUNDS (7), BENCH_JOBS (50 per round in [2]).
+ * Reconnect and failover times on gearmand and the embedded server: [1] after a restart, until
+ * our Worker (backoff 100 ms .. 1 s) is in the server's `workers` with every function; [2] a
+ * job's round trip with one of a client's two servers down. Knobs: BENCH_ROUNDS (7), BENCH_JOBS (50).
  */
 import { AdminClient } from '../../src/protocol/client/admin-client.ts';
 import { Client } from '../../src/protocol/client/client.ts';

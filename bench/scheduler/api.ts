@@ -1,8 +1,4 @@
-/**
- * GET /image-list (JSON, and the text table) over real HTTP from a state file holding 1,000
- * diskimages × 20 providers × keep 2 (2,000 builds, 40,000 uploads): the median of BENCH_ROUNDS
- * (15) requests, floor 100 ms. Run: bun bench/scheduler/api.ts.
- */
+/** GET /image-list and /image-status over real HTTP from fleet.ts's state: the median of BENCH_ROUNDS (15). */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,8 +1,4 @@
-/**
- * One scheduling pass over 1,000 diskimages × 20 providers × keep 2 (2,000 builds, 40,000
- * uploads, every image listed by its provider): plan() median (floor 200 ms), the state file's
- * snapshot of the same state, and RSS. Run: npm run bench:scheduler. Knob: BENCH_ROUNDS (15).
- */
+/** One plan() pass over fleet.ts's state (every image listed), the state file's import and snapshot, and RSS. Knob: BENCH_ROUNDS (15). */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,13 +1,7 @@
 /**
- * Cold start of the compiled binary to "registered": from spawning `nodepool-builder run` until
- * gearmand lists every function it should (image-build:tiny plus image-upload:/image-delete: for
- * each image on disk). Side by side in one run:
- *   - ours with IMAGES images in the repository (the goal: at most 1 s);
- *   - ours with an empty repository (what the images add);
- *   - the gearman CLI worker (C, libgearman) registering the same number of functions: the floor
- *     for a process that starts and sends that many CAN_DOs.
- * Rounds alternate the order; medians are compared. Run: npm run bench:startup
- * (set NODEPOOL_BUILDER_BIN to bench another binary; by default dist/nodepool-builder is built).
+ * Cold start of the compiled binary until gearmand lists all its functions, with BENCH_IMAGES
+ * (1,000) images, with none, and the gearman CLI worker registering as many (the floor; goal for
+ * ours: 1 s). NODEPOOL_BUILDER_BIN benches another binary (default: dist/nodepool-builder, built).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
