@@ -10,6 +10,7 @@ FOLDERS=(spec/errors spec/util spec/protocol spec/fuzz spec/images spec/worker s
 NEEDS_A_SERVER=(
   spec/worker/builder-worker-uploads.test.ts # a real gearmand
   spec/scheduler/runner.test.ts # a real gearmand
+  spec/cli/scheduler-command.test.ts # a real gearmand
 )
 mapfile -t files < <(find "${FOLDERS[@]}" -name '*.test.ts' | sort | grep -vxF -f <(printf '%s\n' "${NEEDS_A_SERVER[@]}"))
 exec node_modules/.bin/bun test "$@" "${files[@]/#/./}"
