@@ -12,14 +12,7 @@ import { type ClientReport, DONE, EXIT, GO, READY, RESULT, STOP } from './harnes
 import { cpuMs, threadCpuMs, threadDelta } from './cpu.ts';
 import { percentileSorted } from './stats.ts';
 
-export interface RunSpec {
-  readonly host: string;
-  readonly port: number;
-  readonly conns: number;
-  readonly jobs: number;
-  readonly warmup: number;
-  readonly inflight: number;
-  readonly runId: number;
+export interface RunSpec extends Omit<ClientArgs, 'fn' | 'first'> {
   /** gearmand's pid, to charge its CPU time to the run. */
   readonly serverPid: number;
 }

@@ -12,9 +12,12 @@ export interface EchoDriver {
 }
 
 export interface BatchResult {
+  /** Results that were not the exact echo of their job's payload. */
   readonly bad: number;
+  /** Wall clock (epoch ms, sub-ms precision) when the timed batch began and ended. */
   readonly startMs: number;
   readonly endMs: number;
+  /** Submit → result per job, microseconds. */
   readonly latUs: Float64Array;
 }
 

@@ -1,4 +1,5 @@
 /** The line protocol between the bench and its children (stdout up, stdin down). */
+import type { BatchResult } from './batch.ts';
 
 /** A worker is up (it may still be registering); a client has done its warm-up and waits. */
 export const READY = 'ready';
@@ -13,14 +14,9 @@ export const DONE = 'done';
 /** A client's last line: `result <ClientReport as JSON>`. */
 export const RESULT = 'result';
 
-export interface ClientReport {
+/** A client's timed batch (harness/batch.ts), its latencies as a plain list. */
+export interface ClientReport extends Omit<BatchResult, 'latUs'> {
   readonly jobs: number;
-  /** Results that were not the exact echo of their job's payload. */
-  readonly bad: number;
-  /** Wall clock (epoch ms, sub-ms precision) when the timed batch began and ended. */
-  readonly startMs: number;
-  readonly endMs: number;
-  /** Submit → result per job, microseconds. */
   readonly latUs: readonly number[];
 }
 
