@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'smol-toml';
 import { AdminClient } from '../../src/protocol/client/admin-client.ts';
-import { eventually } from './run.ts';
+import { eventually, stopChild } from './run.ts';
 
 export const TINY_ELEMENTS = resolve('fixtures/elements');
 
@@ -135,15 +135,8 @@ export async function startBuilder(
     },
     async [Symbol.asyncDispose]() {
       admin.close();
-      if (child && child.exitCode === null) {
-        // SIGTERM first: the builder kills its DIB process groups on the way out.
-        child.kill('SIGTERM');
-        const stopped = await Promise.race([exit.then(() => true), Bun.sleep(20_000).then(() => false)]);
-        if (!stopped) {
-          child.kill('SIGKILL');
-          await exit;
-        }
-      }
+      // SIGTERM first: the builder kills its DIB process groups on the way out.
+      if (child) await stopChild(child, 'SIGTERM', 20_000);
     },
   };
   await handle.start();

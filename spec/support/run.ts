@@ -30,12 +30,17 @@ export function run(
   });
 }
 
-/** Sends `signal` to a child that is still running and waits for it to exit. */
-export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+/**
+ * Sends `signal` to a child that is still running and waits for it to exit; with `killAfterMs`,
+ * SIGKILL follows if it has not exited by then.
+ */
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL', killAfterMs?: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill(signal);
+  const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
   await exited;
+  clearTimeout(timer);
 }
 
 /** Polls `check` until it returns a value other than undefined/false, or fails after timeoutMs. */

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { TINY_ELEMENTS, tinyImage } from '../../support/builder-process.ts';
 import type { Lan } from '../../support/netns.ts';
-import { eventually } from '../../support/run.ts';
+import { eventually, stopChild } from '../../support/run.ts';
 
 /** The CLI entry point, absolute: commands run through `ip netns exec`. */
 export const MAIN = resolve('src/cli/main.ts');
@@ -27,7 +27,6 @@ function hostProcess(lan: Lan, host: string, dir: string, command: string, args:
   const fd = openSync(logFile, 'a');
   const child: ChildProcess = lan.spawn(host, command, args, { stdio: ['ignore', fd, fd] });
   closeSync(fd);
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
   return {
     host,
     ip: lan.host(host).ip,
@@ -35,16 +34,8 @@ function hostProcess(lan: Lan, host: string, dir: string, command: string, args:
     logFile,
     log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
     running: () => child.exitCode === null && child.signalCode === null,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      // SIGTERM first: the builder kills its DIB process groups on the way out.
-      child.kill('SIGTERM');
-      const stopped = await Promise.race([exited.then(() => true), Bun.sleep(15_000).then(() => false)]);
-      if (!stopped) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    },
+    // SIGTERM first: the builder kills its DIB process groups on the way out.
+    stop: () => stopChild(child, 'SIGTERM', 15_000),
   };
 }
 

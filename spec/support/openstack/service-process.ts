@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
+import { stopChild } from '../run.ts';
 
 /** A long-running OpenStack service started for a test, its output in a log file. */
 export interface ServiceProcess {
@@ -26,33 +27,20 @@ function logTail(log: string): string {
   }
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 export function startService(name: string, command: string, args: readonly string[], options: { cwd: string; log: string; env?: NodeJS.ProcessEnv }): ServiceProcess {
   const fd = openSync(options.log, 'a');
   const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   live.add(child);
   child.once('exit', () => live.delete(child));
-  const signal = async (sig: NodeJS.Signals, graceMs: number) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const done = exited(child);
-    child.kill(sig);
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    await done;
-    clearTimeout(timer);
-  };
   return {
     name,
     pid: child.pid ?? -1,
     get running() {
       return child.exitCode === null && child.signalCode === null;
     },
-    stop: () => signal('SIGTERM', 5_000),
-    kill: () => signal('SIGKILL', 0),
+    stop: () => stopChild(child, 'SIGTERM', 5_000),
+    kill: () => stopChild(child),
   };
 }
 
