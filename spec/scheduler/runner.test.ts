@@ -269,6 +269,26 @@ describe('the scheduler runner, on gearmand with a stand-in builder', () => {
     expect(builder.cloud('p1').map((i) => [i.uploadId, i.status])).toEqual([[cut!, 'active']]);
   });
 
+  test('a reload (SIGHUP) that adds a provider: the next pass uploads the newest build there, without a rebuild', async () => {
+    const onlyP1 = parseConfig(configText(dir).replace('[[providers]]\nname = "p2"\n', ''), join(dir, 'scheduler.toml'));
+    expect(onlyP1.providers.map((p) => p.name)).toEqual(['p1']);
+    const fleet = gearmanFleet([gearmand]);
+    fleets.push(fleet);
+    const runner = new SchedulerRunner({ store, config: onlyP1, scheduler: onlyP1.scheduler!, jobs: gearmanJobs(client), fleet, clock: { now: () => now }, timers: false });
+    runners.push(runner);
+    await settle(runner);
+    expect(store.snapshot().uploads.map((u) => u.provider)).toEqual(['p1']);
+    runner.reload(config, scheduler);
+    await runner.kick();
+    await runner.idle();
+    const state = store.snapshot();
+    expect(state.uploads.map((u) => [u.provider, u.state]).sort()).toEqual([
+      ['p1', 'ready'],
+      ['p2', 'ready'],
+    ]);
+    expect(state.builds).toHaveLength(1);
+  });
+
   test('passes never overlap: many kicks at once run one pass at a time, and each kick is served by a pass that began after it', async () => {
     const gearman = gearmanFleet([gearmand]);
     fleets.push(gearman);
