@@ -4,7 +4,7 @@
  * at once, collect their reports, then stop the workers and check that every job was done
  * exactly once and echoed right.
  */
-import { adminStatus, waitForWorkers } from './admin.ts';
+import { functionStatus, waitForWorkers } from './admin.ts';
 import { Child } from './children.ts';
 import type { Contender } from './contenders.ts';
 import type { ClientArgs } from './harness/args.ts';
@@ -69,7 +69,7 @@ export async function runOnce(contender: Contender, spec: RunSpec): Promise<RunR
     const handled = (await Promise.all(workers.map((w) => w.expect(DONE, START_MS)))).reduce((n, s) => n + Number(s), 0);
     // Let them exit on their own; stop() kills what is left after START_MS.
     await within(Promise.all(workers.map((w) => w.exited)), START_MS);
-    const left = (await adminStatus(spec.host, spec.port)).get(fn);
+    const left = await functionStatus(spec.host, spec.port, fn);
     const notes = workers.map((w) => w.stderrTail.trim()).filter(Boolean);
     return { ...summarize(contender.name, spec, reports, handled, left?.total ?? 0, notes), cpuUsPerJob, threadUsPerJob };
   } finally {
