@@ -1,8 +1,7 @@
 /** The two job servers under test, each in its own process on 127.0.0.1 and a free port. */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { connect } from 'node:net';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort } from '../../spec/support/ports.ts';
+import { freePort, waitListening } from '../../spec/support/ports.ts';
 import { stopChild } from '../../spec/support/run.ts';
 
 export interface RunningServer {
@@ -16,31 +15,10 @@ export interface ServerKind {
   start(): Promise<RunningServer>;
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-async function waitListening(name: string, port: number, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${name} exited early with code ${child.exitCode}`);
-    if (await canConnect(port)) return;
-    await Bun.sleep(20);
-  }
-  throw new Error(`${name} did not listen on ${port} within 10 s`);
-}
-
 async function launch(name: string, command: string, args: (port: number) => string[]): Promise<RunningServer> {
   const port = await freePort();
   const child = spawn(command, args(port), { stdio: 'ignore' });
-  await waitListening(name, port, child);
+  await waitListening(name, '127.0.0.1', port, child);
   return { name, port, stop: () => stopChild(child) };
 }
 
