@@ -1,16 +1,8 @@
-/** Control characters (a record's reason can carry a cloud's words) shown as escapes, never sent raw to a terminal. */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-
-function printable(text: string): string {
-  if (!CONTROL.test(text)) return text;
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
+import { printable } from '../util/printable.ts';
 
 /** An aligned plain-text table with a header line, as nodepool's webapp and CLI print. */
 export function textTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  // One test per row: a row of clean cells (nearly all) is used as it is.
-  const cells = rows.map((row) => (CONTROL.test(row.join('')) ? row.map(printable) : row));
+  const cells = rows.map((row) => row.map(printable));
   const widths = headers.map((header) => header.length);
   for (const row of cells) for (let i = 0; i < row.length; i++) widths[i] = Math.max(widths[i] ?? 0, row[i]!.length);
   // Concatenation, not map/padEnd/join per row: image-list can be 40,000 rows.

@@ -4,7 +4,7 @@ import { toError } from '../errors/thrown.ts';
 import { AdminError } from '../protocol/codec/admin-errors.ts';
 import { ClientError } from '../protocol/client/client-errors.ts';
 import { CERTIFICATE_REFUSED, describeConnectFailure, isCertificateFailure } from './connect-failure.ts';
-import { printable } from './printable.ts';
+import { printable } from '../util/printable.ts';
 import { ApiClientError } from './api-client-error.ts';
 
 /** Exit codes every command uses. */

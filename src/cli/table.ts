@@ -1,4 +1,4 @@
-import { printable } from './printable.ts';
+import { printable } from '../util/printable.ts';
 
 /** Renders rows as an aligned plain-text table with a header line; control characters in cells are escaped. */
 export function renderTable(headers: readonly string[], cells: readonly (readonly string[])[]): string {

@@ -2,7 +2,7 @@
  * Control characters (C0, DEL, C1), the Unicode line and paragraph separators and the Unicode
  * controls that reorder or hide text (bidi marks, embeddings, overrides, isolates): anything that
  * could end a log line, move a terminal's cursor, colour a console or reorder what an operator
- * reads. The one set for logs and for the CLI's terminal output (src/cli/printable.ts).
+ * reads. The one set for logs and for the CLI's terminal output (src/util/printable.ts).
  */
 export const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
 

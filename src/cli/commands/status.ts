@@ -6,7 +6,7 @@ import { ClientError } from '../../protocol/client/client-errors.ts';
 import { type ServerAddress, describeServer } from '../../protocol/transport/connect-address.ts';
 import { runCli } from '../cli-error.ts';
 import { describeConnectFailure } from '../connect-failure.ts';
-import { printable, printableJson } from '../printable.ts';
+import { printable, printableJson } from '../../util/printable.ts';
 import { serverArgs, serversFrom } from '../server-args.ts';
 import { renderTable } from '../table.ts';
 

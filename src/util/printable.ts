@@ -1,4 +1,6 @@
-import { UNSAFE } from '../util/log-text.ts';
+import { UNSAFE } from './log-text.ts';
+
+const ANY_UNSAFE = new RegExp(UNSAFE.source, 'u');
 
 const hex = (char: string, width: number): string => char.codePointAt(0)!.toString(16).padStart(width, '0');
 
@@ -12,6 +14,7 @@ function escape(char: string): string {
  * cursor, recolour or retitle the terminal, or hide what comes after it.
  */
 export function printable(text: string): string {
+  if (!ANY_UNSAFE.test(text) && !text.includes('\\')) return text;
   return text.replace(/\\/g, '\\\\').replace(UNSAFE, escape);
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { printable, printableJson } from '../../src/cli/printable.ts';
+import { printable, printableJson } from '../../src/util/printable.ts';
 import { renderTable } from '../../src/cli/table.ts';
 
 describe('text from servers on a terminal', () => {
