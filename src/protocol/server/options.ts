@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { DEFAULT_MAX_PACKET_SIZE } from '../codec/packets.ts';
 import { type Logger, silentLogger } from '../../util/log.ts';
 import type { AccessRules } from './acl/rules.ts';
+import { defaultMaxConnections } from './descriptor-limit.ts';
 
 export interface TlsListenOptions {
   /** PEM certificate chain and key of the server. */
@@ -41,7 +42,7 @@ export interface GearmanServerOptions extends ListenOptions {
   readonly maxQueuedJobs?: number;
   /** Payload bytes held at once for jobs. Default 1 GiB; 0 unlimited. */
   readonly maxQueuedBytes?: number;
-  /** Connections at once, TLS handshakes in progress included; more are closed on accept. Default 10,000. */
+  /** Connections at once, TLS handshakes in progress included; more are closed on accept. Default 10,000, less under a low open-files limit (descriptor-limit.ts). */
   readonly maxConnections?: number;
   /** Fail a job (WORK_FAIL to its clients) once its worker was lost this many times; 0 (default) retries forever, as gearmand. */
   readonly jobRetries?: number;
@@ -95,7 +96,7 @@ export function resolveOptions(options: GearmanServerOptions): ResolvedOptions {
     handshakeTimeoutMs: count(options.handshakeTimeoutMs, 30_000, 'handshakeTimeoutMs', 1),
     maxQueuedJobs: count(options.maxQueuedJobs, 1_000_000, 'maxQueuedJobs'),
     maxQueuedBytes: count(options.maxQueuedBytes, 1024 * 1024 * 1024, 'maxQueuedBytes'),
-    maxConnections: count(options.maxConnections, 10_000, 'maxConnections', 1),
+    maxConnections: count(options.maxConnections, defaultMaxConnections(), 'maxConnections', 1),
     jobRetries: count(options.jobRetries, 0, 'jobRetries'),
     handlePrefix: `H:${host}`,
     wakeTimeoutMs: count(options.wakeTimeoutMs, 1000, 'wakeTimeoutMs', 1),
