@@ -1,186 +1,15 @@
-import { Database, type SQLQueryBindings } from 'bun:sqlite';
+import type { Database } from 'bun:sqlite';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import {
-  type BackoffPolicy,
-  type BackoffRecord,
-  type BuildRecord,
-  type BuildRequestRecord,
-  type BuildState,
-  type PauseRecord,
-  type SchedulerState,
-  type UploadRecord,
-  type UploadState,
-  backoffDelay,
-} from './state.ts';
+import type { BackoffPolicy, BuildRecord, BuildState, SchedulerState, UploadRecord, UploadState } from './state.ts';
+import { backoffDelay } from './state.ts';
 import type { StateDocument } from './state-document.ts';
 import { StateError } from './state-errors.ts';
+import { insertDocumentRows } from './state-import.ts';
+import { type BackoffRow, type BuildRequestRow, type BuildRow, type Columns, type PauseRow, type UploadRow, backoffOf, buildOf, buildRequestOf, insertBuildRow, pauseOf, toProvider, updateRow, uploadOf } from './state-rows.ts';
+import { openStateDatabase } from './state-schema.ts';
+import { ADOPTABLE_BUILD, ADOPTABLE_UPLOAD, BUILD_FROM, UPLOAD_FROM } from './state-transitions.ts';
 
-/**
- * The scheduler's durable state: one SQLite file (WAL, synchronous=FULL, foreign keys on).
- * Every method that changes something is one IMMEDIATE transaction, committed when it returns,
- * so the runner can submit a job only after its decision is on disk (DESIGN §10, invariant 3).
- *
- * "No provider" (a build's pause or backoff) is stored as '' because SQLite primary keys
- * treat NULLs as distinct.
- */
-export const SCHEMA_VERSION = 1;
-
-const SCHEMA = `
-CREATE TABLE meta (
-  key TEXT PRIMARY KEY,
-  value TEXT NOT NULL
-);
-CREATE TABLE builds (
-  id TEXT PRIMARY KEY,
-  diskimage TEXT NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('building', 'ready', 'deleting', 'gone', 'failed', 'missing')),
-  builder TEXT,
-  formats TEXT NOT NULL DEFAULT '[]',
-  created_at INTEGER NOT NULL,
-  state_at INTEGER NOT NULL,
-  ready_at INTEGER,
-  reason TEXT
-);
-CREATE INDEX builds_by_diskimage ON builds (diskimage);
--- Invariant 4, kept by the file itself: at most one build of a diskimage runs.
-CREATE UNIQUE INDEX one_running_build ON builds (diskimage) WHERE state = 'building';
-CREATE TABLE uploads (
-  id TEXT PRIMARY KEY,
-  build_id TEXT NOT NULL REFERENCES builds (id),
-  provider TEXT NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('uploading', 'ready', 'deleting', 'gone', 'failed')),
-  external_id TEXT,
-  external_name TEXT,
-  created_at INTEGER NOT NULL,
-  state_at INTEGER NOT NULL,
-  ready_at INTEGER,
-  reason TEXT
-);
-CREATE INDEX uploads_by_build ON uploads (build_id);
-CREATE UNIQUE INDEX uploads_by_external_id ON uploads (provider, external_id) WHERE external_id IS NOT NULL;
-CREATE TABLE pauses (
-  diskimage TEXT NOT NULL,
-  provider TEXT NOT NULL,
-  paused_at INTEGER NOT NULL,
-  PRIMARY KEY (diskimage, provider)
-);
-CREATE TABLE backoffs (
-  diskimage TEXT NOT NULL,
-  provider TEXT NOT NULL,
-  failures INTEGER NOT NULL CHECK (failures > 0),
-  failed_at INTEGER NOT NULL,
-  retry_at INTEGER NOT NULL,
-  reason TEXT NOT NULL,
-  PRIMARY KEY (diskimage, provider)
-);
-CREATE TABLE build_requests (
-  diskimage TEXT PRIMARY KEY,
-  requested_at INTEGER NOT NULL
-);
-`;
-
-interface BuildRow {
-  id: string;
-  diskimage: string;
-  state: BuildState;
-  builder: string | null;
-  formats: string;
-  created_at: number;
-  state_at: number;
-  ready_at: number | null;
-  reason: string | null;
-}
-
-interface UploadRow {
-  id: string;
-  build_id: string;
-  provider: string;
-  state: UploadState;
-  external_id: string | null;
-  external_name: string | null;
-  created_at: number;
-  state_at: number;
-  ready_at: number | null;
-  reason: string | null;
-}
-
-interface PauseRow {
-  diskimage: string;
-  provider: string;
-  paused_at: number;
-}
-
-interface BackoffRow {
-  diskimage: string;
-  provider: string;
-  failures: number;
-  failed_at: number;
-  retry_at: number;
-  reason: string;
-}
-
-const NO_PROVIDER = '';
-const fromNull = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
-const toProvider = (provider: string | undefined): string => provider ?? NO_PROVIDER;
-const fromProvider = (provider: string): string | undefined => (provider === NO_PROVIDER ? undefined : provider);
-
-function buildOf(row: BuildRow): BuildRecord {
-  return {
-    id: row.id,
-    diskimage: row.diskimage,
-    state: row.state,
-    builder: fromNull(row.builder),
-    formats: JSON.parse(row.formats) as string[],
-    createdAt: row.created_at,
-    stateAt: row.state_at,
-    readyAt: fromNull(row.ready_at),
-    reason: fromNull(row.reason),
-  };
-}
-
-function uploadOf(row: UploadRow): UploadRecord {
-  return {
-    id: row.id,
-    buildId: row.build_id,
-    provider: row.provider,
-    state: row.state,
-    externalId: fromNull(row.external_id),
-    externalName: fromNull(row.external_name),
-    createdAt: row.created_at,
-    stateAt: row.state_at,
-    readyAt: fromNull(row.ready_at),
-    reason: fromNull(row.reason),
-  };
-}
-
-/** The states a record may leave for each state it may enter. */
-const BUILD_FROM: Readonly<Record<BuildState, readonly BuildState[]>> = {
-  building: [],
-  ready: ['building'],
-  failed: ['building'],
-  missing: ['ready'],
-  deleting: ['ready', 'missing'],
-  gone: ['deleting', 'missing'],
-};
-
-/**
- * Adoption: the build is on a builder after all. Its job ended while the scheduler was away,
- * its host came back, or its result was lost (the image is kept and registered, DESIGN §8).
- */
-const ADOPTABLE_BUILD: readonly BuildState[] = ['building', 'missing', 'failed'];
-
-const UPLOAD_FROM: Readonly<Record<UploadState, readonly UploadState[]>> = {
-  uploading: [],
-  ready: ['uploading'],
-  failed: ['uploading'],
-  deleting: ['ready'],
-  gone: ['deleting'],
-};
-
-/** Adoption: the cloud lists the upload's image as active, whatever the job's result said. */
-const ADOPTABLE_UPLOAD: readonly UploadState[] = ['uploading', 'failed'];
+export { SCHEMA_VERSION } from './state-schema.ts';
 
 /** An upload as image-list shows it: with the diskimage of its build. */
 export interface ListedUpload extends UploadRecord {
@@ -205,8 +34,11 @@ export interface NewUpload {
   readonly externalName: string | undefined;
 }
 
-type Columns = Record<string, string | number | null>;
-
+/**
+ * The scheduler's durable state: one SQLite file (state-schema.ts). Every method that changes
+ * something is one IMMEDIATE transaction, committed when it returns, so the runner can submit a
+ * job only after its decision is on disk (DESIGN §10, invariant 3).
+ */
 export class StateStore {
   private constructor(
     private readonly db: Database,
@@ -215,21 +47,7 @@ export class StateStore {
 
   /** Opens (creating it, and its directory, when missing) the state file; refuses a file of a newer schema. */
   static open(file: string): StateStore {
-    let db: Database;
-    try {
-      mkdirSync(dirname(file), { recursive: true, mode: 0o750 });
-      db = new Database(file, { create: true, readwrite: true, strict: true });
-    } catch (err) {
-      throw new StateError('STATE_FILE', `${file}: cannot open the state file: ${String(err)}`, { cause: err });
-    }
-    try {
-      prepare(db, file);
-    } catch (err) {
-      db.close();
-      if (err instanceof StateError) throw err;
-      throw new StateError('STATE_FILE', `${file}: not a usable state file: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
-    return new StateStore(db, file);
+    return new StateStore(openStateDatabase(file), file);
   }
 
   close(): void {
@@ -252,27 +70,9 @@ export class StateStore {
     return this.db.transaction(() => ({
       builds: this.db.query<BuildRow, []>('SELECT * FROM builds ORDER BY created_at, id').all().map(buildOf),
       uploads: this.db.query<UploadRow, []>('SELECT * FROM uploads ORDER BY created_at, id').all().map(uploadOf),
-      pauses: this.db
-        .query<PauseRow, []>('SELECT * FROM pauses ORDER BY diskimage, provider')
-        .all()
-        .map((r): PauseRecord => ({ diskimage: r.diskimage, provider: fromProvider(r.provider), pausedAt: r.paused_at })),
-      backoffs: this.db
-        .query<BackoffRow, []>('SELECT * FROM backoffs ORDER BY diskimage, provider')
-        .all()
-        .map(
-          (r): BackoffRecord => ({
-            diskimage: r.diskimage,
-            provider: fromProvider(r.provider),
-            failures: r.failures,
-            failedAt: r.failed_at,
-            retryAt: r.retry_at,
-            reason: r.reason,
-          }),
-        ),
-      buildRequests: this.db
-        .query<{ diskimage: string; requested_at: number }, []>('SELECT * FROM build_requests ORDER BY diskimage')
-        .all()
-        .map((r): BuildRequestRecord => ({ diskimage: r.diskimage, requestedAt: r.requested_at })),
+      pauses: this.db.query<PauseRow, []>('SELECT * FROM pauses ORDER BY diskimage, provider').all().map(pauseOf),
+      backoffs: this.db.query<BackoffRow, []>('SELECT * FROM backoffs ORDER BY diskimage, provider').all().map(backoffOf),
+      buildRequests: this.db.query<BuildRequestRow, []>('SELECT * FROM build_requests ORDER BY diskimage').all().map(buildRequestOf),
     }))();
   }
 
@@ -482,34 +282,7 @@ export class StateStore {
       for (const table of ['uploads', 'builds', 'pauses', 'backoffs', 'build_requests']) this.db.run(`DELETE FROM ${table}`);
       this.db.query('DELETE FROM meta WHERE key = ?').run('system-id');
       try {
-        if (document.systemId !== undefined) this.db.query('INSERT INTO meta (key, value) VALUES (?, ?)').run('system-id', document.systemId);
-        for (const b of document.builds) {
-          this.insertBuild({
-            id: b.id,
-            diskimage: b.diskimage,
-            state: b.state,
-            builder: b.builder ?? null,
-            formats: JSON.stringify(b.formats),
-            created_at: b.createdAt,
-            state_at: b.stateAt,
-            ready_at: b.readyAt ?? null,
-            reason: b.reason ?? null,
-          });
-        }
-        const insertUpload = this.db.query(
-          `INSERT INTO uploads (id, build_id, provider, state, external_id, external_name, created_at, state_at, ready_at, reason)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        );
-        for (const u of document.uploads) {
-          insertUpload.run(u.id, u.buildId, u.provider, u.state, u.externalId ?? null, u.externalName ?? null, u.createdAt, u.stateAt, u.readyAt ?? null, u.reason ?? null);
-        }
-        for (const p of document.pauses) this.db.query('INSERT INTO pauses (diskimage, provider, paused_at) VALUES (?, ?, ?)').run(p.diskimage, toProvider(p.provider), p.pausedAt);
-        for (const b of document.backoffs) {
-          this.db
-            .query('INSERT INTO backoffs (diskimage, provider, failures, failed_at, retry_at, reason) VALUES (?, ?, ?, ?, ?, ?)')
-            .run(b.diskimage, toProvider(b.provider), b.failures, b.failedAt, b.retryAt, b.reason);
-        }
-        for (const r of document.buildRequests) this.db.query('INSERT INTO build_requests (diskimage, requested_at) VALUES (?, ?)').run(r.diskimage, r.requestedAt);
+        insertDocumentRows(this.db, document);
       } catch (err) {
         if (err instanceof StateError) throw err;
         throw new StateError('STATE_IMPORT_INVALID', `the document breaks a rule of the state file: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
@@ -531,8 +304,7 @@ export class StateStore {
   }
 
   private insertBuild(columns: Columns): void {
-    const names = Object.keys(columns);
-    this.db.query(`INSERT INTO builds (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`).run(...(Object.values(columns) as SQLQueryBindings[]));
+    insertBuildRow(this.db, columns);
   }
 
   private mustBuild(id: string): BuildRecord {
@@ -550,20 +322,15 @@ export class StateStore {
   private moveBuild(id: string, to: BuildState, now: number, columns: Columns, from = BUILD_FROM[to]): BuildRecord {
     const build = this.mustBuild(id);
     if (!from.includes(build.state)) throw new StateError('STATE_CONFLICT', `build ${id} is ${build.state}; it cannot become ${to}`);
-    this.update('builds', id, { ...columns, state: to, state_at: now });
+    updateRow(this.db, 'builds', id, { ...columns, state: to, state_at: now });
     return this.mustBuild(id);
   }
 
   private moveUpload(id: string, to: UploadState, now: number, columns: Columns, from = UPLOAD_FROM[to]): UploadRecord {
     const upload = this.mustUpload(id);
     if (!from.includes(upload.state)) throw new StateError('STATE_CONFLICT', `upload ${id} is ${upload.state}; it cannot become ${to}`);
-    this.update('uploads', id, { ...columns, state: to, state_at: now });
+    updateRow(this.db, 'uploads', id, { ...columns, state: to, state_at: now });
     return this.mustUpload(id);
-  }
-
-  private update(table: 'builds' | 'uploads', id: string, columns: Columns): void {
-    const names = Object.keys(columns);
-    this.db.query(`UPDATE ${table} SET ${names.map((n) => `${n} = ?`).join(', ')} WHERE id = ?`).run(...(Object.values(columns) as SQLQueryBindings[]), id);
   }
 
   private bumpBackoff(diskimage: string, provider: string | undefined, reason: string, now: number, policy: BackoffPolicy): void {
@@ -580,22 +347,4 @@ export class StateStore {
   private clearBackoff(diskimage: string, provider: string | undefined): void {
     this.db.query('DELETE FROM backoffs WHERE diskimage = ? AND provider = ?').run(diskimage, toProvider(provider));
   }
-}
-
-function prepare(db: Database, file: string): void {
-  db.run('PRAGMA busy_timeout = 5000');
-  const mode = db.query<{ journal_mode: string }, []>('PRAGMA journal_mode = WAL').get();
-  if (mode?.journal_mode !== 'wal') throw new StateError('STATE_FILE', `${file}: cannot use write-ahead logging (journal mode ${mode?.journal_mode})`);
-  // FULL: a committed decision survives a power cut too, not only a crash of the process.
-  db.run('PRAGMA synchronous = FULL');
-  db.run('PRAGMA foreign_keys = ON');
-  db.transaction(() => {
-    const version = db.query<{ user_version: number }, []>('PRAGMA user_version').get()?.user_version ?? 0;
-    if (version > SCHEMA_VERSION) {
-      throw new StateError('STATE_SCHEMA', `${file}: state schema version ${version} was written by a newer nodepool-builder (this one reads up to ${SCHEMA_VERSION})`);
-    }
-    if (version === SCHEMA_VERSION) return;
-    db.run(SCHEMA);
-    db.run(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-  }).immediate();
 }
