@@ -1,66 +1,38 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client } from '../../../src/protocol/client/client.ts';
-import { createFormatConverter } from '../../../src/uploaders/convert/format-converter.ts';
-import { type GlanceUploaders, createGlanceUploaders } from '../../../src/uploaders/glance/uploaders-by-provider.ts';
-import { BuilderWorker } from '../../../src/worker/builder-worker.ts';
-import { ImageRepository } from '../../../src/images/repository.ts';
-import { testBuilderConfig } from '../../support/builder-config.ts';
-import { type Gearmand, startGearmand } from '../../support/gearmand.ts';
-import { captureLogs } from '../../support/log-capture.ts';
-import { type OpenStackPeers, startOpenStack } from '../../support/openstack/openstack-peers.ts';
+import type { Client } from '../../../src/protocol/client/client.ts';
+import type { BuilderWorker } from '../../../src/worker/builder-worker.ts';
+import type { OpenStackPeers } from '../../support/openstack/openstack-peers.ts';
 import { seedQcow2Image } from '../../support/openstack/seeded-image.ts';
 import { testProvider } from '../../support/openstack/upload-job.ts';
 import { eventually } from '../../support/run.ts';
+import { type GlanceWorkerBed, startGlanceWorkerBed } from './worker-bed.ts';
 
 describe('image-upload through gearmand, the BuilderWorker, the converter and a real Glance', () => {
-  let gearmand: Gearmand;
+  let bed: GlanceWorkerBed;
   let peers: OpenStackPeers;
   let root: string;
   let worker: BuilderWorker;
-  let uploaders: GlanceUploaders;
   let client: Client;
-  const logs = captureLogs();
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'glance-worker-test-'));
-    [gearmand, peers] = await Promise.all([startGearmand(), startOpenStack({ keystone: false })]);
-    const imagesDir = join(root, 'images');
-    // The build happened earlier: seed the repository as a build leaves it.
-    const seeding = new ImageRepository(imagesDir, logs);
-    await seeding.recover();
-    await seedQcow2Image(seeding, 'seed-0001', { randomBytes: 4 * 1024 * 1024 });
-
-    const config = testBuilderConfig(root, {
-      imagesDir,
+    bed = await startGlanceWorkerBed({
+      tempPrefix: 'glance-worker-test-',
       clientId: 'glance-e2e',
-      cloudsFile: peers.cloudsFile,
-      gearmanServers: [{ host: gearmand.host, port: gearmand.port }],
+      // The build happened earlier: seed the repository as a build leaves it.
+      seed: (repository) => seedQcow2Image(repository, 'seed-0001', { randomBytes: 4 * 1024 * 1024 }),
       providers: [
         testProvider({ name: 'cloud-qcow2', cloud: 'noauth', imageFormat: 'qcow2', meta: { hw_disk_bus: 'scsi' } }),
         testProvider({ name: 'cloud-raw', cloud: 'noauth', imageFormat: 'raw' }),
       ],
+      convertFormats: true,
     });
-    uploaders = createGlanceUploaders({ logger: logs, cloudsFile: config.cloudsFile, env: {} });
-    const repository = new ImageRepository(imagesDir, logs);
-    worker = new BuilderWorker(config, {
-      logger: logs,
-      repository,
-      uploaderFor: uploaders,
-      prepareFormat: createFormatConverter({ repository, logger: logs }),
-    });
-    await worker.start();
-    client = new Client({ servers: config.gearmanServers });
+    ({ peers, root, worker, client } = bed);
   }, 300_000);
 
   afterAll(async () => {
-    await client?.close();
-    await worker?.stop(5_000);
-    await uploaders?.close();
-    await Promise.all([peers?.stop(), gearmand?.kill()]);
-    await rm(root, { recursive: true, force: true });
+    await bed?.close();
   });
 
   const submitUpload = async (provider: string, imageName: string) => {

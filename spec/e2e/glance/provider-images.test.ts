@@ -1,30 +1,18 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client } from '../../../src/protocol/client/client.ts';
-import { type GlanceUploaders, createGlanceUploaders } from '../../../src/uploaders/glance/uploaders-by-provider.ts';
-import { BuilderWorker } from '../../../src/worker/builder-worker.ts';
-import { ImageRepository } from '../../../src/images/repository.ts';
-import { testBuilderConfig } from '../../support/builder-config.ts';
-import { type Gearmand, startGearmand } from '../../support/gearmand.ts';
-import { captureLogs } from '../../support/log-capture.ts';
-import { type OpenStackPeers, startOpenStack } from '../../support/openstack/openstack-peers.ts';
+import type { Client } from '../../../src/protocol/client/client.ts';
+import type { OpenStackPeers } from '../../support/openstack/openstack-peers.ts';
 import { seedQcow2Image } from '../../support/openstack/seeded-image.ts';
 import { testProvider } from '../../support/openstack/upload-job.ts';
+import { type GlanceWorkerBed, startGlanceWorkerBed } from './worker-bed.ts';
 
 const PAGE_SIZE = 2;
 
 /** provider-image-list:<p> and provider-image-delete:<p> (issue 14 §2) through gearmand, on a real Glance. */
 describe('the scheduler\'s cloud operations on a builder: provider-image-list and provider-image-delete', () => {
-  let gearmand: Gearmand;
+  let bed: GlanceWorkerBed;
   let peers: OpenStackPeers;
-  let root: string;
-  let worker: BuilderWorker;
-  let uploaders: GlanceUploaders;
   let client: Client;
-  const logs = captureLogs();
   /** external id → what the listing must say about it. */
   const tagged = new Map<string, Record<string, unknown>>();
   const untagged: string[] = [];
@@ -44,35 +32,16 @@ describe('the scheduler\'s cloud operations on a builder: provider-image-list an
   };
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'provider-images-test-'));
-    [gearmand, peers] = await Promise.all([startGearmand(), startOpenStack({ keystone: false })]);
-    const imagesDir = join(root, 'images');
-    const seeding = new ImageRepository(imagesDir, logs);
-    await seeding.recover();
-    await seedQcow2Image(seeding, 'seed-0001', { randomBytes: 256 * 1024 });
-    const config = testBuilderConfig(root, {
-      imagesDir,
+    bed = await startGlanceWorkerBed({
+      tempPrefix: 'provider-images-test-',
       clientId: 'cloud-e2e',
-      cloudsFile: peers.cloudsFile,
-      gearmanServers: [{ host: gearmand.host, port: gearmand.port }],
+      seed: (repository) => seedQcow2Image(repository, 'seed-0001', { randomBytes: 256 * 1024 }),
       providers: [testProvider({ name: 'cloud-a', cloud: 'noauth', imageFormat: 'qcow2' }), testProvider({ name: 'cloud-b', cloud: 'noauth', imageFormat: 'qcow2' })],
-    });
-    uploaders = createGlanceUploaders({
-      logger: logs,
-      cloudsFile: config.cloudsFile,
-      env: {},
-      uploader: { builderId: config.clientId },
+      tagBuilder: true,
       listPageSize: PAGE_SIZE,
+      serveClouds: true,
     });
-    worker = new BuilderWorker(config, {
-      logger: logs,
-      repository: new ImageRepository(imagesDir, logs),
-      uploaderFor: uploaders,
-      cloudImages: uploaders.images,
-    });
-    worker.serveClouds((await uploaders.resolveClouds(config.providers)).providers);
-    await worker.start();
-    client = new Client({ servers: config.gearmanServers });
+    ({ peers, client } = bed);
 
     // Two uploads for cloud-a, one for cloud-b, three tagged images left by others (from before
     // the provider tag), two images that are not ours: eight in all, over four pages of two.
@@ -90,11 +59,7 @@ describe('the scheduler\'s cloud operations on a builder: provider-image-list an
   }, 300_000);
 
   afterAll(async () => {
-    await client?.close();
-    await worker?.stop(5_000);
-    await uploaders?.close();
-    await Promise.all([peers?.stop(), gearmand?.kill()]);
-    await rm(root, { recursive: true, force: true });
+    await bed?.close();
   });
 
   async function submit(fn: string, data: unknown): Promise<Record<string, unknown>> {

@@ -1,55 +1,30 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client } from '../../../src/protocol/client/client.ts';
-import { type GlanceUploaders, createGlanceUploaders } from '../../../src/uploaders/glance/uploaders-by-provider.ts';
-import { BuilderWorker } from '../../../src/worker/builder-worker.ts';
-import { ImageRepository } from '../../../src/images/repository.ts';
-import { testBuilderConfig } from '../../support/builder-config.ts';
-import { type Gearmand, startGearmand } from '../../support/gearmand.ts';
-import { captureLogs } from '../../support/log-capture.ts';
-import { type OpenStackPeers, startOpenStack } from '../../support/openstack/openstack-peers.ts';
+import type { Client } from '../../../src/protocol/client/client.ts';
+import type { OpenStackPeers } from '../../support/openstack/openstack-peers.ts';
 import { seedQcow2Image } from '../../support/openstack/seeded-image.ts';
 import { testProvider } from '../../support/openstack/upload-job.ts';
+import { type GlanceWorkerBed, startGlanceWorkerBed } from './worker-bed.ts';
 
 /** image-upload's optional keys from the scheduler (issue 14): the Glance id it chose, and the tags. */
 describe('image-upload with "upload-id", "system-id" and "external-id", through gearmand into a real Glance', () => {
-  let gearmand: Gearmand;
+  let bed: GlanceWorkerBed;
   let peers: OpenStackPeers;
-  let root: string;
-  let worker: BuilderWorker;
-  let uploaders: GlanceUploaders;
   let client: Client;
-  const logs = captureLogs();
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'glance-tags-test-'));
-    [gearmand, peers] = await Promise.all([startGearmand(), startOpenStack({ keystone: false })]);
-    const imagesDir = join(root, 'images');
-    const seeding = new ImageRepository(imagesDir, logs);
-    await seeding.recover();
-    await seedQcow2Image(seeding, 'seed-0001', { randomBytes: 1024 * 1024 });
-    const config = testBuilderConfig(root, {
-      imagesDir,
+    bed = await startGlanceWorkerBed({
+      tempPrefix: 'glance-tags-test-',
       clientId: 'tags-e2e',
-      cloudsFile: peers.cloudsFile,
-      gearmanServers: [{ host: gearmand.host, port: gearmand.port }],
+      seed: (repository) => seedQcow2Image(repository, 'seed-0001', { randomBytes: 1024 * 1024 }),
       providers: [testProvider({ name: 'cloud-a', cloud: 'noauth', imageFormat: 'qcow2' })],
+      tagBuilder: true,
     });
-    uploaders = createGlanceUploaders({ logger: logs, cloudsFile: config.cloudsFile, env: {}, uploader: { builderId: config.clientId } });
-    worker = new BuilderWorker(config, { logger: logs, repository: new ImageRepository(imagesDir, logs), uploaderFor: uploaders });
-    await worker.start();
-    client = new Client({ servers: config.gearmanServers });
+    ({ peers, client } = bed);
   }, 300_000);
 
   afterAll(async () => {
-    await client?.close();
-    await worker?.stop(5_000);
-    await uploaders?.close();
-    await Promise.all([peers?.stop(), gearmand?.kill()]);
-    await rm(root, { recursive: true, force: true });
+    await bed?.close();
   });
 
   const upload = async (data: Record<string, unknown>) => {

@@ -1,21 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageFile, ImageRecord } from '../../../src/images/image-record.ts';
 import { ImageRepository } from '../../../src/images/repository.ts';
-import { Client } from '../../../src/protocol/client/client.ts';
+import type { Client } from '../../../src/protocol/client/client.ts';
 import { JobFailedError } from '../../../src/protocol/client/client-errors.ts';
-import { createFormatConverter } from '../../../src/uploaders/convert/format-converter.ts';
-import { type GlanceUploaders, createGlanceUploaders } from '../../../src/uploaders/glance/uploaders-by-provider.ts';
-import { BuilderWorker } from '../../../src/worker/builder-worker.ts';
-import { testBuilderConfig } from '../../support/builder-config.ts';
-import { type Gearmand, startGearmand } from '../../support/gearmand.ts';
-import { captureLogs } from '../../support/log-capture.ts';
-import { type OpenStackPeers, startOpenStack } from '../../support/openstack/openstack-peers.ts';
+import type { OpenStackPeers } from '../../support/openstack/openstack-peers.ts';
 import { testProvider } from '../../support/openstack/upload-job.ts';
 import { run } from '../../support/run.ts';
+import { type GlanceWorkerBed, startGlanceWorkerBed } from './worker-bed.ts';
 
 async function qemuImg(...args: string[]): Promise<void> {
   const result = await run('qemu-img', args, '', 60_000);
@@ -45,61 +39,40 @@ async function seedImage(repository: ImageRepository, id: string, format: string
 }
 
 describe('H1: images that refer to host files never reach Glance (real qemu-img, gearmand and Glance)', () => {
-  let gearmand: Gearmand;
+  let bed: GlanceWorkerBed;
   let peers: OpenStackPeers;
   let root: string;
-  let worker: BuilderWorker;
-  let uploaders: GlanceUploaders;
   let client: Client;
-  const logs = captureLogs();
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'self-contained-test-'));
-    [gearmand, peers] = await Promise.all([startGearmand(), startOpenStack({ keystone: false })]);
-    const imagesDir = join(root, 'images');
-    const seeding = new ImageRepository(imagesDir, logs);
-    await seeding.recover();
-    await seedImage(seeding, 'backing-passwd', 'qcow2', 'disk.qcow2', (path) => qemuImg('create', '-q', '-f', 'qcow2', '-b', '/etc/passwd', '-F', 'raw', path, '1M'));
-    const dataFile = join(root, 'outside-data.raw');
-    await seedImage(seeding, 'data-file', 'qcow2', 'disk.qcow2', (path) => qemuImg('create', '-q', '-f', 'qcow2', '-o', `data_file=${dataFile}`, path, '1M'));
-    await seedImage(seeding, 'vmdk-extent', 'vmdk', 'disk.vmdk', (path) =>
-      writeFile(
-        path,
-        '# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType="monolithicFlat"\n\nRW 8 FLAT "/etc/passwd" 0\n\nddb.virtualHWVersion = "4"\n',
-      ),
-    );
-    await seedImage(seeding, 'clean-0001', 'qcow2', 'disk.qcow2', (path) => qemuImg('create', '-q', '-f', 'qcow2', path, '1M'));
-    await seedImage(seeding, 'raw-disguised', 'raw', 'disk.raw', (path) => qemuImg('create', '-q', '-f', 'qcow2', '-b', '/etc/passwd', '-F', 'raw', path, '1M'));
-
-    const config = testBuilderConfig(root, {
-      imagesDir,
+    bed = await startGlanceWorkerBed({
+      tempPrefix: 'self-contained-test-',
       clientId: 'self-contained-e2e',
-      cloudsFile: peers.cloudsFile,
-      gearmanServers: [{ host: gearmand.host, port: gearmand.port }],
+      seed: async (seeding, bedRoot) => {
+        await seedImage(seeding, 'backing-passwd', 'qcow2', 'disk.qcow2', (path) => qemuImg('create', '-q', '-f', 'qcow2', '-b', '/etc/passwd', '-F', 'raw', path, '1M'));
+        const dataFile = join(bedRoot, 'outside-data.raw');
+        await seedImage(seeding, 'data-file', 'qcow2', 'disk.qcow2', (path) => qemuImg('create', '-q', '-f', 'qcow2', '-o', `data_file=${dataFile}`, path, '1M'));
+        await seedImage(seeding, 'vmdk-extent', 'vmdk', 'disk.vmdk', (path) =>
+          writeFile(
+            path,
+            '# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType="monolithicFlat"\n\nRW 8 FLAT "/etc/passwd" 0\n\nddb.virtualHWVersion = "4"\n',
+          ),
+        );
+        await seedImage(seeding, 'clean-0001', 'qcow2', 'disk.qcow2', (path) => qemuImg('create', '-q', '-f', 'qcow2', path, '1M'));
+        await seedImage(seeding, 'raw-disguised', 'raw', 'disk.raw', (path) => qemuImg('create', '-q', '-f', 'qcow2', '-b', '/etc/passwd', '-F', 'raw', path, '1M'));
+      },
       providers: [
         testProvider({ name: 'cloud-raw', cloud: 'noauth', imageFormat: 'raw' }),
         testProvider({ name: 'cloud-qcow2', cloud: 'noauth', imageFormat: 'qcow2' }),
         testProvider({ name: 'cloud-vmdk', cloud: 'noauth', imageFormat: 'vmdk' }),
       ],
+      convertFormats: true,
     });
-    uploaders = createGlanceUploaders({ logger: logs, cloudsFile: config.cloudsFile, env: {} });
-    const repository = new ImageRepository(imagesDir, logs);
-    worker = new BuilderWorker(config, {
-      logger: logs,
-      repository,
-      uploaderFor: uploaders,
-      prepareFormat: createFormatConverter({ repository, logger: logs }),
-    });
-    await worker.start();
-    client = new Client({ servers: config.gearmanServers });
+    ({ peers, root, client } = bed);
   }, 300_000);
 
   afterAll(async () => {
-    await client?.close();
-    await worker?.stop(5_000);
-    await uploaders?.close();
-    await Promise.all([peers?.stop(), gearmand?.kill()]);
-    await rm(root, { recursive: true, force: true });
+    await bed?.close();
   });
 
   /** The reason of the job's WORK_FAIL; a WORK_COMPLETE fails the test with what Glance got. */
