@@ -6,7 +6,7 @@
 # Extra arguments go to `bun test` (e.g. --timeout 60000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FOLDERS=(spec/errors spec/util spec/protocol spec/fuzz spec/images spec/worker spec/config spec/builders spec/uploaders spec/cli spec/scheduler spec/api)
+FOLDERS=(spec/layers.test.ts spec/errors spec/util spec/protocol spec/fuzz spec/images spec/worker spec/config spec/builders spec/uploaders spec/cli spec/scheduler spec/api)
 NEEDS_A_SERVER=(
   spec/worker/builder-worker-uploads.test.ts # a real gearmand
   spec/scheduler/runner.test.ts # a real gearmand
