@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StateStore } from '../../src/scheduler/state-store.ts';
 import { type Gearmand, startGearmand } from '../support/gearmand.ts';
+import { schedulerConfigText } from '../support/scheduler-config.ts';
 import { freePort } from '../support/ports.ts';
 import { eventually, run, stopChild } from '../support/run.ts';
 import { StandInBuilder } from '../scheduler/support/stand-in-builder.ts';
@@ -26,26 +27,7 @@ describe('nodepool-builder scheduler', () => {
   let stderr = '';
 
   const configText = (extra = ''): string =>
-    [
-      `images-dir = "${join(dir, 'images')}"`,
-      '[[gearman-servers]]',
-      'host = "127.0.0.1"',
-      `port = ${gearmand.port}`,
-      '[[diskimages]]',
-      'name = "debian"',
-      'builder = "command"',
-      'command = ["true"]',
-      '[[providers]]',
-      'name = "p1"',
-      '[scheduler]',
-      `state-file = "${stateFile}"`,
-      `listen = "127.0.0.1:${port}"`,
-      'system-id = "cli-test"',
-      // Only job ends, SIGHUP and API writes start passes within this test.
-      'cleanup-interval = "1h"',
-      `api-token-file = "${join(dir, 'token')}"`,
-      extra,
-    ].join('\n');
+    schedulerConfigText({ dir, gearmandPort: gearmand.port, listenPort: port, stateFile, tokenFile: join(dir, 'token'), systemId: 'cli-test', extra });
 
   beforeAll(async () => {
     gearmand = await startGearmand();

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Gearmand, startGearmand } from '../support/gearmand.ts';
+import { schedulerConfigText } from '../support/scheduler-config.ts';
 import { freePort } from '../support/ports.ts';
 import { eventually, run, stopChild } from '../support/run.ts';
 import { StandInBuilder } from '../scheduler/support/stand-in-builder.ts';
@@ -34,24 +35,7 @@ beforeAll(async () => {
   const config = join(dir, 'scheduler.toml');
   writeFileSync(
     config,
-    [
-      `images-dir = "${join(dir, 'images')}"`,
-      '[[gearman-servers]]',
-      'host = "127.0.0.1"',
-      `port = ${gearmand.port}`,
-      '[[diskimages]]',
-      'name = "debian"',
-      'builder = "command"',
-      'command = ["true"]',
-      '[[providers]]',
-      'name = "p1"',
-      '[scheduler]',
-      `state-file = "${join(dir, 'state.sqlite')}"`,
-      `listen = "127.0.0.1:${port}"`,
-      `api-token-file = "${tokenFile}"`,
-      'cleanup-interval = "1h"',
-      'system-id = "api-e2e"',
-    ].join('\n'),
+    schedulerConfigText({ dir, gearmandPort: gearmand.port, listenPort: port, stateFile: join(dir, 'state.sqlite'), tokenFile, systemId: 'api-e2e' }),
   );
   child = spawn(process.execPath, ['src/cli/main.ts', 'scheduler', '-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
