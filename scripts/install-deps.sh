@@ -13,6 +13,8 @@ APT_PACKAGES=(
   python3-diskimage-builder debootstrap kpartx sudo qemu-utils  # disk-image-create (it calls sudo even as root)
   glance-api keystone python3-openstackclient qemu-utils sqlite3 curl  # real Glance + Keystone v3 for the uploader's tests and bench
   qemu-user-static libc6-arm64-cross  # runs the linux-arm64 release binary (scripts/check-release.sh)
+  chromium fonts-dejavu-core  # a real browser for the dashboard's tests (driven by playwright-core, nothing downloaded)
+  prometheus          # promtool check metrics, and a real server scraping /metrics in the tests
 )
 
 missing=()
