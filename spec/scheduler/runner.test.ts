@@ -12,6 +12,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import type { BuilderConfig, SchedulerConfig } from '../../src/config/schema.ts';
 import { Client } from '../../src/protocol/client/client.ts';
 import { SchedulerRunner } from '../../src/scheduler/runner.ts';
+import type { RunnerEvents } from '../../src/scheduler/runner-events.ts';
 import type { FleetListings, FleetPort, JobOutcome, JobPort } from '../../src/scheduler/runner-ports.ts';
 import { StateStore } from '../../src/scheduler/state-store.ts';
 import { type Gearmand, startGearmand } from '../support/gearmand.ts';
@@ -54,10 +55,10 @@ describe('the scheduler runner, on gearmand with a stand-in builder', () => {
   const runners: SchedulerRunner[] = [];
   const fleets: { close(): void }[] = [];
 
-  function newRunner(fleet?: FleetPort, jobs?: JobPort): SchedulerRunner {
+  function newRunner(fleet?: FleetPort, jobs?: JobPort, events: readonly RunnerEvents[] = []): SchedulerRunner {
     const gearman = gearmanFleet([gearmand]);
     fleets.push(gearman);
-    const runner = new SchedulerRunner({ store, config, scheduler, jobs: jobs ?? gearmanJobs(client), fleet: fleet ?? gearman, clock: { now: () => now }, timers: false, ...(process.env.RUNNER_DEBUG ? { logger: console } : {}) });
+    const runner = new SchedulerRunner({ store, config, scheduler, jobs: jobs ?? gearmanJobs(client), fleet: fleet ?? gearman, clock: { now: () => now }, timers: false, events, ...(process.env.RUNNER_DEBUG ? { logger: console } : {}) });
     runners.push(runner);
     return runner;
   }
@@ -314,5 +315,37 @@ describe('the scheduler runner, on gearmand with a stand-in builder', () => {
     const before = passes;
     await runner.kick();
     expect(passes).toBeGreaterThan(before);
+  });
+
+  test('observers see each job start, its WORK_STATUS progress, and its end after its result is recorded, and each pass with its decisions; an observer that throws changes nothing', async () => {
+    const seen: string[] = [];
+    const watcher: RunnerEvents = {
+      jobStarted: (job) => seen.push(`start ${job.kind} ${job.id}`),
+      jobProgress: (p) => seen.push(`progress ${p.kind} ${p.id} ${p.numerator}/${p.denominator}`),
+      jobEnded: (job) => {
+        const record = job.kind === 'upload' ? store.upload(job.id)?.state : store.snapshot().builds.find((b) => b.id === job.id)?.state;
+        seen.push(`end ${job.kind} ${job.id} ${job.outcome.kind} recorded ${record}`);
+      },
+      passEnded: (pass) => seen.push(`pass ${pass.actions.map((a) => a.kind).join(',')}`),
+    };
+    const thrower: RunnerEvents = {
+      jobStarted: () => { throw new RangeError('observer bug'); },
+      jobProgress: () => { throw new RangeError('observer bug'); },
+      jobEnded: () => { throw new RangeError('observer bug'); },
+      passEnded: () => { throw new RangeError('observer bug'); },
+    };
+    await settle(newRunner(undefined, undefined, [thrower, watcher]));
+    const state = store.snapshot();
+    const buildId = state.builds[0]!.id;
+    expect(state.uploads.map((u) => u.state)).toEqual(['ready', 'ready']);
+    // A pass's jobs start as it commits each decision; the pass ends after the last.
+    expect(seen.slice(0, 2)).toEqual([`start build ${buildId}`, 'pass start-build']);
+    expect(seen).toContain(`end build ${buildId} complete recorded ready`);
+    expect(seen).toContain('pass start-upload,start-upload');
+    for (const upload of state.uploads) {
+      const order = [`start upload ${upload.id}`, `progress upload ${upload.id} 512/1024`, `end upload ${upload.id} complete recorded ready`].map((line) => seen.indexOf(line));
+      expect(order.every((i) => i >= 0)).toBe(true);
+      expect([...order].sort((a, b) => a - b)).toEqual(order);
+    }
   });
 });

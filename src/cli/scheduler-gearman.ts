@@ -23,8 +23,8 @@ function failureOf(err: unknown): JobOutcome {
 
 export function gearmanJobs(client: Client): JobPort {
   return {
-    run: (functionName, data, unique, timeoutMs) =>
-      client.submit(functionName, data, { unique, timeoutMs }).then(
+    run: (functionName, data, unique, timeoutMs, onProgress) =>
+      client.submit(functionName, data, { unique, timeoutMs, ...(onProgress && { onStatus: onProgress }) }).then(
         (result): JobOutcome => ({ kind: 'complete', data: utf8(result.data) }),
         failureOf,
       ),

@@ -18,8 +18,11 @@ export type JobOutcome =
   | { readonly kind: 'lost'; readonly reason: string };
 
 export interface JobPort {
-  /** Submits a foreground job; never rejects (every end is an outcome). */
-  run(functionName: string, data: string, unique: string, timeoutMs: number): Promise<JobOutcome>;
+  /**
+   * Submits a foreground job; never rejects (every end is an outcome). `onProgress` gets each
+   * WORK_STATUS the worker sends.
+   */
+  run(functionName: string, data: string, unique: string, timeoutMs: number, onProgress?: (numerator: number, denominator: number) => void): Promise<JobOutcome>;
 }
 
 export interface FleetListings {

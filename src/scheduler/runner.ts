@@ -23,6 +23,7 @@ import { AbsenceClock, type FunctionsSeen, PassCounter, observeFunctions } from 
 import { plan } from './planner.ts';
 import { planConfig } from './plan-config.ts';
 import { type IdMint, recordDecision } from './record-decision.ts';
+import { type JobKind, type RunnerEvents, emit } from './runner-events.ts';
 import { type Clock, type FleetPort, type JobOutcome, type JobPort, systemClock } from './runner-ports.ts';
 import type { BackoffPolicy, BuildRecord, UploadRecord } from './state.ts';
 import type { StateStore } from './state-store.ts';
@@ -49,6 +50,8 @@ export interface RunnerOptions {
   readonly logger?: Logger;
   /** Runs the pass every cleanup-interval (start()); tests drive passes themselves. */
   readonly timers?: boolean;
+  /** Observers of jobs and passes (the dashboard, the metrics). */
+  readonly events?: readonly RunnerEvents[];
 }
 
 /** What the last pass decided to wait for, and whether one has completed (the API's /ready). */
@@ -76,6 +79,7 @@ export class SchedulerRunner {
   private readonly fleet: FleetPort;
   private readonly clock: Clock;
   private readonly logger: Logger;
+  private readonly events: readonly RunnerEvents[];
   private readonly passCounter = new PassCounter();
   private readonly absence: AbsenceClock;
   /** Jobs running now, by the id the planner knows them by (build, upload, or leaked image id). */
@@ -102,6 +106,7 @@ export class SchedulerRunner {
     this.fleet = options.fleet;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
+    this.events = options.events ?? [];
     this.absence = new AbsenceClock(this.clock.now());
   }
 
@@ -181,6 +186,7 @@ export class SchedulerRunner {
   }
 
   private async pass(): Promise<void> {
+    const startedAt = this.clock.now();
     const fleet = await this.fleet.workers();
     for (const failure of fleet.failures) this.logger.warn(`scheduler: a job server's workers listing failed: ${failure}`);
     if (fleet.listings.length === 0) {
@@ -206,6 +212,7 @@ export class SchedulerRunner {
     for (const action of decided.actions) this.act(action, now);
     this.waits = decided.waits;
     this.lastPassAt = now;
+    emit(this.events, 'passEnded', { startedAt, endedAt: this.clock.now(), actions: decided.actions });
   }
 
   /** Lists every provider some builder holds credentials for, or that the state or the file names. */
@@ -294,7 +301,7 @@ export class SchedulerRunner {
 
   private submitBuild(buildId: string, diskimage: string): void {
     const timeout = (this.config.diskimages.find((d) => d.name === diskimage)?.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS) + JOB_TIMEOUT_MARGIN_MS;
-    this.launch(buildId, buildFunction(diskimage), buildRequest(buildId), timeout, (outcome, now) => {
+    this.launch(buildId, 'build', buildFunction(diskimage), buildRequest(buildId), timeout, (outcome, now) => {
       if (outcome.kind === 'failed') {
         this.store.recordBuildFailed(buildId, outcome.reason, now, this.policy);
         return;
@@ -311,7 +318,7 @@ export class SchedulerRunner {
   }
 
   private submitBuildDelete(buildId: string, recorded: boolean): void {
-    this.launch(buildId, deleteBuildFunction(buildId), '{}', CLOUD_JOB_TIMEOUT_MS, (outcome, now) => {
+    this.launch(buildId, 'build-delete', deleteBuildFunction(buildId), '{}', CLOUD_JOB_TIMEOUT_MS, (outcome, now) => {
       if (outcome.kind !== 'complete') return this.hold(buildId, outcome, now);
       // The builder's CANT_DO for the image may reach a job server after its WORK_COMPLETE reached
       // us (another connection): a listing soon after could still show it, and look like a stray.
@@ -326,7 +333,7 @@ export class SchedulerRunner {
     const provider = this.config.providers.find((p) => p.name === upload.provider);
     const timeout = (provider?.uploadTimeoutMs ?? 3_600_000) + JOB_TIMEOUT_MARGIN_MS;
     const data = uploadRequest({ provider: upload.provider, imageName: upload.externalName, uploadId, systemId: this.systemId, externalId: upload.externalId });
-    this.launch(uploadId, uploadFunction(upload.buildId), data, timeout, (outcome, now) => {
+    this.launch(uploadId, 'upload', uploadFunction(upload.buildId), data, timeout, (outcome, now) => {
       if (outcome.kind === 'lost') return this.hold(uploadId, outcome, now);
       if (outcome.kind === 'failed') {
         this.store.recordUploadFailed(uploadId, outcome.reason, now, this.policy);
@@ -344,7 +351,7 @@ export class SchedulerRunner {
   }
 
   private submitImageDelete(key: string, provider: string, externalId: string, recorded: boolean): void {
-    this.launch(key, deleteImageFunction(provider), deleteImageRequest(externalId), CLOUD_JOB_TIMEOUT_MS, (outcome, now) => {
+    this.launch(key, 'image-delete', deleteImageFunction(provider), deleteImageRequest(externalId), CLOUD_JOB_TIMEOUT_MS, (outcome, now) => {
       if (outcome.kind !== 'complete') return this.hold(key, outcome, now);
       if (recorded) this.store.recordUploadGone(key, now);
     });
@@ -356,18 +363,24 @@ export class SchedulerRunner {
   }
 
   /** Submits a job; its end is recorded (unless the runner stopped) and asks for a pass. */
-  private launch(id: string, functionName: string, data: string, timeoutMs: number, recordOutcome: (outcome: JobOutcome, now: number) => void): void {
+  private launch(id: string, kind: JobKind, functionName: string, data: string, timeoutMs: number, recordOutcome: (outcome: JobOutcome, now: number) => void): void {
     if (this.running.has(id)) return;
+    const start = { id, kind, functionName, startedAt: this.clock.now() };
+    emit(this.events, 'jobStarted', start);
+    const onProgress = (numerator: number, denominator: number) => emit(this.events, 'jobProgress', { id, kind, numerator, denominator, at: this.clock.now() });
     const job = this.jobs
-      .run(functionName, data, id, timeoutMs)
+      .run(functionName, data, id, timeoutMs, onProgress)
       .then((outcome) => {
         if (this.stopped) return;
         this.logger.info(`scheduler: ${functionName} (${id}) ${outcome.kind}${outcome.kind === 'complete' ? '' : `: ${outcome.reason}`}`);
+        const endedAt = this.clock.now();
         try {
-          recordOutcome(outcome, this.clock.now());
+          recordOutcome(outcome, endedAt);
         } catch (err) {
           this.logger.warn(`scheduler: the result of ${functionName} (${id}) not recorded: ${oneLine(err)}`);
         }
+        // After the record: an observer reading the state sees the job's result.
+        emit(this.events, 'jobEnded', { ...start, outcome, endedAt });
       })
       .finally(() => {
         this.running.delete(id);
