@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { rmSync } from 'node:fs';
-import { MAX_BODY_BYTES, type ApiServer, startApiServer } from '../../src/api/server.ts';
+import { ApiError } from '../../src/api/api-error.ts';
+import { MAX_BODY_BYTES, type ApiServer, type PageRoute, startApiServer } from '../../src/api/server.ts';
 import { silentLogger } from '../../src/util/log.ts';
 import { type Bed, NOW, TOKEN, bed, rawRequest } from './support.ts';
 
@@ -281,5 +282,28 @@ describe('junk requests get JSON errors with stable codes, and the server keeps 
 
   test('after all that, reads still answer', async () => {
     expect((await get('/image-list')).status).toBe(200);
+  });
+});
+
+describe('pages: extra GET paths that write their own reply', () => {
+  test('a page is served at its exact path only, takes GET only, and an ApiError it throws before writing is a JSON error', async () => {
+    const pages = new Map<string, PageRoute>([
+      ['/hello', (_raw, res) => void res.writeHead(200, { 'content-type': 'text/html' }).end('<p>hi</p>')],
+      ['/broken', () => {
+        throw new ApiError('API_NOT_FOUND', 'nothing here');
+      }],
+    ]);
+    const server = await startApiServer({ store: state.store, config: () => state.config, listen: { host: '127.0.0.1', port: 0 }, isReady: () => true, logger: silentLogger, tokenFile: undefined, pages });
+    try {
+      expect(await get('/hello', undefined, server)).toEqual({ status: 200, type: 'text/html', body: '<p>hi</p>' });
+      expect((await get('/hello/x', undefined, server)).status).toBe(404);
+      expect(errorCode(await send('POST', '/hello', { server }))).toBe('API_METHOD_NOT_ALLOWED');
+      const broken = await get('/broken', undefined, server);
+      expect([broken.status, JSON.parse(broken.body).error.code]).toEqual([404, 'API_NOT_FOUND']);
+      // The JSON API is unchanged beside them.
+      expect((await get('/image-list', undefined, server)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
   });
 });

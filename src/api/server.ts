@@ -13,6 +13,12 @@ import { type View, dibImageList, imageList, imageStatus } from './views.ts';
 /** Write bodies are a few names; anything past this is refused unread. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
+/**
+ * A GET path served beside the JSON/text API, writing its own reply: the dashboard's page, its
+ * assets and event stream, and /metrics. It may throw an ApiError before it writes anything.
+ */
+export type PageRoute = (raw: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
 export interface ApiServerOptions {
   readonly store: StateStore;
   /** The scheduler's config; a function follows SIGHUP reloads. */
@@ -28,6 +34,8 @@ export interface ApiServerOptions {
   readonly onWrite?: () => void;
   /** What the last pass left waiting, and why (paused, backoff, no-builder, ...): shown by image-status. */
   readonly waits?: () => readonly Wait[];
+  /** Extra GET paths, matched exactly. */
+  readonly pages?: ReadonlyMap<string, PageRoute>;
 }
 
 export interface ApiServer {
@@ -235,7 +243,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     const url = raw.url ?? '/';
     const request: Request = { method: raw.method ?? 'GET', path: url.split('?')[0]!, text: wantsText(raw.headers.accept), raw };
     try {
-      send(res, request, await route(request));
+      const page = options.pages?.get(request.path);
+      if (!page) return send(res, request, await route(request));
+      if (request.method !== 'GET' && request.method !== 'HEAD') throw new ApiError('API_METHOD_NOT_ALLOWED', `${request.path} takes GET, not ${request.method.slice(0, 20)}`);
+      await page(raw, res);
     } catch (err) {
       const error = err instanceof ApiError ? err : new ApiError('API_INTERNAL', `internal error: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       if (error.code === 'API_INTERNAL') logger.error(`api: ${request.method.slice(0, 20)} ${request.path.slice(0, 200)}: ${error.message}`);
@@ -244,6 +255,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       if (error.code === 'API_BODY_TOO_LARGE') headers.connection = 'close';
       if (error.code === 'API_UNAUTHORIZED') headers['www-authenticate'] = 'Bearer';
       const json = { error: { code: error.code, message: error.message } };
+      if (res.headersSent) return void res.destroy();
       send(res, { ...request, text: false }, reply(error.status, json, ''), headers);
     }
   }
