@@ -8,6 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Command } from './children.ts';
 import type { ClientArgs, WorkerArgs } from './harness/args.ts';
+import { MAX_GRABS_PER_LINK } from '../../src/protocol/worker/worker.ts';
 
 export interface Contender {
   readonly name: string;
@@ -25,13 +26,13 @@ const here = (file: string): string => fileURLToPath(new URL(file, import.meta.u
 
 export type Processes = Pick<Contender, 'workers' | 'clients' | 'stop'>;
 
-/** A JS contender: `workerFile` and `clientFile` (relative to bench/jobs) under this bun. */
-export function bunPair(name: string, workerFile: string, clientFile: string): Processes {
+/** A JS contender: `workerFile` and `clientFile` (relative to bench/jobs) under this bun; `extra` goes to the worker. */
+export function bunPair(name: string, workerFile: string, clientFile: string, extra: Partial<WorkerArgs> = {}): Processes {
   const bun = (side: 'worker' | 'client', file: string, args: object): Command =>
     ({ cmd: process.execPath, args: ['run', here(file), JSON.stringify(args)], label: `${name} ${side}` });
   return {
     stop: 'stdin',
-    workers: (args) => [bun('worker', workerFile, args)],
+    workers: (args) => [bun('worker', workerFile, { ...args, ...extra })],
     clients: (args) => [bun('client', clientFile, args)],
   };
 }
@@ -82,6 +83,12 @@ export const CONTENDERS: readonly Contender[] = [
     about: 'node:net + hand-built packets: 1 GRAB_JOB_UNIQ per connection, WORK_COMPLETE+GRAB in one write; client pipelines SUBMIT_JOB',
     library: false,
     ...bunPair('raw', './peers/raw-worker.ts', './peers/raw-client.ts'),
+  },
+  {
+    name: 'raw deep',
+    about: `raw with ${MAX_GRABS_PER_LINK} GRAB_JOB_UNIQ in flight per connection, as deep as ours (topped up with each WORK_COMPLETE; 1 after NOOP)`,
+    library: false,
+    ...bunPair('raw deep', './peers/raw-worker.ts', './peers/raw-client.ts', { grabs: MAX_GRABS_PER_LINK }),
   },
   {
     name: 'npm gearman',

@@ -60,10 +60,8 @@ export function threadCpuMs(pid: number | undefined): Map<string, number> {
 /** after − before, per thread name, summed over processes. */
 export function threadDelta(before: readonly Map<string, number>[], after: readonly Map<string, number>[]): Map<string, number> {
   const delta = new Map<string, number>();
-  const add = (maps: readonly Map<string, number>[], sign: number): void => {
+  for (const [maps, sign] of [[after, 1], [before, -1]] as const) {
     for (const map of maps) for (const [name, ms] of map) delta.set(name, (delta.get(name) ?? 0) + sign * ms);
-  };
-  add(after, 1);
-  add(before, -1);
+  }
   return delta;
 }

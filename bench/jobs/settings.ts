@@ -2,23 +2,14 @@
  * Knobs of the jobs benchmark, read from the environment. Every contender runs with the same
  * values; the children get them on their command line.
  */
-const int = (name: string, fallback: number): number => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new TypeError(`${name} must be a positive integer, got "${raw}"`);
+const positive = (name: string, raw: string): number => {
+  const value = Number(raw.trim());
+  if (!Number.isInteger(value) || value < 1) throw new TypeError(`${name} takes positive integers (a list like "1,4" for lists), got "${raw}"`);
   return value;
 };
-
-const list = (name: string, fallback: readonly number[]): number[] => {
-  const raw = process.env[name];
-  if (!raw) return [...fallback];
-  return raw.split(',').map((part) => {
-    const value = Number(part.trim());
-    if (!Number.isInteger(value) || value < 1) throw new TypeError(`${name} takes a list like "1,4", got "${raw}"`);
-    return value;
-  });
-};
+const int = (name: string, fallback: number): number => (process.env[name] ? positive(name, process.env[name]) : fallback);
+const list = (name: string, fallback: readonly number[]): number[] =>
+  process.env[name] ? process.env[name].split(',').map((part) => positive(name, part)) : [...fallback];
 
 export interface Settings {
   /** Timed jobs per run. */

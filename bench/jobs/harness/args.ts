@@ -5,6 +5,8 @@ export interface WorkerArgs {
   readonly fn: string;
   /** Connections this process opens. */
   readonly conns: number;
+  /** GRABs a raw worker connection keeps in flight (1 unless the contender says). */
+  readonly grabs?: number;
 }
 
 export interface ClientArgs extends WorkerArgs {

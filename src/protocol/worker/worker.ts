@@ -34,7 +34,7 @@ export interface WorkerOptions {
 }
 
 /** GRABs one connection keeps in flight at most (more only multiply NO_JOB answers). */
-const MAX_GRABS_PER_LINK = 4;
+export const MAX_GRABS_PER_LINK = 4;
 
 interface JobClass {
   readonly name: string;
