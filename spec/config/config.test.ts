@@ -25,6 +25,8 @@ describe('the configuration file', () => {
     expect(config.minFreeSpace).toBe(20 * 1024 ** 3);
     expect(config.shutdownGraceMs).toBe(600_000);
     expect(config.statsd).toEqual({ host: '127.0.0.1', port: 8125, prefix: 'nodepool' });
+    expect(config.geardAcl).toBe('/etc/nodepool-builder/acl.toml');
+    expect(config.geardTls).toEqual({ cert: '/etc/nodepool/builder-01.pem', key: '/etc/nodepool/builder-01.key', ca: '/etc/nodepool/ca.pem', requireClientCert: true });
     expect(config.gearmanServers).toEqual([
       { host: 'gearman-1.example', port: 4730 },
       {
@@ -45,6 +47,13 @@ describe('the configuration file', () => {
     });
     expect(config.diskimages[1]).toMatchObject({ builder: 'command', command: ['/usr/local/bin/packer-build', 'windows-2022'] });
     expect(config.providers[0]).toMatchObject({ uploadMethod: 'import', uploadHashing: 'in-stream', minDisk: 10, minRam: 1024, meta: { hw_disk_bus: 'scsi' } });
+  });
+
+  test('geard-tls-* name the embedded job server\'s TLS files, relative to the file; unset, it serves plain TCP', () => {
+    const config = parseConfig('geard-tls-cert = "pki/server.pem"\ngeard-tls-key = "/k/server.key"\ngeard-tls-ca = "pki/ca.pem"', '/etc/nodepool-builder/builder.toml');
+    expect(config.geardTls).toEqual({ cert: '/etc/nodepool-builder/pki/server.pem', key: '/k/server.key', ca: '/etc/nodepool-builder/pki/ca.pem', requireClientCert: false });
+    expect(parseConfig('geard-tls-cert = "s.pem"\ngeard-tls-key = "s.key"\ngeard-tls-ca = "ca.pem"\ngeard-tls-require-client-cert = true', '/x.toml').geardTls?.requireClientCert).toBe(true);
+    expect(parseConfig('', '/x.toml').geardTls).toBeUndefined();
   });
 
   test('an empty file gives the documented defaults', () => {
@@ -79,6 +88,12 @@ describe('the configuration file', () => {
     ['[[gearman-servers]]\nhost = "h"\nport = 70000', 'gearman-servers[0].port', 'an integer from 1 to 65535'],
     ['[[gearman-servers]]\nhost = "h"\ntls-cert = "c.pem"', 'gearman-servers[0].tls-key', 'tls-cert and tls-key together'],
     ['min-free-space = "lots"', 'min-free-space', 'a size such as'],
+    ['geard-tls-cert = "s.pem"\ngeard-tls-ca = "ca.pem"', 'geard-tls-key', "the embedded job server's certificate and key (geard-tls-cert and geard-tls-key), together"],
+    ['geard-tls-key = "s.key"\ngeard-tls-ca = "ca.pem"', 'geard-tls-cert', 'together, when any geard-tls-* key is set'],
+    ['geard-tls-require-client-cert = true', 'geard-tls-cert', 'together, when any geard-tls-* key is set'],
+    ['geard-tls-cert = "s.pem"\ngeard-tls-key = "s.key"', 'geard-tls-ca', 'the CA of the client certificates (required with geard-tls-cert'],
+    ['geard-tls-cert = "s.pem"\ngeard-tls-key = "s.key"\ngeard-tls-ca = "ca.pem"\ngeard-tls-require-client-cert = "yes"', 'geard-tls-require-client-cert', 'true or false, got "yes"'],
+    ['geard-tls-cert = "~/s.pem"', 'geard-tls-cert', 'a path, absolute or relative to this file'],
     ['images-dir = [', 'line 1, column', 'valid TOML'],
   ])('%p is refused at %s', (text, path, expected) => {
     const err = errorOf(text);

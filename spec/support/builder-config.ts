@@ -17,6 +17,7 @@ export function testBuilderConfig(root: string, overrides: Partial<BuilderConfig
     shutdownGraceMs: 5_000,
     cloudsFile: undefined,
     geardAcl: undefined,
+    geardTls: undefined,
     gearmanServers: [],
     statsd: undefined,
     diskimages: [],

@@ -57,6 +57,19 @@ export async function makeClientCert(pki: TestPki, cn: string, options: { ca?: '
   return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), certFile, keyFile };
 }
 
+/**
+ * A host certificate from the test CA that serves and connects alike (serverAuth and clientAuth,
+ * names localhost and 127.0.0.1), CN `cn`: what `run` or `scheduler` embedding the job server
+ * with TLS present on their own connections. Make them one at a time (the CA's serial file).
+ */
+export async function makeHostCert(pki: TestPki, cn: string): Promise<ClientCert> {
+  const name = `host-${cn.replace(/[^A-Za-z0-9-]/g, '_')}`;
+  await makeLeaf(pki.dir, 'test-ca', name, 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n', cn);
+  const certFile = join(pki.dir, `${name}.pem`);
+  const keyFile = join(pki.dir, `${name}.key`);
+  return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), certFile, keyFile };
+}
+
 /** A throwaway CA with a server and a client certificate, plus an unrelated second CA. */
 export async function makeTestPki(): Promise<TestPki> {
   const dir = mkdtempSync(join(tmpdir(), 'nodepool-builder-pki-'));

@@ -88,14 +88,29 @@ export interface BuilderConfig {
   readonly clientId: string;
   readonly shutdownGraceMs: number;
   readonly cloudsFile: string | undefined;
-  /** Access rules (TOML) for the job server `run` embeds; undefined: none, everything allowed. */
+  /** Access rules (TOML) for the job server `run` and `scheduler` embed; undefined: none, everything allowed. */
   readonly geardAcl: string | undefined;
+  /** TLS for the job server `run` and `scheduler` embed; undefined: plain TCP. */
+  readonly geardTls: EmbeddedServerTls | undefined;
   readonly gearmanServers: readonly ServerAddress[];
   readonly statsd: StatsdConfig | undefined;
   readonly diskimages: readonly DiskImageConfig[];
   readonly providers: readonly ProviderConfig[];
   /** The `[scheduler]` table; undefined when the file has none. */
   readonly scheduler: SchedulerConfig | undefined;
+}
+
+/**
+ * The embedded job server's TLS files (paths). The process's own worker or client connects to it
+ * with the same certificate, so its CN is the name access rules see for that process.
+ */
+export interface EmbeddedServerTls {
+  readonly cert: string;
+  readonly key: string;
+  /** The CA client certificates must come from; the process's own connections verify the server with it too. */
+  readonly ca: string;
+  /** Refuse clients without a certificate from `ca`. */
+  readonly requireClientCert: boolean;
 }
 
 function oneOf<T extends string>(reader: TableReader, key: string, choices: readonly T[], fallback: T): T {
@@ -156,6 +171,27 @@ function readServer(reader: TableReader, path: PathResolver): ServerAddress {
   return tls
     ? { host, port, tls: { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(servername ? { servername } : {}) } }
     : { host, port };
+}
+
+/**
+ * geard's --tls-* flags as top-level keys. TLS here needs the CA as well as the server's pair:
+ * the process's own connections present the server's certificate and check the server with the
+ * CA, so without one they would be anonymous and rules by name could not apply to them.
+ */
+function readEmbeddedServerTls(root: TableReader, path: PathResolver): EmbeddedServerTls | undefined {
+  const cert = optionalPath(root, 'geard-tls-cert', path);
+  const key = optionalPath(root, 'geard-tls-key', path);
+  const ca = optionalPath(root, 'geard-tls-ca', path);
+  const requireClientCert = root.boolean('geard-tls-require-client-cert', false);
+  if (cert === undefined && key === undefined && ca === undefined && !requireClientCert) return undefined;
+  if (cert === undefined || key === undefined) {
+    const missing = cert === undefined ? 'geard-tls-cert' : 'geard-tls-key';
+    throw root.error(missing, 'the embedded job server\'s certificate and key (geard-tls-cert and geard-tls-key), together, when any geard-tls-* key is set');
+  }
+  if (ca === undefined) {
+    throw root.error('geard-tls-ca', 'the CA of the client certificates (required with geard-tls-cert: this process\'s own worker or client also connects with geard-tls-cert and checks the server with it)');
+  }
+  return { cert, key, ca, requireClientCert };
 }
 
 function readDiskImage(reader: TableReader, defaults: { dibCmd: string }): DiskImageConfig {
@@ -276,6 +312,7 @@ export function readConfig(document: unknown, file: string): BuilderConfig {
     shutdownGraceMs: root.duration('shutdown-grace', 300_000),
     cloudsFile: optionalPath(root, 'clouds-file', path),
     geardAcl: optionalPath(root, 'geard-acl', path),
+    geardTls: readEmbeddedServerTls(root, path),
     gearmanServers: root.tables('gearman-servers', (t) => readServer(t, path)),
     statsd: root.table('statsd', readStatsd),
     diskimages: root.tables('diskimages', (t) => readDiskImage(t, { dibCmd })),

@@ -3,6 +3,7 @@ import { loadConfig } from '../../config/load.ts';
 import { checkProviderClouds } from '../../uploaders/glance/uploaders-by-provider.ts';
 import { UsageError, runCli } from '../cli-error.ts';
 import { readAccessRules } from '../access-rules.ts';
+import { readEmbeddedTls } from '../embedded-job-server.ts';
 import { createLogger } from '../logger.ts';
 
 export const configValidateCommand = defineCommand({
@@ -15,6 +16,7 @@ export const configValidateCommand = defineCommand({
     runCli(args.debug === true, async () => {
       const config = await loadConfig(args.config);
       if (config.geardAcl !== undefined) readAccessRules(config.geardAcl, 'geard-acl');
+      if (config.geardTls !== undefined) readEmbeddedTls(config.geardTls);
       const problems = await checkProviderClouds(config.providers, { logger: createLogger({ debug: args.debug === true }), cloudsFile: config.cloudsFile });
       if (problems.length > 0) throw new UsageError(`${config.file}: ${problems.join('\n  ')}`);
       process.stdout.write(

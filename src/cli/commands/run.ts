@@ -10,7 +10,7 @@ import { removeUnfinishedUploads } from '../../uploaders/glance/janitor.ts';
 import { createGlanceUploaders } from '../../uploaders/glance/uploaders-by-provider.ts';
 import { BuilderWorker } from '../../worker/builder-worker.ts';
 import { runCli } from '../cli-error.ts';
-import { embeddedServerArgs, reloadRules, startEmbeddedJobServer } from '../embedded-job-server.ts';
+import { embeddedServerArgs, reloadEmbeddedJobServer, startEmbeddedJobServer } from '../embedded-job-server.ts';
 import { createLogger } from '../logger.ts';
 import { waitForStopSignal } from '../signals.ts';
 
@@ -79,7 +79,7 @@ export const runCommand = defineCommand({
         reloading = reloading.then(() =>
           loadConfig(args.config).then(
             async (next) => {
-              if (geard !== undefined) reloadRules(geard, next.geardAcl, logger);
+              if (geard !== undefined) reloadEmbeddedJobServer(geard, config, next, logger);
               builder.reload(next);
               uploaders.forgetCloudFiles();
               await serveClouds(next.providers);

@@ -9,7 +9,7 @@ import type { ServerAddress } from '../../protocol/transport/connect-address.ts'
 import { SchedulerRunner } from '../../scheduler/runner.ts';
 import { StateStore } from '../../scheduler/state-store.ts';
 import { UsageError, runCli } from '../cli-error.ts';
-import { embeddedServerArgs, reloadRules, startEmbeddedJobServer } from '../embedded-job-server.ts';
+import { embeddedServerArgs, reloadEmbeddedJobServer, startEmbeddedJobServer } from '../embedded-job-server.ts';
 import { createLogger } from '../logger.ts';
 import { gearmanFleet, gearmanJobs } from '../scheduler-gearman.ts';
 import { waitForStopSignal } from '../signals.ts';
@@ -61,7 +61,7 @@ export const schedulerCommand = defineCommand({
           (next) => {
             const table = schedulerTable(next);
             if (table.stateFile !== scheduler.stateFile) logger.warn(`reload: state-file changes take a restart; still using ${scheduler.stateFile}`);
-            if (geard !== undefined) reloadRules(geard, next.geardAcl, logger);
+            if (geard !== undefined) reloadEmbeddedJobServer(geard, config, next, logger);
             if (table.listen.host !== scheduler.listen.host || table.listen.port !== scheduler.listen.port) logger.warn(`reload: listen changes take a restart; the API stays on ${api.url}`);
             current = { config: next, scheduler: { ...table, stateFile: scheduler.stateFile } };
             runner.reload(current.config, current.scheduler);
