@@ -31,6 +31,9 @@ describe('the [scheduler] table', () => {
       backoffBaseMs: 30_000,
       backoffCapMs: 7_200_000,
       missingBuildGraceMs: 900_000,
+      cloudJobTimeoutMs: 300_000,
+      jobTimeoutMarginMs: 1_200_000,
+      historyRetentionMs: 30 * 86_400_000,
     });
     expect(config.diskimages.map((d) => [d.name, d.rebuildAgeMs, d.pause])).toEqual([
       ['debian-bookworm', 12 * 3_600_000, false],
@@ -56,6 +59,9 @@ describe('the [scheduler] table', () => {
       backoffBaseMs: 60_000,
       backoffCapMs: 3_600_000,
       missingBuildGraceMs: 600_000,
+      cloudJobTimeoutMs: 600_000,
+      jobTimeoutMarginMs: 600_000,
+      historyRetentionMs: 7 * 86_400_000,
     });
   });
 
@@ -90,6 +96,12 @@ describe('the [scheduler] table', () => {
     ['[scheduler]\nsystem-id = "ci east"', 'scheduler.system-id', 'an id of letters, digits'],
     ['[scheduler]\nbackoff-base = "10m"\nbackoff-cap = "5m"', 'scheduler.backoff-cap', 'at least as long as backoff-base (10m), got "5m"'],
     ['[scheduler]\nmissing-build-grace = "0s"', 'scheduler.missing-build-grace', 'a duration'],
+    ['[scheduler]\ncloud-job-timeout = "0s"', 'scheduler.cloud-job-timeout', 'a duration such as "10m"'],
+    ['[scheduler]\ncloud-job-timeout = 600', 'scheduler.cloud-job-timeout', 'got 600'],
+    ['[scheduler]\njob-timeout-margin = "ten minutes"', 'scheduler.job-timeout-margin', 'a duration such as "10m"'],
+    ['[scheduler]\nhistory-retention = "-1d"', 'scheduler.history-retention', 'a duration such as "7d"'],
+    ['[scheduler]\nhistory-retention = "4000d"', 'scheduler.history-retention', 'a duration of at most 3650d (ten years)'],
+    ['[scheduler]\ncloud-job-timeout = "30d"', 'scheduler.cloud-job-timeout', '(the longest a timer can wait)'],
     ['[scheduler]\nkeep-build = 2', 'scheduler.keep-build', 'no such key'],
     ['scheduler = "yes"', 'scheduler', 'a table ([scheduler])'],
     [image('a', 'rebuild-age = "daily"'), 'diskimages[0].rebuild-age', 'a duration such as "1d"'],

@@ -219,6 +219,32 @@ describe('build', () => {
   });
 });
 
+test('a direct image-build of a diskimage with no ready build is adopted, and no second build of it is started in the same pass', () => {
+  const state = stateOf({ builds: [ready('c1', 'centos', NOW - HOUR)] });
+  const config = planConfigWith();
+  const base = agreeingWorld(state, config);
+  const world = { ...base, builds: new Map([...base.builds, ['0000000001', { builders: ['builder-1'], diskimage: 'debian', formats: ['qcow2'] }]]) };
+  const result = plan(state, config, world, NOW);
+  expect(only(result.actions, 'adopt-build', 'start-build')).toEqual([{ kind: 'adopt-build', buildId: '0000000001', diskimage: 'debian', builder: 'builder-1', formats: ['qcow2'] }]);
+  // And it is uploaded like any ready build.
+  expect(only(result.actions, 'start-upload').filter((a) => a.kind === 'start-upload' && a.diskimage === 'debian')).toEqual([
+    { kind: 'start-upload', buildId: '0000000001', diskimage: 'debian', provider: 'p1' },
+    { kind: 'start-upload', buildId: '0000000001', diskimage: 'debian', provider: 'p2' },
+  ]);
+});
+
+test('adopted direct builds beyond keep-builds: the older ready build goes by the keep rules', () => {
+  const state = stateOf({ builds: [ready('d1', 'debian', NOW - 2 * HOUR), ready('c1', 'centos', NOW - HOUR)] });
+  const config = planConfigWith({ keepBuilds: 1 });
+  const base = agreeingWorld(state, config);
+  const world = { ...base, builds: new Map([...base.builds, ['0000000001', { builders: ['builder-1'], diskimage: 'debian', formats: ['qcow2'] }]]) };
+  const result = plan(state, config, world, NOW);
+  expect(only(result.actions, 'adopt-build', 'start-build', 'delete-build')).toEqual([
+    { kind: 'adopt-build', buildId: '0000000001', diskimage: 'debian', builder: 'builder-1', formats: ['qcow2'] },
+    { kind: 'delete-build', buildId: 'd1', diskimage: 'debian', why: 'superseded' },
+  ]);
+});
+
 describe('upload', () => {
   test('the newest ready build goes to every provider that lists its diskimage, and only there', () => {
     const state = stateOf({ builds: [ready('d0', 'debian', NOW - 2 * HOUR), ready('d1', 'debian', NOW - HOUR)] });

@@ -348,4 +348,47 @@ describe('the scheduler runner, on gearmand with a stand-in builder', () => {
       expect([...order].sort((a, b) => a - b)).toEqual(order);
     }
   });
+
+  test('cloud-job-timeout and job-timeout-margin ([scheduler]) are the timeouts the runner gives its jobs', async () => {
+    config = parseConfig(configText(dir, 'cloud-job-timeout = "7m"\njob-timeout-margin = "3m"'), join(dir, 'scheduler.toml'));
+    scheduler = config.scheduler!;
+    const gearman = gearmanJobs(client);
+    const timeouts = new Map<string, number>();
+    const recording: JobPort = {
+      run(functionName, data, unique, timeoutMs, onProgress) {
+        timeouts.set(functionName.replace(/:.*/, ''), timeoutMs);
+        return gearman.run(functionName, data, unique, timeoutMs, onProgress);
+      },
+    };
+    await settle(newRunner(undefined, recording));
+    const buildTimeout = config.diskimages[0]!.buildTimeoutMs;
+    const uploadTimeout = config.providers[0]!.uploadTimeoutMs;
+    expect(Object.fromEntries(timeouts)).toEqual({
+      'provider-image-list': 7 * 60_000,
+      'image-build': buildTimeout + 3 * 60_000,
+      'image-upload': uploadTimeout + 3 * 60_000,
+    });
+  });
+
+  test('history-retention: gone records older than it are pruned from the state file by the passes; recent history stays', async () => {
+    config = parseConfig(configText(dir, 'history-retention = "1d"'), join(dir, 'scheduler.toml'));
+    scheduler = config.scheduler!;
+    const runner = newRunner();
+    await settle(runner);
+    const first = store.snapshot().builds[0]!.id;
+    const firstUploads = store.snapshot().uploads.map((u) => u.id);
+    now += 2 * HOUR;
+    await settle(runner);
+    const second = store.snapshot().builds.find((b) => b.state === 'ready')!.id;
+    // Gone, and younger than a day: kept for the history.
+    expect(store.build(first)?.state).toBe('gone');
+    expect(firstUploads.map((id) => store.upload(id)?.state)).toEqual(['gone', 'gone']);
+    now += 25 * HOUR;
+    await settle(runner);
+    // A day after: the first build and its uploads are out of the file; the second, gone just now, is history still.
+    expect(store.build(first)).toBeUndefined();
+    expect(firstUploads.map((id) => store.upload(id))).toEqual([undefined, undefined]);
+    expect(store.build(second)?.state).toBe('gone');
+    expect(store.snapshot().builds.map((b) => b.state).sort()).toEqual(['gone', 'ready']);
+  });
 });

@@ -246,6 +246,76 @@ describe('state changes', () => {
   });
 });
 
+describe('history-retention: pruning the history (a real file, times given as the clock)', () => {
+  /** Times in ms: a build b1 superseded by b2 and deleted, failures before and after. */
+  function history(file: string): StateStore {
+    const store = StateStore.open(file);
+    store.recordBuildStarted({ id: 'bf', diskimage: 'debian' }, 50);
+    store.recordBuildFailed('bf', 'DIB exited 1', 60, policy);
+    store.recordBuildStarted({ id: 'b1', diskimage: 'debian' }, 100);
+    store.recordBuildReady('b1', { builder: 'h1', formats: ['qcow2'] }, 200);
+    store.recordUploadStarted({ id: 'u1', buildId: 'b1', provider: 'p1', externalId: 'ext-1', externalName: 'n1' }, 300);
+    store.recordUploadReady('u1', 'ext-1', 400);
+    store.recordBuildStarted({ id: 'b2', diskimage: 'debian' }, 500);
+    store.recordBuildReady('b2', { builder: 'h1', formats: ['qcow2'] }, 600);
+    store.recordUploadStarted({ id: 'uf', buildId: 'b2', provider: 'p1', externalId: 'ext-f', externalName: 'nf' }, 650);
+    store.recordUploadFailed('uf', 'Glance said 503', 660, policy);
+    store.recordUploadStarted({ id: 'u2', buildId: 'b2', provider: 'p1', externalId: 'ext-2', externalName: 'n2' }, 700);
+    store.recordUploadReady('u2', 'ext-2', 800);
+    store.recordUploadDeleting('u1', 'superseded', 850);
+    store.recordUploadGone('u1', 900);
+    store.recordBuildDeleting('b1', 'superseded', 950);
+    store.recordBuildGone('b1', 1000);
+    // Failures nothing succeeded after: the latest word on their diskimage and provider.
+    store.recordUploadStarted({ id: 'uf2', buildId: 'b2', provider: 'p2', externalId: 'ext-f2', externalName: 'nf2' }, 1100);
+    store.recordUploadFailed('uf2', 'p2 refuses', 1150, policy);
+    store.recordBuildStarted({ id: 'bf2', diskimage: 'debian' }, 1200);
+    store.recordBuildFailed('bf2', 'DIB exited 2', 1300, policy);
+    return store;
+  }
+  const ids = (store: StateStore) => {
+    const s = store.snapshot();
+    return { builds: s.builds.map((b) => b.id).sort(), uploads: s.uploads.map((u) => u.id).sort() };
+  };
+
+  test('nothing younger than the cutoff goes', () => {
+    const store = history(freshFile());
+    expect(store.prune(60)).toEqual({ builds: 0, uploads: 0 });
+    expect(ids(store)).toEqual({ builds: ['b1', 'b2', 'bf', 'bf2'], uploads: ['u1', 'u2', 'uf', 'uf2'] });
+    store.close();
+  });
+
+  test('past the cutoff: gone records and failures superseded by a later ready one go; the live records and the last failures stay, in the file', () => {
+    const file = freshFile();
+    const store = history(file);
+    // At 905 only what changed before it: bf (superseded by b1), uf (superseded by u2), u1 (gone); b1 went at 1000.
+    expect(store.prune(905)).toEqual({ builds: 1, uploads: 2 });
+    expect(ids(store)).toEqual({ builds: ['b1', 'b2', 'bf2'], uploads: ['u2', 'uf2'] });
+    expect(store.prune(10_000)).toEqual({ builds: 1, uploads: 0 });
+    store.close();
+    const reopened = StateStore.open(file);
+    expect(ids(reopened)).toEqual({ builds: ['b2', 'bf2'], uploads: ['u2', 'uf2'] });
+    expect(reopened.build('bf2')).toMatchObject({ state: 'failed', reason: 'DIB exited 2' });
+    expect(reopened.upload('uf2')).toMatchObject({ state: 'failed', reason: 'p2 refuses' });
+    reopened.close();
+  });
+
+  test('a gone build goes only with the last upload naming it: a failed upload of a gone build goes with it', () => {
+    const store = StateStore.open(freshFile());
+    store.recordBuildStarted({ id: 'b1', diskimage: 'debian' }, 100);
+    store.recordBuildReady('b1', { builder: 'h1', formats: ['qcow2'] }, 200);
+    store.recordUploadStarted({ id: 'uf', buildId: 'b1', provider: 'p1', externalId: 'ext-f', externalName: 'nf' }, 300);
+    store.recordUploadFailed('uf', 'Glance said 503', 400, policy);
+    store.recordBuildDeleting('b1', 'diskimage-removed', 500);
+    store.recordBuildGone('b1', 600);
+    // The upload failed long ago, but its build changed at 600: both wait for a cutoff past 600.
+    expect(store.prune(550)).toEqual({ builds: 0, uploads: 1 });
+    expect(store.prune(650)).toEqual({ builds: 1, uploads: 0 });
+    expect(ids(store)).toEqual({ builds: [], uploads: [] });
+    store.close();
+  });
+});
+
 describe('operator deletes (the API\'s DELETE /uploads/<id> and /builds/<id>)', () => {
   test('a ready upload is recorded deleting with the reason; again is a no-op; an upload that is not ready is a conflict', () => {
     const store = populated(freshFile());

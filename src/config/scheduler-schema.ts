@@ -28,6 +28,12 @@ export interface SchedulerConfig {
   readonly backoffCapMs: number;
   /** How long a ready build's image-upload:<id> may be absent from every job server before it is missing. */
   readonly missingBuildGraceMs: number;
+  /** How long a provider listing or delete, a builder listing or an image-delete may take before it is counted lost. */
+  readonly cloudJobTimeoutMs: number;
+  /** Added to a build's build-timeout and an upload's upload-timeout (the builder's own, which fires first) for the queue and the way back. */
+  readonly jobTimeoutMarginMs: number;
+  /** Gone and superseded failed records older than this are dropped from the state file. */
+  readonly historyRetentionMs: number;
 }
 
 /** What the scheduler needs from the schema's path rules (relative to the file, no "~"). */
@@ -35,6 +41,8 @@ export interface PathKeys {
   required(reader: TableReader, key: string, fallback: string): string;
   optional(reader: TableReader, key: string): string | undefined;
 }
+
+const DAY_MS = 86_400_000;
 
 export const DEFAULT_LISTEN: ListenAddress = { host: '127.0.0.1', port: 8005 };
 
@@ -69,5 +77,9 @@ export function readScheduler(reader: TableReader, paths: PathKeys): SchedulerCo
     backoffBaseMs,
     backoffCapMs,
     missingBuildGraceMs: reader.duration('missing-build-grace', 600_000),
+    cloudJobTimeoutMs: reader.duration('cloud-job-timeout', 600_000),
+    jobTimeoutMarginMs: reader.duration('job-timeout-margin', 600_000),
+    // Compared with record ages only, never put in a timer: longer than a timer may hold.
+    historyRetentionMs: reader.duration('history-retention', 7 * DAY_MS, { ms: 3_650 * DAY_MS, why: 'ten years' }),
   };
 }

@@ -91,17 +91,18 @@ export class TableReader {
   }
 
   /**
-   * A duration such as "8h", "30m" or "1h30m", in milliseconds. Every duration ends up in a
-   * timer, so the longest one a timer can hold is the maximum: a longer one would fire at once.
+   * A duration such as "8h", "30m" or "1h30m", in milliseconds. Every duration that ends up in a
+   * timer has the longest one a timer can hold as its maximum (a longer one would fire at once);
+   * a duration that only compares ages gives its own `max`.
    */
-  duration(key: string, fallbackMs: number): number {
+  duration(key: string, fallbackMs: number, max: { readonly ms: number; readonly why: string } = { ms: MAX_TIMER_MS, why: 'the longest a timer can wait' }): number {
     const value = this.take(key);
     if (value === undefined) return fallbackMs;
     const ms = typeof value === 'string' ? parseDuration(value) : undefined;
     if (ms === undefined || ms <= 0) {
       throw this.error(key, `a duration such as "${formatDuration(fallbackMs)}" (units ms, s, m, h, d)`, value);
     }
-    if (ms > MAX_TIMER_MS) throw this.error(key, `a duration of at most ${formatDuration(MAX_TIMER_MS)} (the longest a timer can wait)`, value);
+    if (ms > max.ms) throw this.error(key, `a duration of at most ${formatDuration(max.ms)} (${max.why})`, value);
     return ms;
   }
 

@@ -10,6 +10,7 @@ export const uploadFunction = (buildId: string): string => `image-upload:${build
 export const deleteBuildFunction = (buildId: string): string => `image-delete:${buildId}`;
 export const listFunction = (provider: string): string => `provider-image-list:${provider}`;
 export const deleteImageFunction = (provider: string): string => `provider-image-delete:${provider}`;
+export const builderListFunction = (builder: string): string => `builder-image-list:${builder}`;
 
 export function buildRequest(buildId: string): string {
   return JSON.stringify({ 'image-id': buildId });
@@ -68,6 +69,29 @@ export function parseBuildResult(data: string): BuildResult {
     formats: typeof formats === 'object' && formats !== null && !Array.isArray(formats) ? Object.keys(formats).sort() : [],
     builder: optionalString(result.builder),
   };
+}
+
+/** One image of a builder's repository, as builder-image-list:<client-id> answers. */
+export interface BuilderImage {
+  readonly id: string;
+  readonly diskimage: string;
+  readonly formats: readonly string[];
+}
+
+/** builder-image-list's result: {"builder", "images": [{"image-id", "diskimage", "formats": [...], "built-at"}]}. */
+export function parseBuilderListResult(data: string, builder: string): BuilderImage[] {
+  const what = builderListFunction(builder);
+  const images = object(data, what).images;
+  if (!Array.isArray(images)) throw new RunnerError('JOB_RESULT_INVALID', `${what}: the result has no "images" list`);
+  return images.map((entry: unknown, i) => {
+    if (typeof entry !== 'object' || entry === null) throw new RunnerError('JOB_RESULT_INVALID', `${what}: images[${i}] is not an object`);
+    const image = entry as Record<string, unknown>;
+    const id = optionalString(image['image-id']);
+    const diskimage = optionalString(image.diskimage);
+    if (id === undefined || diskimage === undefined) throw new RunnerError('JOB_RESULT_INVALID', `${what}: images[${i}] needs "image-id" and "diskimage"`);
+    const formats = Array.isArray(image.formats) ? image.formats.filter((f): f is string => typeof f === 'string').sort() : [];
+    return { id, diskimage, formats };
+  });
 }
 
 /** image-upload's result: {"external-id": "<glance uuid>", ...}. */

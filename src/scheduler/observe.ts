@@ -19,6 +19,8 @@ export interface FunctionsSeen {
   readonly buildersByDiskimage: ReadonlyMap<string, readonly string[]>;
   /** provider-image-list:<p> and provider-image-delete:<p>, both: who holds each provider's credentials. */
   readonly cloudBuilders: ReadonlyMap<string, readonly string[]>;
+  /** Builders that answer builder-image-list:<client-id> (what their repository holds). */
+  readonly listingBuilders: ReadonlySet<string>;
 }
 
 /** A builder's connections are "<client-id>/build", "/upload" and "/cloud" (provider-image-*); the builder is <client-id>. */
@@ -40,6 +42,7 @@ export function observeFunctions(listings: readonly (readonly RegisteredWorker[]
   const buildersByDiskimage = new Map<string, Set<string>>();
   const lists = new Map<string, Set<string>>();
   const deletes = new Map<string, Set<string>>();
+  const listingBuilders = new Set<string>();
   const prefixes: [string, Map<string, Set<string>>][] = [
     ['image-upload:', builds],
     ['image-build:', buildersByDiskimage],
@@ -50,6 +53,7 @@ export function observeFunctions(listings: readonly (readonly RegisteredWorker[]
     for (const worker of workers) {
       const builder = builderOf(worker.clientId);
       for (const fn of worker.functions) {
+        if (fn === `builder-image-list:${builder}`) listingBuilders.add(builder);
         for (const [prefix, map] of prefixes) {
           if (fn.startsWith(prefix) && fn.length > prefix.length) add(map, fn.slice(prefix.length), builder);
         }
@@ -61,7 +65,7 @@ export function observeFunctions(listings: readonly (readonly RegisteredWorker[]
     const both = [...listers].filter((b) => deletes.get(provider)?.has(b));
     if (both.length > 0) cloudBuilders.set(provider, new Set(both));
   }
-  return { builds: sorted(builds), buildersByDiskimage: sorted(buildersByDiskimage), cloudBuilders: sorted(cloudBuilders) };
+  return { builds: sorted(builds), buildersByDiskimage: sorted(buildersByDiskimage), cloudBuilders: sorted(cloudBuilders), listingBuilders };
 }
 
 /**

@@ -156,6 +156,10 @@ class Planner {
     for (const [id, observed] of this.world.builds) {
       if (this.buildsById.has(id) || observed.diskimage === undefined || !this.configured.has(observed.diskimage)) continue;
       this.actions.push({ kind: 'adopt-build', buildId: id, diskimage: observed.diskimage, builder: observed.builders[0], formats: observed.formats });
+      // Counted from this pass on, as the record adopt-build commits: no second build of its diskimage, and it is kept or deleted by the keep rules.
+      const adopted: BuildRecord = { id, diskimage: observed.diskimage, state: 'ready', builder: observed.builders[0], formats: observed.formats, createdAt: this.now, stateAt: this.now, readyAt: this.now, reason: undefined };
+      this.buildsById.set(id, adopted);
+      push(this.buildsByDiskimage, observed.diskimage, adopted);
     }
   }
 

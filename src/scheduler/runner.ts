@@ -6,7 +6,9 @@ import { oneLine } from '../errors/thrown.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
 import type { Action, Wait } from './actions.ts';
 import {
+  type BuilderImage,
   buildFunction,
+  builderListFunction,
   buildRequest,
   deleteBuildFunction,
   deleteImageFunction,
@@ -14,6 +16,7 @@ import {
   listFunction,
   listRequest,
   parseBuildResult,
+  parseBuilderListResult,
   parseListResult,
   parseUploadResult,
   uploadFunction,
@@ -29,13 +32,8 @@ import type { BackoffPolicy, BuildRecord, UploadRecord } from './state.ts';
 import type { StateStore } from './state-store.ts';
 import type { ListedImage, ProviderView, World } from './world.ts';
 
-/**
- * How long the runner waits for jobs that have no timeout of their own in the config: a listing
- * or a delete that no builder answers in this long is counted lost (and tried again later).
- */
-const CLOUD_JOB_TIMEOUT_MS = 10 * 60_000;
-/** Beyond a build's or upload's own timeout (the builder's, which fires first), for the queue and the result's way back. */
-const JOB_TIMEOUT_MARGIN_MS = 10 * 60_000;
+/** How often history-retention is applied: old history needs no hurry, and a prune scans every record. */
+const PRUNE_EVERY_MS = 3_600_000;
 /** A build job of a diskimage the config no longer names: nodepool's build-timeout. */
 const DEFAULT_BUILD_TIMEOUT_MS = 8 * 3_600_000;
 
@@ -96,6 +94,9 @@ export class SchedulerRunner {
   private timerInterval = 0;
   private storedSystemId: string | undefined;
   private lastPassAt: number | undefined;
+  private lastPruneAt: number | undefined;
+  /** Builds the state never knew (a direct image-build), as their builders' listings describe them. */
+  private readonly foreignBuilds = new Map<string, BuilderImage>();
   private waits: readonly Wait[] = [];
 
   constructor(private readonly options: RunnerOptions) {
@@ -194,7 +195,7 @@ export class SchedulerRunner {
       return;
     }
     const seen = observeFunctions(fleet.listings);
-    const providers = await this.sweep(seen);
+    const [providers] = await Promise.all([this.sweep(seen), this.learnForeignBuilds(seen)]);
     if (this.stopped) return;
 
     // From here to the last decision nothing awaits: the state, the jobs running and the plan are one moment.
@@ -202,7 +203,7 @@ export class SchedulerRunner {
     const state = this.store.snapshot();
     const watched = state.builds.filter((b) => b.state === 'ready' || b.state === 'deleting').map((b) => b.id);
     const world: World = {
-      builds: new Map([...seen.builds].map(([id, builders]) => [id, { builders, diskimage: undefined, formats: [] }])),
+      builds: new Map([...seen.builds].map(([id, builders]) => [id, { builders, diskimage: this.foreignBuilds.get(id)?.diskimage, formats: this.foreignBuilds.get(id)?.formats ?? [] }])),
       absentSince: this.absence.observe(watched, seen.builds, now),
       buildersByDiskimage: seen.buildersByDiskimage,
       providers,
@@ -212,7 +213,51 @@ export class SchedulerRunner {
     for (const action of decided.actions) this.act(action, now);
     this.waits = decided.waits;
     this.lastPassAt = now;
+    this.pruneHistory(now);
     emit(this.events, 'passEnded', { startedAt, endedAt: this.clock.now(), actions: decided.actions });
+  }
+
+  /** Drops gone and superseded failed records older than history-retention, at most every PRUNE_EVERY_MS. */
+  private pruneHistory(now: number): void {
+    if (this.lastPruneAt !== undefined && now - this.lastPruneAt < PRUNE_EVERY_MS) return;
+    this.lastPruneAt = now;
+    try {
+      const pruned = this.store.prune(now - this.scheduler.historyRetentionMs);
+      if (pruned.builds + pruned.uploads > 0) this.logger.info(`scheduler: pruned ${pruned.builds} build and ${pruned.uploads} upload record(s) older than history-retention`);
+    } catch (err) {
+      this.logger.warn(`scheduler: pruning the state file failed: ${oneLine(err)}`);
+    }
+  }
+
+  /**
+   * A build some builder registers (image-upload:<id>) that the state does not hold was made by
+   * a direct image-build: its registration does not say its diskimage, so the builder's own
+   * listing (builder-image-list:<client-id>) is asked, once per build. Builders that do not
+   * serve the listing (older ones) leave such builds alone.
+   */
+  private async learnForeignBuilds(seen: FunctionsSeen): Promise<void> {
+    for (const id of this.foreignBuilds.keys()) if (!seen.builds.has(id)) this.foreignBuilds.delete(id);
+    const ask = new Set<string>();
+    for (const [id, builders] of seen.builds) {
+      if (this.foreignBuilds.has(id) || this.store.build(id) !== undefined) continue;
+      for (const builder of builders) if (seen.listingBuilders.has(builder)) ask.add(builder);
+    }
+    await Promise.all(
+      [...ask].map(async (builder) => {
+        const outcome = await this.jobs.run(builderListFunction(builder), '{}', randomUUID(), this.scheduler.cloudJobTimeoutMs);
+        if (outcome.kind !== 'complete') {
+          this.logger.warn(`scheduler: listing builder ${builder}'s images failed: ${outcome.reason}`);
+          return;
+        }
+        try {
+          for (const image of parseBuilderListResult(outcome.data, builder)) {
+            if (seen.builds.has(image.id)) this.foreignBuilds.set(image.id, image);
+          }
+        } catch (err) {
+          this.logger.warn(`scheduler: listing builder ${builder}'s images: ${oneLine(err)}`);
+        }
+      }),
+    );
   }
 
   /** Lists every provider some builder holds credentials for, or that the state or the file names. */
@@ -230,7 +275,7 @@ export class SchedulerRunner {
   }
 
   private async list(provider: string): Promise<Omit<ListedImage, 'passes'>[] | undefined> {
-    const outcome = await this.jobs.run(listFunction(provider), listRequest(this.systemId), randomUUID(), CLOUD_JOB_TIMEOUT_MS);
+    const outcome = await this.jobs.run(listFunction(provider), listRequest(this.systemId), randomUUID(), this.scheduler.cloudJobTimeoutMs);
     if (outcome.kind !== 'complete') {
       this.logger.warn(`scheduler: listing ${provider} failed: ${outcome.reason}`);
       return undefined;
@@ -300,7 +345,7 @@ export class SchedulerRunner {
   }
 
   private submitBuild(buildId: string, diskimage: string): void {
-    const timeout = (this.config.diskimages.find((d) => d.name === diskimage)?.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS) + JOB_TIMEOUT_MARGIN_MS;
+    const timeout = (this.config.diskimages.find((d) => d.name === diskimage)?.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS) + this.scheduler.jobTimeoutMarginMs;
     this.launch(buildId, 'build', buildFunction(diskimage), buildRequest(buildId), timeout, (outcome, now) => {
       if (outcome.kind === 'failed') {
         this.store.recordBuildFailed(buildId, outcome.reason, now, this.policy);
@@ -318,7 +363,7 @@ export class SchedulerRunner {
   }
 
   private submitBuildDelete(buildId: string, recorded: boolean): void {
-    this.launch(buildId, 'build-delete', deleteBuildFunction(buildId), '{}', CLOUD_JOB_TIMEOUT_MS, (outcome, now) => {
+    this.launch(buildId, 'build-delete', deleteBuildFunction(buildId), '{}', this.scheduler.cloudJobTimeoutMs, (outcome, now) => {
       if (outcome.kind !== 'complete') return this.hold(buildId, outcome, now);
       // The builder's CANT_DO for the image may reach a job server after its WORK_COMPLETE reached
       // us (another connection): a listing soon after could still show it, and look like a stray.
@@ -331,7 +376,7 @@ export class SchedulerRunner {
     const upload = this.store.upload(uploadId);
     if (!upload) return;
     const provider = this.config.providers.find((p) => p.name === upload.provider);
-    const timeout = (provider?.uploadTimeoutMs ?? 3_600_000) + JOB_TIMEOUT_MARGIN_MS;
+    const timeout = (provider?.uploadTimeoutMs ?? 3_600_000) + this.scheduler.jobTimeoutMarginMs;
     const data = uploadRequest({ provider: upload.provider, imageName: upload.externalName, uploadId, systemId: this.systemId, externalId: upload.externalId });
     this.launch(uploadId, 'upload', uploadFunction(upload.buildId), data, timeout, (outcome, now) => {
       if (outcome.kind === 'lost') return this.hold(uploadId, outcome, now);
@@ -351,7 +396,7 @@ export class SchedulerRunner {
   }
 
   private submitImageDelete(key: string, provider: string, externalId: string, recorded: boolean): void {
-    this.launch(key, 'image-delete', deleteImageFunction(provider), deleteImageRequest(externalId), CLOUD_JOB_TIMEOUT_MS, (outcome, now) => {
+    this.launch(key, 'image-delete', deleteImageFunction(provider), deleteImageRequest(externalId), this.scheduler.cloudJobTimeoutMs, (outcome, now) => {
       if (outcome.kind !== 'complete') return this.hold(key, outcome, now);
       if (recorded) this.store.recordUploadGone(key, now);
     });

@@ -7,6 +7,7 @@ import { StateError } from './state-errors.ts';
 import { insertDocumentRows } from './state-import.ts';
 import { type BackoffRow, type BuildRequestRow, type BuildRow, type Columns, type PauseRow, type UploadRow, backoffOf, buildOf, buildRequestOf, insertBuildRow, pauseOf, toProvider, updateRow, uploadOf } from './state-rows.ts';
 import { openStateDatabase } from './state-schema.ts';
+import { type Pruned, pruneHistory } from './state-prune.ts';
 import { ADOPTABLE_BUILD, ADOPTABLE_UPLOAD, BUILD_FROM, UPLOAD_FROM } from './state-transitions.ts';
 
 export { SCHEMA_VERSION } from './state-schema.ts';
@@ -258,6 +259,11 @@ export class StateStore {
       for (const upload of ready) this.moveUpload(upload.id, 'deleting', now, { reason: `operator request (build ${id})` });
       return moved;
     });
+  }
+
+  /** Drops history last changed before `cutoff` (history-retention ago): see pruneHistory. One transaction. */
+  prune(cutoff: number): Pruned {
+    return this.write(() => pruneHistory(this.db, cutoff));
   }
 
   // ---- export-state / import-state ----

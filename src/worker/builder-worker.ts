@@ -17,11 +17,13 @@ import { FollowStream } from './follow-stream.ts';
 import type { ImageRecord } from '../images/image-record.ts';
 import { ImageLocks } from './image-locks.ts';
 import {
+  BUILDER_LIST_PREFIX,
   BUILD_PREFIX,
   DELETE_PREFIX,
   PROVIDER_DELETE_PREFIX,
   PROVIDER_LIST_PREFIX,
   UPLOAD_PREFIX,
+  checkBuilderListRequest,
   checkDeleteRequest,
   jsonResult,
   parseBuildRequest,
@@ -101,6 +103,10 @@ export class BuilderWorker {
     const images = await this.repository.recover();
     for (const image of this.config.diskimages) this.registerBuild(image);
     for (const image of images) this.registerImage(image.id);
+    // On the cloud connections when there are some: a listing must not queue behind hours of builds or uploads.
+    this.worker.register(BUILDER_LIST_PREFIX + this.config.clientId, (job) => this.listImages(job), {
+      jobClass: this.options.cloudImages ? 'cloud' : 'upload',
+    });
     this.worker.start();
     this.metricsTimer = setInterval(() => this.reportWorkerState(), 10_000);
     this.metricsTimer.unref();
@@ -210,6 +216,8 @@ export class BuilderWorker {
       this.metrics.buildFinished(name, 0, Date.now() - started, sizes);
       return jsonResult({
         'image-id': record.id,
+        diskimage: name,
+        builder: this.config.clientId,
         formats: Object.fromEntries(Object.entries(record.formats).map(([f, file]) => [f, { size: file.size, sha256: file.sha256 }])),
       });
     } catch (err) {
@@ -304,6 +312,20 @@ export class BuilderWorker {
         'created-at': image.createdAt,
         builder: image.builder,
         provider: image.provider,
+      })),
+    });
+  }
+
+  /** builder-image-list:<client-id>: what this builder's repository holds (the scheduler adopts builds it never started). */
+  private listImages(job: WorkerJob): string {
+    checkBuilderListRequest(job.payload);
+    return jsonResult({
+      builder: this.config.clientId,
+      images: this.repository.list().map((image) => ({
+        'image-id': image.id,
+        diskimage: image.name,
+        formats: Object.keys(image.formats).sort(),
+        'built-at': image.build.finished,
       })),
     });
   }

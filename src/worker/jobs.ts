@@ -8,6 +8,10 @@
  *   provider-image-list:<p>    empty, {} or {"system-id": "<id>"}  → {"images": [{"external-id", "name", "status",
  *                              "upload-id", "build-id", "system-id", "created-at", ...}]}
  *   provider-image-delete:<p>  {"external-id": "<uuid>"}           → {} or {"already-gone": true}
+ * The builder's own repository, one function per builder (for the scheduler to adopt builds it never started):
+ *   builder-image-list:<client-id>  empty or {}  → {"builder": "<client-id>", "images": [{"image-id", "diskimage",
+ *                                                   "formats": ["qcow2", ...], "built-at": "<ISO-8601>"}]}
+ * image-build's result names the builder and the diskimage: {"image-id", "diskimage", "builder", "formats": {...}}.
  * Extra result keys are welcome; the keys above keep their meaning. An upload's WORK_STATUS
  * counts KiB (see uploadProgress).
  */
@@ -20,6 +24,7 @@ export const UPLOAD_PREFIX = 'image-upload:';
 export const DELETE_PREFIX = 'image-delete:';
 export const PROVIDER_LIST_PREFIX = 'provider-image-list:';
 export const PROVIDER_DELETE_PREFIX = 'provider-image-delete:';
+export const BUILDER_LIST_PREFIX = 'builder-image-list:';
 
 /** Job data larger than this is refused before it is parsed. */
 export const MAX_JOB_DATA = 64 * 1024;
@@ -159,6 +164,13 @@ export function parseProviderDeleteRequest(payload: Uint8Array): ProviderDeleteR
   const externalId = optionalUuid(data, 'external-id');
   if (externalId === undefined) throw badRequest('"external-id" (the Glance image id to delete) is required');
   return { externalId };
+}
+
+/** builder-image-list takes no arguments: empty, {}, "" or null. */
+export function checkBuilderListRequest(payload: Uint8Array): void {
+  if (payload.length <= MAX_JOB_DATA && isEmptyData(payload)) return;
+  const extra = Object.keys(parseObject(payload, 'builder-image-list'))[0];
+  if (extra !== undefined) throw badRequest(`builder-image-list takes no data (empty or {}), not ${JSON.stringify(extra).slice(0, 80)}`);
 }
 
 /** image-delete takes no arguments; it accepts what schedulers really send. */

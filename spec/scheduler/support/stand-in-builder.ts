@@ -81,7 +81,7 @@ export class StandInBuilder {
     this.builds.add(id);
     this.worker.register(`image-upload:${id}`, (j) => this.upload(j, id));
     this.worker.register(`image-delete:${id}`, (j) => this.deleteBuild(j, id));
-    return JSON.stringify({ 'image-id': id, formats: { qcow2: { size: 1 } }, diskimage });
+    return JSON.stringify({ 'image-id': id, diskimage, builder: this.name, formats: { qcow2: { size: 1 } } });
   }
 
   private async upload(job: WorkerJob, buildId: string): Promise<string> {
