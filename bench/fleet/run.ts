@@ -16,6 +16,7 @@ import { startEmbeddedServer } from '../../spec/support/embedded-server.ts';
 import { startGearmand } from '../../spec/support/gearmand.ts';
 import { peakRss, rss } from '../../spec/support/process-stats.ts';
 import { Child } from '../jobs/children.ts';
+import { cpuMs } from '../jobs/cpu.ts';
 import { type ClientReport, DONE, EXIT, GO, READY, RESULT, STOP } from '../jobs/harness/lines.ts';
 import { median, percentileSorted } from '../jobs/stats.ts';
 import { type FleetShape, clientIdOf, totalConns, totalFunctions } from './fleet.ts';
@@ -41,10 +42,10 @@ const SERVERS = [
   { name: 'ours', start: startEmbeddedServer },
 ] as const;
 
-type Figure = 'register' | 'status' | 'workers' | 'jobsPerSecond' | 'p50' | 'p99' | 'rssEmpty' | 'rssRegistered' | 'rssAfterJobs' | 'hwm' | 'listening' | 'reregister';
+type Figure = 'register' | 'registerCpu' | 'jobCpu' | 'status' | 'workers' | 'jobsPerSecond' | 'p50' | 'p99' | 'rssEmpty' | 'rssRegistered' | 'rssAfterJobs' | 'hwm' | 'listening' | 'reregister';
 type Samples = Record<Figure, number[]>;
 
-const newSamples = (): Samples => ({ register: [], status: [], workers: [], jobsPerSecond: [], p50: [], p99: [], rssEmpty: [], rssRegistered: [], rssAfterJobs: [], hwm: [], listening: [], reregister: [] });
+const newSamples = (): Samples => ({ register: [], registerCpu: [], jobCpu: [], status: [], workers: [], jobsPerSecond: [], p50: [], p99: [], rssEmpty: [], rssRegistered: [], rssAfterJobs: [], hwm: [], listening: [], reregister: [] });
 
 async function timed<T>(action: () => Promise<T>): Promise<[T, number]> {
   const t0 = performance.now();
@@ -88,13 +89,15 @@ async function adminLatencies(server: ChildServer, shape: FleetShape, samples: S
   }
 }
 
-async function runJobs(shape: FleetShape, runId: number, samples: Samples): Promise<void> {
+async function runJobs(shape: FleetShape, runId: number, serverPid: number, samples: Samples): Promise<void> {
   const args = { host: shape.host, port: shape.port, fn: '', conns: CLIENT_CONNS, runId, first: 0, jobs: JOBS, warmup: WARMUP, inflight: IN_FLIGHT, functions: totalFunctions(shape) };
   const client = new Child({ cmd: process.execPath, args: [join(import.meta.dir, 'client-main.ts'), JSON.stringify(args)], label: 'fleet client' });
   try {
     await client.expect(READY, WAIT_MS);
+    const cpu = cpuMs(serverPid);
     client.send(GO);
     const report = JSON.parse(await client.expect(RESULT, WAIT_MS * 5)) as ClientReport;
+    samples.jobCpu.push(((cpuMs(serverPid) - cpu) * 1000) / report.jobs);
     if (report.bad > 0) throw new Error(`${report.bad} jobs came back with the wrong payload`);
     const latencies = Float64Array.from(report.latUs).sort();
     samples.jobsPerSecond.push((report.jobs * 1000) / (report.endMs - report.startMs));
@@ -118,11 +121,13 @@ async function scenario(kind: (typeof SERVERS)[number], round: number, samples: 
   try {
     samples.rssEmpty.push(rss(server.pid));
     await Promise.all(workers.map((w) => w.expect(READY, WAIT_MS)));
+    const cpu = cpuMs(server.pid);
     for (const w of workers) w.send(GO);
     samples.register.push((await timed(() => whenAllRegistered(server, totalFunctions(shape))))[1]);
+    samples.registerCpu.push(cpuMs(server.pid) - cpu);
     samples.rssRegistered.push(rss(server.pid));
     await adminLatencies(server, shape, samples);
-    await runJobs(shape, round + 1, samples);
+    await runJobs(shape, round + 1, server.pid, samples);
     samples.rssAfterJobs.push(rss(server.pid));
     samples.hwm.push(peakRss(server.pid));
     for (let r = 0; r < RESTARTS; r++) {
@@ -138,13 +143,15 @@ async function scenario(kind: (typeof SERVERS)[number], round: number, samples: 
   }
 }
 
-const ROWS: readonly (readonly [Figure, string, 'ms' | 'MiB' | 'jobs/s'])[] = [
+const ROWS: readonly (readonly [Figure, string, 'ms' | 'µs' | 'MiB' | 'jobs/s'])[] = [
   ['register', 'all functions listed by status, from connect', 'ms'],
+  ['registerCpu', 'server CPU until then (status polls included)', 'ms'],
   ['status', '`status` (median)', 'ms'],
   ['workers', '`workers` (median)', 'ms'],
   ['jobsPerSecond', `${JOBS.toLocaleString('en')} jobs spread over the functions`, 'jobs/s'],
   ['p50', 'job latency p50', 'ms'],
   ['p99', 'job latency p99', 'ms'],
+  ['jobCpu', 'server CPU per job', 'µs'],
   ['rssEmpty', 'RSS before the fleet connects', 'MiB'],
   ['rssRegistered', 'RSS with the fleet registered', 'MiB'],
   ['rssAfterJobs', 'RSS after the jobs', 'MiB'],

@@ -1,7 +1,7 @@
 /** In-memory stand-ins for connections, for unit tests of the store and the wake-ups. */
 import { Buffer } from 'node:buffer';
 import type { Ability, ClientSide, FunctionEntry, Job, SleepState, WorkerSide } from '../../../src/protocol/server/job.ts';
-import { JobStore, type StoreLimits, type Submission } from '../../../src/protocol/server/job-store.ts';
+import { JobStore, type StoreLimits, type Submission, addWorker } from '../../../src/protocol/server/job-store.ts';
 import { HIGH, LOW, NORMAL, type Priority } from '../../../src/protocol/server/job.ts';
 
 export { HIGH, LOW, NORMAL };
@@ -12,12 +12,20 @@ export class FakeWorker implements WorkerSide {
   readonly id = ++ids;
   readonly abilities = new Map<string, Ability>();
   readonly running = new Set<Job>();
+  readonly ready = new Set<FunctionEntry>();
   sleep: SleepState = 'awake';
   wokenAt = 0;
+  sleptAt = 0;
   noops = 0;
 
   constructor(...fns: FunctionEntry[]) {
-    for (const fn of fns) this.abilities.set(fn.name, { fn, timeoutMs: 0 });
+    for (const fn of fns) this.can(fn);
+  }
+
+  /** CAN_DO, as the broker records it. */
+  can(fn: FunctionEntry): void {
+    this.abilities.set(fn.name, { fn, timeoutMs: 0 });
+    addWorker(this, fn);
   }
 
   sendNoop(): void {

@@ -54,7 +54,7 @@ describe('Wakeups', () => {
     // `both` woke for g's job and takes it (the older one); f's job stays, and onlyG cannot do f.
     expect(wakeups.awake(both)).toBe(true);
     expect(s.take(both)?.unique).toBe('job-g');
-    for (const { fn } of both.abilities.values()) wakeups.balance(fn);
+    wakeups.rebalance(both);
     expect(onlyG.noops).toBe(0);
     expect(f.runnable).toBe(1);
     expect(wakeups.awake(both)).toBe(false);
@@ -84,7 +84,7 @@ describe('Wakeups', () => {
     const worker = new FakeWorker();
     wakeups.sleep(worker, false);
     submit(s, submission('f', 'x'));
-    worker.abilities.set(fn.name, { fn, timeoutMs: 0 });
+    worker.can(fn);
     wakeups.added(worker, fn);
     expect(worker.noops).toBe(1);
     wakeups.stop();

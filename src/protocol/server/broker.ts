@@ -7,7 +7,7 @@ import type { Logger } from '../../util/log.ts';
 import { MAX_TIMER_MS } from '../../util/timers.ts';
 import { Type } from '../codec/packets.ts';
 import { type Ability, type ClientSide, type Job, type WorkerSide } from './job.ts';
-import { JobStore, type Submission, latin1 } from './job-store.ts';
+import { JobStore, type Submission, addWorker, latin1, removeWorker } from './job-store.ts';
 import type { ResolvedOptions } from './options.ts';
 import { Wakeups } from './wakeups.ts';
 import { NO_JOB, errorPacket, response } from './wire.ts';
@@ -69,20 +69,17 @@ export class Broker {
 
   canDo(peer: BrokerPeer, name: Uint8Array, timeoutMs: number): void {
     const fn = this.store.functionFor(name);
-    const known = peer.abilities.get(fn.name);
     peer.abilities.set(fn.name, { fn, timeoutMs });
-    if (known !== undefined) return;
-    fn.workers.add(peer);
-    this.wakeups.added(peer, fn);
+    if (addWorker(peer, fn)) this.wakeups.added(peer, fn);
   }
 
   /** CANT_DO. Unlike gearmand, jobs of the function that the worker runs stay with it. */
   cantDo(peer: BrokerPeer, name: string): void {
     const ability = peer.abilities.get(name);
     if (ability === undefined) return;
-    this.wakeups.removed(peer, ability.fn);
     peer.abilities.delete(name);
-    ability.fn.workers.delete(peer);
+    removeWorker(peer, ability.fn);
+    this.wakeups.removed(peer, ability.fn);
   }
 
   resetAbilities(peer: BrokerPeer): void {
@@ -102,7 +99,7 @@ export class Broker {
       const timeoutMs = peer.abilities.get(job.fn.name)?.timeoutMs ?? 0;
       if (timeoutMs > 0) job.timer = setTimeout(() => this.timedOut(job), timeoutMs);
     }
-    if (wasWoken) for (const { fn } of peer.abilities.values()) this.wakeups.balance(fn);
+    if (wasWoken) this.wakeups.rebalance(peer);
   }
 
   /** The running job `handle` of this worker, or undefined after answering ERROR. */
@@ -151,7 +148,7 @@ export class Broker {
   /** A connection closed: its running jobs are requeued, its submissions stop waiting. */
   closed(peer: BrokerPeer): void {
     this.wakeups.gone(peer);
-    for (const { fn } of peer.abilities.values()) fn.workers.delete(peer);
+    for (const { fn } of peer.abilities.values()) removeWorker(peer, fn);
     peer.abilities.clear();
     for (const job of [...peer.running]) this.requeue(job, `its worker (${peer.label}) disconnected`);
     for (const job of [...peer.waiting.keys()]) this.store.detach(job, peer);

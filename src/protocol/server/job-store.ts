@@ -56,6 +56,20 @@ function own(bytes: Uint8Array): Uint8Array {
   return copy;
 }
 
+/** CAN_DO: the worker does `fn` from now on; false when it already did. */
+export function addWorker(worker: WorkerSide, fn: FunctionEntry): boolean {
+  if (fn.workers.has(worker)) return false;
+  fn.workers.add(worker);
+  if (fn.runnable > 0) worker.ready.add(fn);
+  return true;
+}
+
+/** CANT_DO, or the connection closed. */
+export function removeWorker(worker: WorkerSide, fn: FunctionEntry): void {
+  fn.workers.delete(worker);
+  worker.ready.delete(fn);
+}
+
 const QUEUE_FULL = { ok: false, code: 'QUEUE_ERROR', text: 'Job queue is full' } as const;
 
 export class JobStore {
@@ -126,9 +140,7 @@ export class JobStore {
   take(worker: WorkerSide): Job | undefined {
     for (;;) {
       let best: Job | undefined;
-      for (const ability of worker.abilities.values()) {
-        const fn = ability.fn;
-        if (fn.runnable === 0) continue;
+      for (const fn of worker.ready) {
         for (const p of PRIORITIES) {
           const head = fn.queues[p].peek();
           if (head === undefined) continue;
@@ -138,7 +150,7 @@ export class JobStore {
       }
       if (best === undefined) return undefined;
       const fn = best.fn;
-      fn.queues[best.priority].shift();
+      this.dequeue(fn, best.priority);
       if (best.ignored) {
         this.forget(best);
         continue;
@@ -154,8 +166,7 @@ export class JobStore {
 
   /** True when a worker with these abilities would get a job now. */
   hasWorkFor(worker: WorkerSide): boolean {
-    for (const ability of worker.abilities.values()) if (ability.fn.runnable > 0) return true;
-    return false;
+    return worker.ready.size > 0;
   }
 
   /**
@@ -178,7 +189,7 @@ export class JobStore {
     job.state = 'queued';
     job.numerator = NO_PROGRESS;
     job.denominator = NO_PROGRESS;
-    job.fn.queues[job.priority].push(job);
+    this.enqueue(job);
     return 'requeued';
   }
 
@@ -224,7 +235,7 @@ export class JobStore {
         continue;
       }
       job.state = 'queued';
-      job.fn.queues[job.priority].push(job);
+      this.enqueue(job);
       released.add(job.fn);
     }
     return released;
@@ -265,9 +276,21 @@ export class JobStore {
       job.state = 'scheduled';
       this.due.push(job);
     } else {
-      fn.queues[job.priority].push(job);
+      this.enqueue(job);
     }
     return job;
+  }
+
+  /** Into its function's queue; the function's first runnable job makes it ready for its workers. */
+  private enqueue(job: Job): void {
+    const fn = job.fn;
+    if (fn.runnable === 0) for (const worker of fn.workers) worker.ready.add(fn);
+    fn.queues[job.priority].push(job);
+  }
+
+  private dequeue(fn: FunctionEntry, priority: Priority): void {
+    fn.queues[priority].shift();
+    if (fn.runnable === 0) for (const worker of fn.workers) worker.ready.delete(fn);
   }
 
   private ignore(job: Job): void {

@@ -27,9 +27,16 @@ export interface WorkerSide {
   readonly id: number;
   readonly abilities: ReadonlyMap<string, Ability>;
   readonly running: Set<Job>;
+  /**
+   * Of its functions, those with a job it may take now (kept by JobStore as queues fill and
+   * empty), so a job costs the same whether the worker registered one function or thousands.
+   */
+  readonly ready: Set<FunctionEntry>;
   sleep: SleepState;
   /** When the last NOOP went out (ms), for the wake-up timeout. */
   wokenAt: number;
+  /** Order of its last PRE_SLEEP among all workers: the longest asleep is woken first. */
+  sleptAt: number;
   sendNoop(): void;
 }
 
@@ -53,10 +60,6 @@ export class FunctionEntry {
   running = 0;
   /** Connections that registered this function. */
   readonly workers = new Set<WorkerSide>();
-  /** Of those, the ones asleep that no NOOP was sent to yet. */
-  readonly sleepers = new Set<WorkerSide>();
-  /** Of those, the ones sent a NOOP that did not grab yet. */
-  woken = 0;
 
   constructor(
     /** Latin-1 of the wire bytes, so any bytes round-trip. */

@@ -11,7 +11,7 @@ import { PartialPacketWatch } from '../transport/partial-packet-watch.ts';
 import { WriteQueue } from '../transport/write-queue.ts';
 import type { ConnectionGrants } from './acl/grants.ts';
 import { verifiedCommonName } from './acl/identity.ts';
-import type { Ability, ClientSide, Job, SleepState, WorkerSide } from './job.ts';
+import type { Ability, ClientSide, FunctionEntry, Job, SleepState, WorkerSide } from './job.ts';
 import { NOOP, errorPacket, latin1Bytes, protocolErrorName } from './wire.ts';
 
 export interface PeerHandlers {
@@ -52,8 +52,10 @@ export class Peer implements WorkerSide, ClientSide {
   readonly abilities = new Map<string, Ability>();
   readonly running = new Set<Job>();
   readonly waiting = new Map<Job, number>();
+  readonly ready = new Set<FunctionEntry>();
   sleep: SleepState = 'awake';
   wokenAt = 0;
+  sleptAt = 0;
 
   private readonly decoder: Decoder;
   private readonly output: WriteQueue;

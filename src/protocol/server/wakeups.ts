@@ -3,12 +3,14 @@
  * runnable, and per function only as many workers are woken as there are runnable jobs: no
  * thundering herd (gearmand wakes every sleeper). A woken worker that does not grab within
  * `timeoutMs` stops counting, so its jobs are offered to other sleepers instead of stranding.
+ * Nothing here walks a worker's whole function list: a fleet's builders register hundreds.
  */
 import type { FunctionEntry, WorkerSide } from './job.ts';
 
 export class Wakeups {
   private readonly woken = new Set<WorkerSide>();
   private sweeper: ReturnType<typeof setInterval> | undefined;
+  private sleeps = 0;
 
   constructor(private readonly timeoutMs: number) {}
 
@@ -20,13 +22,13 @@ export class Wakeups {
       return;
     }
     worker.sleep = 'sleeping';
-    for (const { fn } of worker.abilities.values()) fn.sleepers.add(worker);
+    worker.sleptAt = ++this.sleeps;
   }
 
   /**
    * Any GRAB: the worker is awake and stops counting as a sleeper or a pending wake-up.
    * True when it had been woken: its wake-up was counted against every function it can do,
-   * so after the grab the caller balances those functions again.
+   * so after the grab the caller rebalances (rebalance()).
    */
   awake(worker: WorkerSide): boolean {
     if (worker.sleep === 'awake') return false;
@@ -35,40 +37,44 @@ export class Wakeups {
     return wasWoken;
   }
 
-  /** CAN_DO while asleep or woken: it now counts for this function too. */
+  /** CAN_DO (after the store added it): a sleeper now counts for this function too. */
   added(worker: WorkerSide, fn: FunctionEntry): void {
-    if (worker.sleep === 'sleeping') {
-      fn.sleepers.add(worker);
-      this.balance(fn);
-    } else if (worker.sleep === 'woken') {
-      fn.woken++;
-    }
+    if (worker.sleep === 'sleeping') this.balance(fn);
   }
 
-  /** CANT_DO (call before the ability is removed from the worker's map). */
+  /** CANT_DO (after the store removed it): a woken worker no longer counts for this function. */
   removed(worker: WorkerSide, fn: FunctionEntry): void {
-    fn.sleepers.delete(worker);
-    if (worker.sleep === 'woken') {
-      fn.woken--;
-      this.balance(fn);
-    }
+    if (worker.sleep === 'woken') this.balance(fn);
   }
 
-  /** The connection closed (call while its abilities are still listed). */
+  /** The connection closed (call while it still counts as a worker of its functions). */
   gone(worker: WorkerSide): void {
     const wasWoken = worker.sleep === 'woken';
     this.unmark(worker);
-    if (wasWoken) for (const { fn } of worker.abilities.values()) this.balance(fn);
+    if (wasWoken) this.rebalance(worker);
   }
 
-  /** Wakes sleepers of `fn` until as many are awake as it has runnable jobs. */
+  /** A wake-up of `worker` stopped counting: its functions with work may need another sleeper woken. */
+  rebalance(worker: WorkerSide): void {
+    for (const fn of worker.ready) this.balance(fn);
+  }
+
+  /**
+   * Wakes sleepers of `fn`, the longest asleep first, until as many workers are woken as it has
+   * runnable jobs. A woken worker counts against every function it can do.
+   */
   balance(fn: FunctionEntry): void {
-    let deficit = fn.runnable - fn.woken;
-    while (deficit > 0 && fn.sleepers.size > 0) {
-      const next = fn.sleepers.values().next().value as WorkerSide;
-      this.wake(next);
-      deficit--;
+    let deficit = fn.runnable;
+    if (deficit === 0) return;
+    let sleepers: WorkerSide[] | undefined;
+    for (const worker of fn.workers) {
+      if (worker.sleep === 'woken') {
+        if (--deficit === 0) return;
+      } else if (worker.sleep === 'sleeping') (sleepers ??= []).push(worker);
     }
+    if (sleepers === undefined) return;
+    if (sleepers.length > deficit) sleepers.sort((a, b) => a.sleptAt - b.sleptAt);
+    for (let i = 0; i < deficit && i < sleepers.length; i++) this.wake(sleepers[i]!);
   }
 
   stop(): void {
@@ -79,23 +85,14 @@ export class Wakeups {
   private wake(worker: WorkerSide): void {
     worker.sleep = 'woken';
     worker.wokenAt = Date.now();
-    for (const { fn } of worker.abilities.values()) {
-      fn.sleepers.delete(worker);
-      fn.woken++;
-    }
     this.woken.add(worker);
     this.startSweeper();
     worker.sendNoop();
   }
 
-  /** Back to 'awake', undoing what the sleeping or woken state added to the counts. */
+  /** Back to 'awake'. */
   private unmark(worker: WorkerSide): void {
-    if (worker.sleep === 'sleeping') {
-      for (const { fn } of worker.abilities.values()) fn.sleepers.delete(worker);
-    } else if (worker.sleep === 'woken') {
-      for (const { fn } of worker.abilities.values()) fn.woken--;
-      this.woken.delete(worker);
-    }
+    if (worker.sleep === 'woken') this.woken.delete(worker);
     worker.sleep = 'awake';
   }
 
@@ -112,7 +109,7 @@ export class Wakeups {
     for (const worker of this.woken) if (worker.wokenAt <= cutoff) stale.push(worker);
     for (const worker of stale) {
       this.unmark(worker);
-      for (const { fn } of worker.abilities.values()) this.balance(fn);
+      this.rebalance(worker);
     }
     if (this.woken.size === 0) this.stop();
   }
