@@ -15,6 +15,7 @@ const LAYERS: Readonly<Record<string, { readonly folders: readonly string[]; rea
   protocol: { folders: ['errors', 'util'], packages: /^smol-toml$/ },
   scheduler: { folders: ['config', 'images', 'errors', 'util'], packages: /^bun:sqlite$/ },
   api: { folders: ['scheduler', 'config', 'images', 'errors', 'util'] },
+  metrics: { folders: ['worker', 'scheduler', 'config', 'images', 'errors', 'util'], packages: /^prom-client$/ },
 };
 
 const SRC = resolve('src');

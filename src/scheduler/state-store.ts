@@ -17,6 +17,35 @@ export interface ListedUpload extends UploadRecord {
   readonly diskimage: string;
 }
 
+/** How many builds of a diskimage are in one state (gone ones are not counted). */
+export interface BuildTally {
+  readonly diskimage: string;
+  readonly state: BuildState;
+  readonly count: number;
+}
+
+/** How many uploads of a diskimage to a provider are in one state (gone ones are not counted). */
+export interface UploadTally {
+  readonly diskimage: string;
+  readonly provider: string;
+  readonly state: UploadState;
+  readonly count: number;
+}
+
+/** When the newest ready upload of a diskimage to a provider became ready. */
+export interface NewestReadyUpload {
+  readonly diskimage: string;
+  readonly provider: string;
+  readonly readyAt: number;
+}
+
+/** The counts metrics report, computed by the file (GROUP BY), not from a whole snapshot. */
+export interface StateTallies {
+  readonly builds: readonly BuildTally[];
+  readonly uploads: readonly UploadTally[];
+  readonly newestReady: readonly NewestReadyUpload[];
+}
+
 export interface NewBuild {
   readonly id: string;
   readonly diskimage: string;
@@ -100,6 +129,23 @@ export class StateStore {
   /** Builds not gone, oldest first: dib-image-list's rows. */
   listedBuilds(): BuildRecord[] {
     return this.db.query<BuildRow, []>("SELECT * FROM builds WHERE state != 'gone' ORDER BY created_at, id").all().map(buildOf);
+  }
+
+  /** Records by state and the newest ready upload of each (diskimage, provider), read in one transaction. */
+  tallies(): StateTallies {
+    return this.db.transaction(() => ({
+      builds: this.db.query<BuildTally, []>("SELECT diskimage, state, count(*) AS count FROM builds WHERE state != 'gone' GROUP BY diskimage, state ORDER BY diskimage, state").all(),
+      uploads: this.db
+        .query<UploadTally, []>(
+          "SELECT builds.diskimage AS diskimage, uploads.provider AS provider, uploads.state AS state, count(*) AS count FROM uploads JOIN builds ON builds.id = uploads.build_id WHERE uploads.state != 'gone' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        )
+        .all(),
+      newestReady: this.db
+        .query<NewestReadyUpload, []>(
+          "SELECT builds.diskimage AS diskimage, uploads.provider AS provider, max(coalesce(uploads.ready_at, uploads.state_at)) AS readyAt FROM uploads JOIN builds ON builds.id = uploads.build_id WHERE uploads.state = 'ready' GROUP BY 1, 2 ORDER BY 1, 2",
+        )
+        .all(),
+    }))();
   }
 
   // ---- builds ----

@@ -4,6 +4,7 @@ import { loadConfig } from '../../config/load.ts';
 import type { BuilderConfig, SchedulerConfig } from '../../config/schema.ts';
 import { loadTlsFiles } from '../../config/tls-files.ts';
 import { oneLine } from '../../errors/thrown.ts';
+import { schedulerMetrics } from '../../metrics/scheduler-metrics.ts';
 import { Client } from '../../protocol/client/client.ts';
 import type { ServerAddress } from '../../protocol/transport/connect-address.ts';
 import { SchedulerRunner } from '../../scheduler/runner.ts';
@@ -41,8 +42,9 @@ export const schedulerCommand = defineCommand({
       const store = StateStore.open(scheduler.stateFile);
       const client = new Client({ servers, logger: logger.withTag('gearman') });
       const fleet = gearmanFleet(servers);
-      const runner = new SchedulerRunner({ store, config, scheduler, jobs: gearmanJobs(client), fleet, logger: logger.withTag('scheduler') });
       let current = { config, scheduler };
+      const metrics = schedulerMetrics({ store, jobServers: () => client.servers(), statsd: () => current.config.statsd });
+      const runner = new SchedulerRunner({ store, config, scheduler, jobs: gearmanJobs(client), fleet, logger: logger.withTag('scheduler'), events: metrics.events });
       const api = await startApiServer({
         store,
         config: () => current.config,
@@ -51,6 +53,7 @@ export const schedulerCommand = defineCommand({
         isReady: () => runner.status().reconciled,
         waits: () => runner.status().waits,
         onWrite: () => void runner.kick(),
+        pages: new Map([metrics.route]),
         logger: logger.withTag('api'),
       });
       logger.info(`scheduler: state ${store.file}, system id ${runner.systemId}, ${servers.length} job server(s), API on ${api.url}`);
@@ -77,6 +80,7 @@ export const schedulerCommand = defineCommand({
       // Closing the connections ends a pass waiting on a listing; jobs' results are no longer recorded.
       await client.close();
       fleet.close();
+      metrics.close();
       await passDone;
       store.close();
       await geard?.close({ graceMs: 5_000 });

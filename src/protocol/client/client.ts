@@ -7,6 +7,7 @@ import type { Packet } from '../codec/decoder.ts';
 import type { Arg } from '../codec/encoder.ts';
 import { Type } from '../codec/packets.ts';
 import type { ServerAddress } from '../transport/connect-address.ts';
+import type { ServerLinkStats } from '../transport/server-link-stats.ts';
 import { utf8 } from '../codec/text.ts';
 import { type LongTimer, setLongTimeout } from '../../util/timers.ts';
 
@@ -240,6 +241,11 @@ export class Client {
         },
       }, functionName, stack);
     });
+  }
+
+  /** Each server's connection: up or not, and its reconnects so far (for metrics). */
+  servers(): ServerLinkStats[] {
+    return this.links.map((link) => ({ server: link.name, connected: link.connection.connected, reconnects: link.connection.reconnects }));
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@ import type { BackoffPolicy } from '../transport/backoff.ts';
 import type { Arg } from '../codec/encoder.ts';
 import { JobFailure } from '../../errors/job-failure.ts';
 import { type ServerAddress, describeServer } from '../transport/connect-address.ts';
+import type { ServerLinkStats } from '../transport/server-link-stats.ts';
 import { WorkerJob } from './worker-job.ts';
 import { type AssignedJob, type LinkOwner, type RegisteredFunction, WorkerLink } from './worker-link.ts';
 
@@ -54,7 +55,11 @@ interface FunctionEntry extends RegisteredFunction {
 
 export interface WorkerStats {
   readonly busy: Readonly<Record<string, number>>;
+  /** Each job class's slots, busy or not. */
+  readonly slots: Readonly<Record<string, number>>;
   readonly reconnects: number;
+  /** Each job server, over the connections of every job class. */
+  readonly servers: readonly ServerLinkStats[];
 }
 
 /**
@@ -127,12 +132,21 @@ export class Worker {
 
   stats(): WorkerStats {
     const busy: Record<string, number> = {};
+    const slots: Record<string, number> = {};
     let reconnects = 0;
+    const servers = this.options.servers.map((server) => ({ server: describeServer(server), connected: true, reconnects: 0 }));
     for (const jobClass of this.classes.values()) {
       busy[jobClass.name] = jobClass.active;
-      for (const link of jobClass.links) reconnects += link.connection.reconnects;
+      slots[jobClass.name] = jobClass.slots;
+      // A class has one link per server, in the order of options.servers.
+      jobClass.links.forEach((link, i) => {
+        reconnects += link.connection.reconnects;
+        const server = servers[i]!;
+        server.reconnects += link.connection.reconnects;
+        server.connected &&= link.connection.connected;
+      });
     }
-    return { busy, reconnects };
+    return { busy, slots, reconnects, servers };
   }
 
   /**
