@@ -23,6 +23,8 @@ step typecheck npx tsc --noEmit -p tsconfig.json
 step "build the binary" npm run -s build
 step "smoke-run the binary" bash scripts/smoke-binary.sh dist/nodepool-builder
 step "release binaries" bash scripts/check-release.sh
+# README command 1: Glance, the scheduler with its job server and a builder, until an image is active.
+step "quickstart (README command 1)" bash scripts/quickstart.sh
 export NODEPOOL_BUILDER_BIN=dist/nodepool-builder
 
 echo "== bun test"
