@@ -25,7 +25,7 @@ export interface Task {
 type ReplyKind = 'JOB_CREATED' | 'OPTION_RES' | 'STATUS_RES' | 'STATUS_RES_UNIQUE' | 'ECHO_RES';
 
 export interface Reply {
-  resolve(packet: Packet): void;
+  replied(packet: Packet): void;
   reject(err: Error): void;
 }
 
@@ -33,9 +33,14 @@ interface Waiting {
   readonly kind: ReplyKind;
   readonly functionName: string | undefined;
   readonly callerStack: CallSite | undefined;
-  resolve(packet: Packet): void;
-  reject(err: Error): void;
+  readonly reply: Reply;
+  /** When the reply is overdue (epoch ms); 0: it may take any time. */
+  readonly deadline: number;
+  /** Rejected with TIMEOUT; it still holds its place, so the late reply is matched to it. */
+  expired: boolean;
 }
+
+const IGNORED_REPLY: Reply = { replied: () => {}, reject: () => {} };
 
 /** Replies some servers never send (gear's geard ignores OPTION_REQ and ECHO_REQ). */
 const OPTIONAL: ReadonlySet<ReplyKind> = new Set(['OPTION_RES', 'ECHO_RES']);
@@ -56,11 +61,18 @@ export class ClientLink {
   readonly name: string;
   private waiting: Waiting[] = [];
   private readonly tasks = new Map<string, Task[]>();
+  /**
+   * One timer for every request waiting here, armed for the oldest: a timer per request would
+   * cost a setTimeout and a clearTimeout per job.
+   */
+  private replyTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly logger: Logger,
     options: ConnectionOptions,
     private readonly onConnected: (link: ClientLink) => void,
+    /** How long a server may take to answer a timed request. */
+    private readonly replyTimeoutMs = 10_000,
   ) {
     this.name = describeServer(options.server);
     this.connection = new Connection(
@@ -80,24 +92,46 @@ export class ClientLink {
 
   /**
    * Sends a request; `reply` runs synchronously when the answer is decoded, so a WORK_* packet
-   * that arrives in the same chunk as JOB_CREATED already finds its job tracked.
+   * that arrives in the same chunk as JOB_CREATED already finds its job tracked. A `timed`
+   * request is rejected with TIMEOUT when no answer came within the reply timeout.
    */
-  request(type: number, args: readonly Arg[], kind: ReplyKind, reply: Reply, functionName?: string, stack?: CallSite): void {
+  request(type: number, args: readonly Arg[], kind: ReplyKind, reply: Reply, functionName?: string, stack?: CallSite, timed = false): void {
     if (!this.connection.send(type, args)) {
       reply.reject(new ClientError('CONNECTION_LOST', 'not connected', this.context(functionName, undefined, stack)));
       return;
     }
-    this.waiting.push({ kind, functionName, callerStack: stack, resolve: reply.resolve, reject: reply.reject });
+    const deadline = timed ? Date.now() + this.replyTimeoutMs : 0;
+    this.waiting.push({ kind, functionName, callerStack: stack, reply, deadline, expired: false });
+    if (timed && this.replyTimer === undefined) this.armReplyTimer();
   }
 
-  /** `request`, as a promise of the answering packet. */
+  /** `request`, timed, as a promise of the answering packet. */
   ask(type: number, args: readonly Arg[], kind: ReplyKind, functionName?: string, stack?: CallSite): Promise<Packet> {
-    return new Promise((resolve, reject) => this.request(type, args, kind, { resolve, reject }, functionName, stack));
+    return new Promise((replied, reject) => this.request(type, args, kind, { replied, reject }, functionName, stack, true));
   }
 
   /** Fire-and-forget request whose answer may never come (OPTION_REQ on gear's geard). */
   requestOptional(type: number, args: readonly Arg[], kind: ReplyKind): void {
-    this.request(type, args, kind, { resolve: () => {}, reject: () => {} });
+    this.request(type, args, kind, IGNORED_REPLY);
+  }
+
+  private armReplyTimer(): void {
+    const next = this.waiting.find((w) => w.deadline > 0 && !w.expired);
+    if (next) this.replyTimer = setTimeout(() => this.expireReplies(), Math.max(0, next.deadline - Date.now()));
+  }
+
+  /** Rejects the requests whose answer is overdue (they are in deadline order) and re-arms for the next. */
+  private expireReplies(): void {
+    this.replyTimer = undefined;
+    const now = Date.now();
+    for (const w of this.waiting) {
+      if (w.deadline === 0 || w.expired) continue;
+      if (w.deadline > now) break;
+      w.expired = true;
+      const context = this.context(w.functionName, undefined, w.callerStack);
+      w.reply.reject(new ClientError('TIMEOUT', `the server sent no ${w.kind} within ${this.replyTimeoutMs} ms`, context));
+    }
+    this.armReplyTimer();
   }
 
   track(handle: string, task: Task): void {
@@ -149,15 +183,20 @@ export class ClientLink {
 
   private answer(kind: ReplyKind, packet: Packet): void {
     const index = this.waiting.findIndex((w) => w.kind === kind);
-    if (index < 0 || this.waiting.slice(0, index).some((w) => !OPTIONAL.has(w.kind))) {
+    if (index < 0 || (index > 0 && this.waiting.slice(0, index).some((w) => !OPTIONAL.has(w.kind)))) {
       this.logger.warn(`client ${this.name}: unexpected ${kind}; dropped`);
       return;
     }
     // Requests before it that servers may leave unanswered are given up.
+    const waiter = index === 0 ? this.waiting.shift()! : this.skipTo(index);
+    if (!waiter.expired) waiter.reply.replied(packet);
+  }
+
+  private skipTo(index: number): Waiting {
     const skipped = this.waiting.splice(0, index + 1);
     const waiter = skipped.pop()!;
-    for (const w of skipped) w.reject(new ClientError('SERVER_ERROR', `${w.kind} never came`));
-    waiter.resolve(packet);
+    for (const w of skipped) if (!w.expired) w.reply.reject(new ClientError('SERVER_ERROR', `${w.kind} never came`));
+    return waiter;
   }
 
   private serverError(packet: Packet): void {
@@ -168,8 +207,9 @@ export class ClientLink {
       this.logger.warn(`client ${this.name}: server error ${code}: ${text}`);
       return;
     }
+    if (waiter.expired) return;
     const context = this.context(waiter.functionName, undefined, waiter.callerStack);
-    waiter.reject(code === PERMISSION_DENIED ? new AccessDeniedError(text, context) : new ServerError(code, text, context));
+    waiter.reply.reject(code === PERMISSION_DENIED ? new AccessDeniedError(text, context) : new ServerError(code, text, context));
   }
 
   private each(packet: Packet, fn: (task: Task) => void): void {
@@ -179,7 +219,8 @@ export class ClientLink {
 
   private finish(packet: Packet, fn: (task: Task) => void): void {
     // gearmand 1.1.20 sends the WORK_FAIL it makes from a WORK_EXCEPTION with a NUL after the handle.
-    const handle = utf8(packet.args[0]!).replace(/\0$/, '');
+    const bytes = packet.args[0]!;
+    const handle = utf8(bytes[bytes.length - 1] === 0 ? bytes.subarray(0, -1) : bytes);
     const list = this.tasks.get(handle);
     if (!list) return;
     this.tasks.delete(handle);
@@ -189,8 +230,11 @@ export class ClientLink {
   private failAll(reason: Error): void {
     const waiting = this.waiting;
     this.waiting = [];
+    clearTimeout(this.replyTimer);
+    this.replyTimer = undefined;
     for (const w of waiting) {
-      w.reject(new ClientError('CONNECTION_LOST', 'the server connection was lost', this.context(w.functionName, undefined, w.callerStack), reason));
+      if (w.expired) continue;
+      w.reply.reject(new ClientError('CONNECTION_LOST', 'the server connection was lost', this.context(w.functionName, undefined, w.callerStack), reason));
     }
     const tasks = [...this.tasks.values()].flat();
     this.tasks.clear();

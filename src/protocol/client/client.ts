@@ -2,18 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { type Logger, silentLogger } from '../../util/log.ts';
 import type { BackoffPolicy } from '../transport/backoff.ts';
 import { type CallSite, ClientError, callerStack } from './client-errors.ts';
-import { ClientLink, type Task } from './client-link.ts';
+import { ClientLink } from './client-link.ts';
 import type { Packet } from '../codec/decoder.ts';
 import type { Arg } from '../codec/encoder.ts';
 import { Type } from '../codec/packets.ts';
 import type { ServerAddress } from '../transport/connect-address.ts';
 import type { ServerLinkStats } from '../transport/server-link-stats.ts';
 import { utf8 } from '../codec/text.ts';
-import { type LongTimer, setLongTimeout } from '../../util/timers.ts';
+import { type JobResult, SubmitCall, type SubmitWatch } from './submit-call.ts';
+
+export type { JobResult } from './submit-call.ts';
 
 export type Priority = 'normal' | 'high' | 'low';
 
-export interface SubmitOptions {
+export interface SubmitOptions extends SubmitWatch {
   /** Coalescing key on the server; a random one by default. */
   readonly unique?: string;
   readonly priority?: Priority;
@@ -26,12 +28,6 @@ export interface SubmitOptions {
   readonly onData?: (chunk: Uint8Array) => void;
   readonly onWarning?: (chunk: Uint8Array) => void;
   readonly onStatus?: (numerator: number, denominator: number) => void;
-}
-
-export interface JobResult {
-  readonly handle: string;
-  readonly server: string;
-  readonly data: Uint8Array;
 }
 
 export interface BackgroundJob {
@@ -96,6 +92,7 @@ export class Client {
             ...(options.partialPacketTimeoutMs ? { partialPacketTimeoutMs: options.partialPacketTimeoutMs } : {}),
           },
           (link) => this.connected(link),
+          options.replyTimeoutMs,
         ),
     );
   }
@@ -128,13 +125,13 @@ export class Client {
   }
 
   private async withFailover<T>(functionName: string, stack: CallSite, attempt: (link: ClientLink) => Promise<T>): Promise<T> {
-    const tried = new Set<ClientLink>();
+    let tried: Set<ClientLink> | undefined;
     for (;;) {
-      const link = await this.pickLink(functionName, stack, tried);
-      tried.add(link);
+      const link = this.nextConnected(tried) ?? (await this.pickLink(functionName, stack, tried));
       try {
         return await attempt(link);
       } catch (err) {
+        (tried ??= new Set()).add(link);
         const unconfirmed = err instanceof ClientError && err.code === 'CONNECTION_LOST' && err.handle === undefined;
         if (!unconfirmed || tried.size >= this.links.length) throw err;
         this.logger.debug(`client: ${link.name} dropped before confirming ${functionName}; trying the next server`);
@@ -150,54 +147,7 @@ export class Client {
     deadline: number | undefined,
     stack: CallSite,
   ): Promise<JobResult> {
-    const functionName = String(request[0]);
-    return new Promise<JobResult>((resolve, reject) => {
-      let timer: LongTimer | undefined;
-      let confirmTimer: ReturnType<typeof setTimeout> | undefined;
-      let settled = false;
-      const cleanup = (): void => {
-        settled = true;
-        timer?.cancel();
-        clearTimeout(confirmTimer);
-        options.signal?.removeEventListener('abort', onAbort);
-        link.untrack(task);
-      };
-      const task: Task = {
-        functionName,
-        callerStack: stack,
-        onData: options.onData,
-        onWarning: options.onWarning,
-        onStatus: options.onStatus,
-        resolve: (data) => {
-          cleanup();
-          resolve({ handle: task.handle ?? '', server: link.name, data });
-        },
-        reject: (err) => {
-          cleanup();
-          reject(err);
-        },
-      };
-      const context = { functionName, server: link.name, callerStack: stack };
-      const onAbort = (): void =>
-        task.reject(new ClientError('ABORTED', 'the caller cancelled the job', { ...context, ...handleOf(task) }));
-      if (options.signal?.aborted) return onAbort();
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      if (deadline !== undefined) {
-        timer = setLongTimeout(
-          () => task.reject(new ClientError('TIMEOUT', `no result within ${options.timeoutMs} ms`, { ...context, ...handleOf(task) })),
-          deadline - Date.now(),
-        );
-      }
-      confirmTimer = setTimeout(() => task.reject(this.unanswered('JOB_CREATED', context)), this.replyTimeoutMs);
-      const created = {
-        resolve: (packet: Packet) => {
-          clearTimeout(confirmTimer);
-          if (!settled) link.track(utf8(packet.args[0]!), task);
-        },
-        reject: task.reject,
-      };
-      link.request(type, request, 'JOB_CREATED', created, functionName, stack);
-    });
+    return new SubmitCall(link, String(request[0]), stack, options).start(type, request, deadline);
   }
 
   /** GET_STATUS for a handle, asked of the server that created it. */
@@ -217,30 +167,9 @@ export class Client {
     return { ...jobStatus(fields), waiting: Number(fields[4]) };
   }
 
-  private get replyTimeoutMs(): number {
-    return this.options.replyTimeoutMs ?? 10_000;
-  }
-
-  private unanswered(kind: string, context: { functionName?: string; server: string; callerStack?: CallSite }): ClientError {
-    return new ClientError('TIMEOUT', `the server sent no ${kind} within ${this.replyTimeoutMs} ms`, context);
-  }
-
   /** link.ask, bounded by the reply timeout: a server that accepts and never answers must not hold a call forever. */
   private ask(link: ClientLink, type: number, args: readonly Arg[], kind: 'JOB_CREATED' | 'STATUS_RES' | 'STATUS_RES_UNIQUE', functionName: string | undefined, stack: CallSite): Promise<Packet> {
-    return new Promise<Packet>((resolve, reject) => {
-      const context = { server: link.name, callerStack: stack, ...(functionName === undefined ? {} : { functionName }) };
-      const timer = setTimeout(() => reject(this.unanswered(kind, context)), this.replyTimeoutMs);
-      link.request(type, args, kind, {
-        resolve: (packet) => {
-          clearTimeout(timer);
-          resolve(packet);
-        },
-        reject: (err) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      }, functionName, stack);
-    });
+    return link.ask(type, args, kind, functionName, stack);
   }
 
   /** Each server's connection: up or not, and its reconnects so far (for metrics). */
@@ -263,19 +192,26 @@ export class Client {
     for (const wake of this.connectWaiters) wake();
   }
 
+  /** The next connected server not in `exclude`, round-robin, if one is connected now. */
+  private nextConnected(exclude?: ReadonlySet<ClientLink>): ClientLink | undefined {
+    for (let i = 0; i < this.links.length; i++) {
+      const link = this.links[(this.cursor + i) % this.links.length]!;
+      if (link.connection.connected && !exclude?.has(link)) {
+        this.cursor = (this.cursor + i + 1) % this.links.length;
+        return link;
+      }
+    }
+    return undefined;
+  }
+
   /** The next connected server, round-robin; waits for one up to the connect timeout. */
   private async pickLink(functionName: string | undefined, stack: CallSite, exclude?: ReadonlySet<ClientLink>): Promise<ClientLink> {
     this.start();
     const waitMs = this.options.connectTimeoutMs ?? 10_000;
     const deadline = Date.now() + waitMs;
     for (;;) {
-      for (let i = 0; i < this.links.length; i++) {
-        const link = this.links[(this.cursor + i) % this.links.length]!;
-        if (link.connection.connected && !exclude?.has(link)) {
-          this.cursor = (this.cursor + i + 1) % this.links.length;
-          return link;
-        }
-      }
+      const link = this.nextConnected(exclude);
+      if (link) return link;
       const left = deadline - Date.now();
       if (left <= 0) {
         const failures = this.links.map((l) => l.connection.lastError);
@@ -298,10 +234,6 @@ export class Client {
       });
     }
   }
-}
-
-function handleOf(task: Task): { handle?: string } {
-  return task.handle === undefined ? {} : { handle: task.handle };
 }
 
 function jobStatus(fields: string[]): JobStatus {
