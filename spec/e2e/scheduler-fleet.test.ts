@@ -7,10 +7,17 @@
  * scheduling. Every wait is on a condition; the timeouts only bound a hung test.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { type Fleet, type TaggedImage, startFleet } from '../support/scheduler-fleet.ts';
+import { type Fleet, type ProviderStatus, type StatusFailures, type TaggedImage, startFleet } from '../support/scheduler-fleet.ts';
 import { eventually } from '../support/run.ts';
 
 const KEEP = 2;
+/** The fleet's backoff-base and backoff-cap. */
+const BACKOFF = { baseMs: 1_000, capMs: 4_000 };
+
+/** A provider's row of image-status for a diskimage. */
+async function providerStatus(fleet: Fleet, image: string, provider: string): Promise<ProviderStatus | undefined> {
+  return (await fleet.imageStatus()).find((s) => s.image === image)?.providers.find((p) => p.provider === provider);
+}
 
 /** Waits, adding every log to the failure. */
 function waitFor<T>(fleet: Fleet, check: () => Promise<T | undefined | false>, what: string, timeoutMs = 90_000): Promise<T> {
@@ -75,5 +82,55 @@ describe('the lifecycle with two builders and two providers (command-built image
     // And dib-image-list shows the same two builds, ready.
     const dib = (await fleet.dibImageList()).filter((b) => b.state !== 'gone');
     expect(dib.map((b) => `${b.id} ${b.state}`).sort()).toEqual(kept.map((id) => `${id} ready`));
+  }, 240_000);
+
+  test('one provider\'s Glance goes down: the other still gets a rebuild, the broken one backs off with its reason shown, and catches up once its Glance is back', async () => {
+    const before = new Set(fleet.repositories().flat().map((b) => b.id));
+    await fleet.glances.get('p2')!.kill();
+    const requested = await fleet.write('image-build-request', 'tiny');
+    expect(requested.code).toBe(0);
+    // p1 gets the new build while p2 is down.
+    const fresh = await waitFor(
+      fleet,
+      async () => (await fleet.tagged('p1')).find((i) => i.status === 'active' && !before.has(i.buildId)),
+      'the rebuild uploaded to p1 while p2 is down',
+    );
+    // p2's uploads fail, each failure waits out a growing backoff, and the reason is shown.
+    const seen = new Map<number, StatusFailures>();
+    await waitFor(
+      fleet,
+      async () => {
+        const failures = (await providerStatus(fleet, 'tiny', 'p2'))?.failures;
+        if (failures) seen.set(failures.count, failures);
+        return seen.size >= 2 && Math.max(...seen.keys()) >= 3;
+      },
+      "p2's uploads failing at least 3 times in a row",
+    );
+    for (const [count, failures] of seen) {
+      expect(failures.reason.length).toBeGreaterThan(0);
+      // The recorded wait after each failure is backoff-base doubled per failure in a row, up to the cap.
+      expect(Date.parse(failures['retry-at']) - Date.parse(failures['failed-at'])).toBe(Math.min(BACKOFF.capMs, BACKOFF.baseMs * 2 ** (count - 1)));
+    }
+    const failedRows = (await fleet.imageList()).filter((r) => r.provider === 'p2' && r.state === 'failed');
+    expect(failedRows.length).toBeGreaterThan(0);
+    expect(failedRows.every((r) => typeof r.reason === 'string' && r.reason.length > 0)).toBe(true);
+    // p1 is unaffected: the rebuild is its newest ready upload.
+    expect((await providerStatus(fleet, 'tiny', 'p1'))?.failures).toBeNull();
+
+    await fleet.glances.get('p2')!.restart();
+    const caughtUp = await waitFor(
+      fleet,
+      async () => {
+        const p2 = await fleet.tagged('p2');
+        const status = await providerStatus(fleet, 'tiny', 'p2');
+        const newest = p2.find((i) => i.buildId === fresh.buildId && i.status === 'active');
+        return newest && status?.failures === null && p2.length === KEEP ? { p2, newest } : undefined;
+      },
+      'p2 to catch up with the newest build once its Glance is back',
+    );
+    const rows = await fleet.imageList();
+    const ready = rows.find((r) => r.provider === 'p2' && r['external-id'] === caughtUp.newest.id);
+    expect(ready?.state).toBe('ready');
+    expect(ready?.['build-id']).toBe(fresh.buildId);
   }, 240_000);
 });

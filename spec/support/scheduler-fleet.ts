@@ -89,6 +89,45 @@ export interface ImageListRow {
   readonly reason?: string | null;
 }
 
+/** `failures` of image-status: failures in a row, the last reason, when the next try may be. */
+export interface StatusFailures {
+  readonly count: number;
+  readonly reason: string;
+  readonly 'failed-at': string;
+  readonly 'retry-at': string;
+}
+
+/** Why due work waits, as image-status shows it. */
+export interface StatusWaiting {
+  readonly why: string;
+  readonly until: string | null;
+}
+
+/** One provider of a diskimage in `image-status --json`. */
+export interface ProviderStatus {
+  readonly provider: string;
+  readonly configured: boolean;
+  readonly paused: boolean;
+  readonly 'paused-by': string | null;
+  readonly 'newest-upload': { readonly id: string; readonly state: string } | null;
+  readonly 'newest-ready-upload': { readonly id: string; readonly state: string } | null;
+  readonly failures: StatusFailures | null;
+  readonly waiting: StatusWaiting | null;
+}
+
+/** One diskimage in `image-status --json`. */
+export interface ImageStatus {
+  readonly image: string;
+  readonly configured: boolean;
+  readonly paused: boolean;
+  readonly 'paused-by': string | null;
+  readonly 'newest-build': { readonly id: string; readonly state: string } | null;
+  readonly 'newest-ready-build': { readonly id: string; readonly state: string } | null;
+  readonly failures: StatusFailures | null;
+  readonly waiting: StatusWaiting | null;
+  readonly providers: readonly ProviderStatus[];
+}
+
 /** A row of `dib-image-list --json` through the API. */
 export interface DibImageListRow {
   readonly id: string;
@@ -136,7 +175,7 @@ export interface Fleet {
   /** `dib-image-list --api … --json` through the CLI; throws when it fails. */
   dibImageList(): Promise<DibImageListRow[]>;
   /** `image-status --json` through the CLI; throws when it fails. */
-  imageStatus(): Promise<Record<string, unknown>>;
+  imageStatus(): Promise<ImageStatus[]>;
   /** The complete builds in each builder's repository, in builder order. */
   repositories(): RepositoryBuild[][];
 
@@ -298,7 +337,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       write: (...args) => cli(...args, '--token-file', tokenFile),
       imageList: () => readJson<ImageListRow[]>('image-list'),
       dibImageList: () => readJson<DibImageListRow[]>('dib-image-list'),
-      imageStatus: () => readJson<Record<string, unknown>>('image-status'),
+      imageStatus: () => readJson<ImageStatus[]>('image-status'),
       repositories: () => builders.map((builder) => completeBuilds(builder.imagesDir)),
       async close() {
         await closeAll(started);

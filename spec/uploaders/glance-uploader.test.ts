@@ -232,6 +232,27 @@ describe('GlanceUploader against a scripted Glance', () => {
     expect(glance.images.size).toBe(0);
   });
 
+  test('U1: a create refused at connect on every try (Glance down) is CLOUD_UNREACHABLE at once: no delete is tried for an image that cannot exist', async () => {
+    await fresh();
+    const up = await uploader();
+    // The session found its endpoint while Glance ran; then Glance goes down.
+    await up.upload(uploadJob(file, testProvider()));
+    await glance.server.close();
+    const failure = await failureOf(up.upload(uploadJob(file, testProvider())));
+    expect(failure.code).toBe('CLOUD_UNREACHABLE');
+    expect(failure.message).toContain('ECONNREFUSED');
+    const lines = logs.lines.map((l) => l.message);
+    expect(lines.filter((l) => l.includes('deleting image') || l.includes('of a failed upload'))).toEqual([]);
+  });
+
+  test('U1: a create Glance answered with errors on every try still gets its cleanup delete (the image may exist)', async () => {
+    await fresh();
+    for (let i = 0; i < FAST.attempts; i++) glance.fail('POST', /^\/v2\/images$/, 503, 'busy');
+    const failure = await failureOf((await uploader()).upload(uploadJob(file, testProvider())));
+    expect(failure.code).toBe('CLOUD_ERROR');
+    expect(glance.calls('DELETE', /^\/v2\/images\//)).toHaveLength(1);
+  });
+
   test('import: stage, import, poll until active', async () => {
     await fresh();
     const result = await (await uploader()).upload(uploadJob(file, testProvider({ uploadMethod: 'import' })));

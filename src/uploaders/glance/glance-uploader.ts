@@ -5,7 +5,7 @@ import { inspectDiskImage } from '../../images/disk-image-inspection.ts';
 import type { Logger } from '../../util/log.ts';
 import { logValue } from '../../util/log-text.ts';
 import type { ImageService } from '../openstack/cloud-session.ts';
-import { GlanceClient, type GlanceImage, type UploadData } from './images-api.ts';
+import { CreateNeverSentError, GlanceClient, type GlanceImage, type UploadData } from './images-api.ts';
 import { type HashAlgorithm, HashingFile, hashWholeFile } from '../hashing-file.ts';
 import { type Verification, verifyAgainstRecord } from './image-verification.ts';
 import { backoffDelay, DEFAULT_RETRY, isTransient, type RetryPolicy, sleep } from '../openstack/retry.ts';
@@ -113,6 +113,7 @@ export class GlanceUploader implements Uploader {
       glance = new GlanceClient(service, this.logger, this.retry);
       const data: UploadData = { length: job.size, stream: () => file.chunks() };
       const created = await glance.create(imageFields(job, id, this.options.builderId), job.signal).catch((err: unknown) => {
+        if (err instanceof CreateNeverSentError) glance = undefined; // nothing reached the cloud: nothing to clean up
         if (!(job.externalId !== undefined && err instanceof HttpStatusError && err.status === 409)) throw err;
         glance = undefined; // the image with that id is not this job's: never clean it up
         throw new JobFailure('EXTERNAL_ID_TAKEN', `EXTERNAL_ID_TAKEN: cloud "${context.cloud}" already has (or had) an image ${id}; the ${what} did not start`, { cause: err });

@@ -1,9 +1,16 @@
 import { JobFailure } from '../../errors/job-failure.ts';
 import type { Logger } from '../../util/log.ts';
 import type { ImageService } from '../openstack/cloud-session.ts';
-import { HttpStatusError } from '../openstack/errors.ts';
+import { HttpConnectionError, HttpStatusError } from '../openstack/errors.ts';
 import type { HttpRequest, HttpResponse } from '../openstack/http.ts';
 import { DEFAULT_RETRY, type RetryPolicy, withRetries } from '../openstack/retry.ts';
+
+/** Every try of a create was refused at connect (Glance is down): no image with its id can exist. */
+export class CreateNeverSentError extends HttpConnectionError {
+  constructor(last: HttpConnectionError) {
+    super(last.method, last.url, last.cause);
+  }
+}
 
 /** The fields of a Glance v2 image this uploader reads. */
 export interface GlanceImage {
@@ -71,17 +78,25 @@ export class GlanceClient {
   /** POST /v2/images with a client-chosen id, so a lost answer never leaves an image we cannot name. */
   async create(fields: Readonly<Record<string, unknown>>, signal: AbortSignal): Promise<CreatedImage> {
     const id = String(fields.id);
-    return withRetries(`creating image ${id}`, this.retry, signal, this.logger, async (attempt) => {
-      try {
-        const response = await this.call({ method: 'POST', path: '/images', body: { json: fields } }, signal);
-        const methods = response.headers['openstack-image-import-methods'];
-        return { image: toGlanceImage(response.body), importMethods: methods === undefined ? undefined : methods.split(',').map((m) => m.trim()) };
-      } catch (err) {
-        // Our earlier try did create it; only its answer was lost.
-        if (attempt > 1 && err instanceof HttpStatusError && err.status === 409) return { image: await this.get(id, signal), importMethods: undefined };
-        throw err;
-      }
-    });
+    let mayExist = false;
+    try {
+      return await withRetries(`creating image ${id}`, this.retry, signal, this.logger, async (attempt) => {
+        try {
+          const response = await this.call({ method: 'POST', path: '/images', body: { json: fields } }, signal);
+          const methods = response.headers['openstack-image-import-methods'];
+          return { image: toGlanceImage(response.body), importMethods: methods === undefined ? undefined : methods.split(',').map((m) => m.trim()) };
+        } catch (err) {
+          // Our earlier try did create it; only its answer was lost.
+          if (attempt > 1 && err instanceof HttpStatusError && err.status === 409) return { image: await this.get(id, signal), importMethods: undefined };
+          if (!(err instanceof HttpConnectionError && err.systemCode === 'ECONNREFUSED')) mayExist = true;
+          throw err;
+        }
+      });
+    } catch (err) {
+      // Every try was refused at connect: no request reached Glance, so there is no image to clean up.
+      if (!mayExist && err instanceof HttpConnectionError) throw new CreateNeverSentError(err);
+      throw err;
+    }
   }
 
   async get(id: string, signal: AbortSignal): Promise<GlanceImage> {
