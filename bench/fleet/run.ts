@@ -42,10 +42,10 @@ const SERVERS = [
   { name: 'ours', start: startEmbeddedServer },
 ] as const;
 
-type Figure = 'register' | 'registerCpu' | 'jobCpu' | 'status' | 'workers' | 'jobsPerSecond' | 'p50' | 'p99' | 'rssEmpty' | 'rssRegistered' | 'rssAfterJobs' | 'hwm' | 'listening' | 'reregister';
+type Figure = 'register' | 'registerCpu' | 'jobCpu' | 'status' | 'workers' | 'jobsPerSecond' | 'p50' | 'p99' | 'rssEmpty' | 'rssRegistered' | 'rssAfterJobs' | 'hwm' | 'listening' | 'reregister' | 'restart';
 type Samples = Record<Figure, number[]>;
 
-const newSamples = (): Samples => ({ register: [], registerCpu: [], jobCpu: [], status: [], workers: [], jobsPerSecond: [], p50: [], p99: [], rssEmpty: [], rssRegistered: [], rssAfterJobs: [], hwm: [], listening: [], reregister: [] });
+const newSamples = (): Samples => ({ register: [], registerCpu: [], jobCpu: [], status: [], workers: [], jobsPerSecond: [], p50: [], p99: [], rssEmpty: [], rssRegistered: [], rssAfterJobs: [], hwm: [], listening: [], reregister: [], restart: [] });
 
 async function timed<T>(action: () => Promise<T>): Promise<[T, number]> {
   const t0 = performance.now();
@@ -131,8 +131,11 @@ async function scenario(kind: (typeof SERVERS)[number], round: number, samples: 
     samples.rssAfterJobs.push(rss(server.pid));
     samples.hwm.push(peakRss(server.pid));
     for (let r = 0; r < RESTARTS; r++) {
-      samples.listening.push((await timed(() => server.restart()))[1]);
-      samples.reregister.push((await timed(() => whenAllRegistered(server, totalFunctions(shape))))[1]);
+      const listening = (await timed(() => server.restart()))[1];
+      const reregister = (await timed(() => whenAllRegistered(server, totalFunctions(shape))))[1];
+      samples.listening.push(listening);
+      samples.reregister.push(reregister);
+      samples.restart.push(listening + reregister);
     }
     for (const w of workers) w.send(STOP);
     const done = (await Promise.all(workers.map((w) => w.expect(DONE, WAIT_MS)))).reduce((n, count) => n + Number(count), 0);
@@ -158,6 +161,7 @@ const ROWS: readonly (readonly [Figure, string, 'ms' | 'µs' | 'MiB' | 'jobs/s']
   ['hwm', 'peak RSS (VmHWM)', 'MiB'],
   ['listening', 'SIGKILL + restart until listening', 'ms'],
   ['reregister', 'from listening until status lists all again', 'ms'],
+  ['restart', 're-registration: SIGKILL until status lists all again', 'ms'],
 ];
 
 function printTable(results: ReadonlyMap<string, Samples>): void {
@@ -191,5 +195,5 @@ for (let round = 0; round < ROUNDS; round++) {
 printTable(results);
 console.log(`\nload average at the end: ${load()}`);
 for (const [name, samples] of results) {
-  console.log(`${name}: register ${samples.register.map((n) => n.toFixed(0)).join(', ')} ms; reregister ${samples.reregister.map((n) => n.toFixed(0)).join(', ')} ms; jobs/s ${samples.jobsPerSecond.map((n) => n.toFixed(0)).join(', ')}`);
+  console.log(`${name}: register ${samples.register.map((n) => n.toFixed(0)).join(', ')} ms; after a restart ${samples.restart.map((n) => n.toFixed(0)).join(', ')} ms; jobs/s ${samples.jobsPerSecond.map((n) => n.toFixed(0)).join(', ')}`);
 }

@@ -1,16 +1,20 @@
+const NO_ITEMS: never[] = [];
+
 /**
  * A first-in first-out queue on a growable ring buffer: O(1) push and shift with no
  * per-item allocation (an array's shift() is O(n) once it grows past a few thousand items).
  */
 export class Fifo<T> {
-  private items: (T | undefined)[];
+  /** Empty until the first push: a fleet registers tens of thousands of functions, most of them idle, each with three queues. */
+  private items: (T | undefined)[] = NO_ITEMS;
   private head = 0;
   private count = 0;
+  private readonly initialCapacity: number;
 
   constructor(initialCapacity = 16) {
     let capacity = 1;
     while (capacity < initialCapacity) capacity <<= 1;
-    this.items = new Array<T | undefined>(capacity);
+    this.initialCapacity = capacity;
   }
 
   get length(): number {
@@ -44,7 +48,7 @@ export class Fifo<T> {
   private grow(): void {
     const old = this.items;
     const mask = old.length - 1;
-    const next = new Array<T | undefined>(old.length * 2);
+    const next = new Array<T | undefined>(old.length === 0 ? this.initialCapacity : old.length * 2);
     for (let i = 0; i < this.count; i++) next[i] = old[(this.head + i) & mask];
     this.items = next;
     this.head = 0;
