@@ -264,16 +264,15 @@ export function formatReplyLines<K extends AdminCommandKind>(kind: K, reply: Adm
   if (shape === 'ok') return ['OK'];
   if (shape === 'value') return [formatValueLine(reply.value as string | number)];
   const codec = ROW_CODECS[kind] as RowCodec;
-  const rows = reply.value as readonly never[];
-  return [...rows.map((row) => codec.format(row)), LIST_END];
+  const lines = (reply.value as readonly never[]).map((row) => codec.format(row));
+  lines.push(LIST_END);
+  return lines;
 }
 
 /** The exact text gearmand 1.1.20 writes for this reply, line endings included. */
 export function renderAdminReply<K extends AdminCommandKind>(kind: K, reply: AdminReply<K>): string {
   const ending = !reply.ok || REPLY_SHAPE[kind] === 'ok' ? '\r\n' : '\n';
-  return formatReplyLines(kind, reply)
-    .map((line) => line + ending)
-    .join('');
+  return formatReplyLines(kind, reply).join(ending) + ending;
 }
 
 // ---- collecting a reply -----------------------------------------------------------------
