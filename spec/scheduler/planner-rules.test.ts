@@ -606,12 +606,14 @@ describe('reconciliation', () => {
     expect(only(plan(s, config, agreeingWorld(s, config, { builds: new Map() }), NOW).actions, 'mark-build-missing')).toEqual([]);
   });
 
-  test('a build recorded as deleting: submitted again while registered; recorded gone once absent past the grace', () => {
+  test('a build recorded as deleting: submitted again while registered; recorded gone once absent from every job server, without the grace (C1)', () => {
     const s = stateOf({ builds: [ready('d1', 'debian', NOW - HOUR), build('d0', 'debian', 'deleting', NOW - 3 * HOUR)] });
     expect(only(plan(s, config, agreeingWorld(s, config), NOW).actions, 'delete-build', 'forget-build')).toEqual([{ kind: 'delete-build', buildId: 'd0', diskimage: 'debian', why: 'resumed' }]);
     const world = agreeingWorld(s, config);
-    const gone = { ...world, builds: new Map([...world.builds].filter(([id]) => id !== 'd0')), absentSince: new Map([['d0', NOW - HOUR]]) };
-    expect(only(plan(s, config, gone, NOW).actions, 'delete-build', 'forget-build')).toEqual([{ kind: 'forget-build', buildId: 'd0', diskimage: 'debian', why: 'delete-ended-unseen' }]);
+    for (const since of [NOW - HOUR, NOW]) {
+      const gone = { ...world, builds: new Map([...world.builds].filter(([id]) => id !== 'd0')), absentSince: new Map([['d0', since]]) };
+      expect(only(plan(s, config, gone, NOW).actions, 'delete-build', 'forget-build')).toEqual([{ kind: 'forget-build', buildId: 'd0', diskimage: 'debian', why: 'delete-ended-unseen' }]);
+    }
   });
 
   test('a build the state records as gone that a builder registers again is deleted there', () => {

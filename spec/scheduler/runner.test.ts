@@ -290,6 +290,29 @@ describe('the scheduler runner, on gearmand with a stand-in builder', () => {
     expect(state.builds).toHaveLength(1);
   });
 
+  test('C1 (chaos): a build whose delete ended on its builder while the scheduler was down is recorded gone by the first pass after the restart, not after missing-build-grace', async () => {
+    const first = newRunner();
+    await settle(first);
+    const old = store.snapshot().builds[0]!.id;
+    now += 2 * HOUR;
+    // The scheduler dies once image-delete:<old> went out: the builder deletes, nobody records the result.
+    const direct = gearmanJobs(client);
+    const dying: JobPort = {
+      run: (functionName, data, unique, timeoutMs) =>
+        functionName === `image-delete:${old}` ? direct.run(functionName, data, unique, timeoutMs).then(() => new Promise<JobOutcome>(() => {})) : direct.run(functionName, data, unique, timeoutMs),
+    };
+    const doomed = newRunner(undefined, dying);
+    await doomed.kick();
+    for (let i = 0; i < 1000 && (builder.builds.has(old) || !builder.seen.some((s) => s.functionName === `image-delete:${old}`)); i++) await Bun.sleep(10);
+    expect(builder.builds.has(old)).toBe(false);
+    await doomed.stop();
+    expect(store.snapshot().builds.find((b) => b.id === old)?.state).toBe('deleting');
+
+    const restarted = newRunner();
+    await restarted.kick();
+    expect(store.snapshot().builds.find((b) => b.id === old)?.state).toBe('gone');
+  });
+
   test('passes never overlap: many kicks at once run one pass at a time, and each kick is served by a pass that began after it', async () => {
     const gearman = gearmanFleet([gearmand]);
     fleets.push(gearman);

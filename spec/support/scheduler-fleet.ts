@@ -60,6 +60,8 @@ export interface FleetOptions {
   readonly backoffBase?: string;
   /** Start the scheduler at once (default true). */
   readonly startScheduler?: boolean;
+  /** The endpoint the builders' clouds.yaml gives a provider, e.g. a fault proxy in front of its Glance; default the Glance itself. */
+  readonly glanceEndpoint?: (provider: string, glanceUrl: string) => Promise<string>;
 }
 
 /** A Glance image tagged by this fleet's system id. */
@@ -205,9 +207,10 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     for (const glance of glances.values()) started.push({ close: () => glance.stop() });
 
     const cloudsFile = join(dir, 'clouds.yaml');
+    const endpoints = await Promise.all(providerNames.map((name) => options.glanceEndpoint?.(name, glances.get(name)!.url) ?? glances.get(name)!.url));
     writeFileSync(
       cloudsFile,
-      `clouds:\n${providerNames.map((name) => `  ${name}:\n    auth_type: none\n    endpoint: ${glances.get(name)!.url}\n`).join('')}`,
+      `clouds:\n${providerNames.map((name, i) => `  ${name}:\n    auth_type: none\n    endpoint: ${endpoints[i]}\n`).join('')}`,
       { mode: 0o600 },
     );
     const builderBody = [

@@ -20,7 +20,8 @@ import type { ListedImage, World } from './world.ts';
  * - failures wait out their (diskimage, provider)'s backoff, and only theirs;
  * - an image tagged by this system that the state does not account for is deleted once seen in
  *   leak-passes sweeps in a row; an active image of an upload recorded uploading is adopted;
- * - a ready build gone from every job server past the grace is missing.
+ * - a ready build gone from every job server past the grace is missing; a deleting one gone
+ *   from every job server is gone at once.
  */
 export function plan(state: SchedulerState, config: PlanConfig, world: World, now: number): Plan {
   return new Planner(state, config, world, now).run();
@@ -143,7 +144,10 @@ class Planner {
       case 'deleting':
         if (!idle) return;
         if (observed) this.actions.push({ kind: 'delete-build', buildId: build.id, diskimage: build.diskimage, why: 'resumed' });
-        else if (this.absentPastGrace(build.id) !== undefined) this.actions.push({ kind: 'forget-build', buildId: build.id, diskimage: build.diskimage, why: 'delete-ended-unseen' });
+        // Absent from every job server: its delete ended (a builder takes image-upload:<id> away
+        // first), or its host is away. No grace: that protects a ready build from a rebuild when
+        // a builder flaps; a deleting one that comes back is deleted as a stray.
+        else if (this.world.absentSince.has(build.id)) this.actions.push({ kind: 'forget-build', buildId: build.id, diskimage: build.diskimage, why: 'delete-ended-unseen' });
         return;
       case 'gone':
         if (observed && idle) this.actions.push({ kind: 'delete-stray-build', buildId: build.id });
