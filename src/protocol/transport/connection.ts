@@ -98,6 +98,13 @@ export class Connection {
     return true;
   }
 
+  /** Queues a packet encoded beforehand (a constant one: it is not copied); false when the connection is down. */
+  sendEncoded(packet: Uint8Array): boolean {
+    if (!this.ready) return false;
+    this.enqueue(packet);
+    return true;
+  }
+
   sendText(line: string): boolean {
     if (!this.ready) return false;
     this.enqueue(encodeTextLine(line));

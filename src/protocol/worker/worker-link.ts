@@ -4,6 +4,7 @@ import type { Packet } from '../codec/decoder.ts';
 import type { Arg } from '../codec/encoder.ts';
 import { ProtocolError } from '../codec/errors.ts';
 import { Type, packetName } from '../codec/packets.ts';
+import { encodePacketBuffer } from '../codec/encoder.ts';
 import { utf8 } from '../codec/text.ts';
 import type { WorkerJob } from './worker-job.ts';
 
@@ -13,10 +14,12 @@ export interface RegisteredFunction {
   readonly timeoutMs?: number;
 }
 
+/** A job as it arrived: the arguments nobody may read stay bytes (views into the received chunk). */
 export interface AssignedJob {
-  readonly handle: string;
+  readonly handle: Uint8Array;
   readonly functionName: string;
-  readonly unique: string;
+  /** Absent for JOB_ASSIGN, which carries none. */
+  readonly unique: Uint8Array | undefined;
   readonly payload: Uint8Array;
 }
 
@@ -44,6 +47,8 @@ export interface WorkerLinkOptions extends ConnectionOptions {
 }
 
 const DEFAULT_GRAB_TIMEOUT_MS = 30_000;
+/** The same bytes every time: encoded once. */
+const GRAB_JOB_UNIQ = encodePacketBuffer('REQ', Type.GRAB_JOB_UNIQ, []);
 
 /**
  * One worker connection to one server for one job class. It registers only that class's
@@ -72,6 +77,12 @@ export class WorkerLink {
   private readonly refusedFunctions = new Set<string>();
   private readonly grabTimeoutMs: number;
   private grabTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * When the GRABs in flight last made progress (the first was sent, or one was answered). The
+   * timer checks it when it fires instead of being re-armed with every answer: a setTimeout and
+   * a clearTimeout per job cost more than a whole decode.
+   */
+  private grabProgressAt = 0;
 
   constructor(
     private readonly owner: LinkOwner,
@@ -103,22 +114,30 @@ export class WorkerLink {
   }
 
   grab(): void {
-    if (!this.send(Type.GRAB_JOB_UNIQ, [])) return;
-    this.grabsPending++;
-    if (this.grabsPending === 1) this.armGrabTimer();
+    if (!this.connection.sendEncoded(GRAB_JOB_UNIQ)) return;
+    if (this.grabsPending++ > 0) return;
+    this.grabProgressAt = Date.now();
+    this.grabTimer ??= setTimeout(() => this.checkGrabs(), this.grabTimeoutMs);
   }
 
-  /** Times the oldest unanswered GRAB; the server answers GRABs in order. */
-  private armGrabTimer(): void {
-    clearTimeout(this.grabTimer);
+  /** A GRAB was answered; the server answers them in order, so the next one is timed from now. */
+  private grabAnswered(): void {
+    this.grabsPending--;
+    this.grabProgressAt = Date.now();
+  }
+
+  /** Drops the connection when the GRABs in flight made no progress for the grab timeout. */
+  private checkGrabs(): void {
     this.grabTimer = undefined;
     if (this.grabsPending === 0) return;
-    this.grabTimer = setTimeout(() => {
-      this.grabTimer = undefined;
-      this.connection.destroy(
-        new ProtocolError('REPLY_TIMEOUT', `no answer to GRAB_JOB_UNIQ within ${this.grabTimeoutMs} ms`, { type: Type.GRAB_JOB_UNIQ }),
-      );
-    }, this.grabTimeoutMs);
+    const left = this.grabProgressAt + this.grabTimeoutMs - Date.now();
+    if (left > 0) {
+      this.grabTimer = setTimeout(() => this.checkGrabs(), left);
+      return;
+    }
+    this.connection.destroy(
+      new ProtocolError('REPLY_TIMEOUT', `no answer to GRAB_JOB_UNIQ within ${this.grabTimeoutMs} ms`, { type: Type.GRAB_JOB_UNIQ }),
+    );
   }
 
   canDo(fn: RegisteredFunction): void {
@@ -196,16 +215,14 @@ export class WorkerLink {
       case Type.JOB_ASSIGN_UNIQ:
       case Type.JOB_ASSIGN_ALL:
       case Type.JOB_ASSIGN: {
-        const [handle, fn, ...rest] = packet.args;
+        const { args } = packet;
         // JOB_ASSIGN has no unique; JOB_ASSIGN_ALL carries a reducer before the data.
-        const unique = packet.type === Type.JOB_ASSIGN ? '' : utf8(rest[0]!);
-        const payload = rest[rest.length - 1]!;
+        const unique = packet.type === Type.JOB_ASSIGN ? undefined : args[2]!;
         // A job came, so more may be queued: this link may grab again.
         this.awake = true;
         this.jobsFlowing = true;
-        if (this.grabsPending > 0) this.grabsPending--;
-        this.armGrabTimer();
-        this.owner.grabSettled(this, { handle: utf8(handle!), functionName: utf8(fn!), unique, payload });
+        if (this.grabsPending > 0) this.grabAnswered();
+        this.owner.grabSettled(this, { handle: args[0]!, functionName: utf8(args[1]!), unique, payload: args[args.length - 1]! });
         return;
       }
       case Type.ERROR: {
@@ -226,8 +243,7 @@ export class WorkerLink {
 
   private settleGrab(): void {
     if (this.grabsPending === 0) return;
-    this.grabsPending--;
-    this.armGrabTimer();
+    this.grabAnswered();
     this.owner.grabSettled(this);
   }
 }

@@ -9,6 +9,9 @@ import type { ServerLinkStats } from '../transport/server-link-stats.ts';
 import { WorkerJob } from './worker-job.ts';
 import { type AssignedJob, type LinkOwner, type RegisteredFunction, WorkerLink } from './worker-link.ts';
 
+const isPromiseLike = (value: unknown): value is PromiseLike<Arg | undefined | void> =>
+  typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
+
 export type JobHandler = (job: WorkerJob) => Promise<Arg | undefined | void> | Arg | undefined | void;
 
 export interface FunctionOptions {
@@ -231,30 +234,38 @@ export class Worker {
     }
   }
 
+  private readonly undeliverable = (failed: WorkerJob, what: string, reason: string): void => {
+    const log = what === 'WORK_COMPLETE' || what === 'WORK_FAIL' || what === 'WORK_EXCEPTION' ? 'warn' : 'debug';
+    this.logger[log](`job ${failed.handle} (${failed.functionName}): ${what} not delivered: ${reason}`);
+  };
+
   private run(jobClass: JobClass, link: WorkerLink, assigned: AssignedJob): void {
     const entry = this.functionsByName.get(assigned.functionName);
-    const job = new WorkerJob(assigned, link, this.abort.signal, (failed, what, reason) => {
-      const log = what === 'WORK_COMPLETE' || what === 'WORK_FAIL' || what === 'WORK_EXCEPTION' ? 'warn' : 'debug';
-      this.logger[log](`job ${failed.handle} (${failed.functionName}): ${what} not delivered: ${reason}`);
-    });
+    const job = new WorkerJob(assigned, link, this.abort.signal, this.undeliverable);
     jobClass.active++;
     link.jobs.add(job);
     this.running.add(job);
     if (!entry || entry.jobClass !== jobClass) {
       const missing = new JobFailure('NO_HANDLER', `no handler for ${assigned.functionName} in class ${jobClass.name}`);
-      this.settle(jobClass, link, job, () => this.failJob(job, missing));
+      this.settle(jobClass, link, job, true, missing);
       return;
     }
-    let outcome: Promise<Arg | undefined | void>;
+    let outcome: ReturnType<JobHandler>;
     try {
-      outcome = Promise.resolve(entry.handler(job));
+      outcome = entry.handler(job);
     } catch (err) {
       outcome = Promise.reject(err);
     }
-    outcome.then(
-      (result) => this.settle(jobClass, link, job, () => job.complete(result ?? '')),
-      (err: unknown) => this.settle(jobClass, link, job, () => this.failJob(job, err)),
-    );
+    if (isPromiseLike(outcome)) {
+      outcome.then(
+        (result) => this.settle(jobClass, link, job, false, result),
+        (err: unknown) => this.settle(jobClass, link, job, true, err),
+      );
+    } else {
+      // A plain value settles a microtask later, as Promise.resolve(value).then would, without the promises.
+      const result = outcome;
+      queueMicrotask(() => this.settle(jobClass, link, job, false, result));
+    }
   }
 
   private failJob(job: WorkerJob, err: unknown): void {
@@ -268,11 +279,15 @@ export class Worker {
   }
 
   /**
-   * Sends the job's terminal packet (unless its handler already did), frees its slot and grabs
-   * again, all in one turn so the result and the next GRAB leave in one write.
+   * Sends the job's terminal packet (unless its handler already did): WORK_COMPLETE with the
+   * handler's result, or a failure for what it threw. Then frees its slot and grabs again, all
+   * in one turn so the result and the next GRAB leave in one write.
    */
-  private settle(jobClass: JobClass, link: WorkerLink, job: WorkerJob, terminal: () => void): void {
-    if (!job.finished) terminal();
+  private settle(jobClass: JobClass, link: WorkerLink, job: WorkerJob, failed: boolean, outcome: unknown): void {
+    if (!job.finished) {
+      if (failed) this.failJob(job, outcome);
+      else job.complete((outcome as Arg | undefined | void) ?? '');
+    }
     jobClass.active--;
     link.jobDone(job);
     this.running.delete(job);
