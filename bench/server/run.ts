@@ -9,14 +9,31 @@
  */
 import os from 'node:os';
 import { median } from '../jobs/stats.ts';
+import type { ChildServer } from '../../spec/support/child-server.ts';
+import { startEmbeddedServer } from '../../spec/support/embedded-server.ts';
+import { startGearmand } from '../../spec/support/gearmand.ts';
 import { type Load, runLoad } from './load.ts';
-import { EMBEDDED, EMBEDDED_ACL, GEARMAND, type RunningServer, type ServerKind } from './servers.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 16);
 const SHAPES = [1, 4] as const;
-const KINDS: readonly ServerKind[] = process.env.BENCH_ACL === '1' ? [GEARMAND, EMBEDDED, EMBEDDED_ACL] : [GEARMAND, EMBEDDED];
+/** A fleet's shape of access rules; the bench's plain connections are anonymous. */
+const RULES = `
+[[rule]]
+cn = "builder-*"
+register = ["image-*", "provider-image-*"]
+[[rule]]
+cn = "anonymous"
+register = ["image-*", "provider-image-*", "bench-echo-*"]
+submit = ["image-*", "provider-image-*", "bench-echo-*"]
+`;
+/** Each server in its own process on 127.0.0.1 and a free port, as the e2e tests start them. */
+const KINDS: readonly { readonly name: string; start(): Promise<ChildServer> }[] = [
+  { name: 'gearmand', start: () => startGearmand() },
+  { name: 'ours', start: () => startEmbeddedServer() },
+  ...(process.env.BENCH_ACL === '1' ? [{ name: 'ours+acl', start: () => startEmbeddedServer({ accessRules: RULES }) }] : []),
+];
 const PAYLOAD = new TextEncoder().encode('{"image-id": "0123456789abcdef"}');
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en');
@@ -26,8 +43,11 @@ async function main(): Promise<void> {
     `job server bench: ${JOBS.toLocaleString('en')} echo jobs a run, ${IN_FLIGHT} in flight, ${ROUNDS} interleaved rounds; ` +
       `${os.cpus().length} CPUs, ${os.cpus()[0]?.model ?? 'unknown CPU'}, bun ${Bun.version}`,
   );
-  const servers: RunningServer[] = [];
-  for (const kind of KINDS) servers.push(await kind.start());
+  const servers: { readonly name: string; readonly port: number; readonly server: ChildServer }[] = [];
+  for (const kind of KINDS) {
+    const server = await kind.start();
+    servers.push({ name: kind.name, port: server.port, server });
+  }
   const samples = new Map<string, number[]>();
   const key = (server: string, connections: number): string => `${server}/${connections}`;
   try {
@@ -46,7 +66,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await Promise.all(servers.map((s) => s.stop()));
+    await Promise.all(servers.map((s) => s.server.kill()));
   }
   console.log('');
   console.log('| connections | gearmand jobs/s | ours jobs/s | ours / gearmand |');

@@ -1,9 +1,10 @@
 /**
  * Runs our job server alone in this process, for tests that must kill it for real:
  *   bun spec/support/embedded-server-main.ts <port> [jobRetries]
+ * With EMBEDDED_SERVER_RULES set (access rules as TOML), those rules are in force.
  * Prints "READY <port>" once it listens; logs go to stderr.
  */
-import { GearmanServer } from '../../src/protocol/server/index.ts';
+import { GearmanServer, parseAccessRules } from '../../src/protocol/server/index.ts';
 import type { Logger } from '../../src/util/log.ts';
 
 const port = Number(process.argv[2] ?? 0);
@@ -14,7 +15,9 @@ const write = (level: string) => (message: string) => {
 };
 const logger: Logger = { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 
-const server = new GearmanServer({ host: '127.0.0.1', port, jobRetries, logger });
+const rules = process.env.EMBEDDED_SERVER_RULES;
+const acl = rules === undefined ? {} : { acl: parseAccessRules(rules, 'EMBEDDED_SERVER_RULES') };
+const server = new GearmanServer({ host: '127.0.0.1', port, jobRetries, logger, ...acl });
 const { port: bound } = await server.listen();
 process.stdout.write(`READY ${bound}\n`);
 

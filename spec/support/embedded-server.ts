@@ -8,8 +8,14 @@ const MAIN = join(import.meta.dir, 'embedded-server-main.ts');
 /** Our job server in a child process on 127.0.0.1 and a random port, like the gearmand helper. */
 export type EmbeddedServer = ChildServer;
 
-function launch(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [MAIN, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+export interface EmbeddedServerOptions {
+  /** Access rules (TOML) the server enforces. */
+  readonly accessRules?: string;
+}
+
+function launch(port: number, options: EmbeddedServerOptions): Promise<ChildProcess> {
+  const env = options.accessRules === undefined ? process.env : { ...process.env, EMBEDDED_SERVER_RULES: options.accessRules };
+  const child = spawn(process.execPath, [MAIN, String(port)], { stdio: ['ignore', 'pipe', 'inherit'], env });
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => {
@@ -30,7 +36,7 @@ function launch(port: number): Promise<ChildProcess> {
   });
 }
 
-export async function startEmbeddedServer(): Promise<EmbeddedServer> {
+export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): Promise<EmbeddedServer> {
   const port = await freePort();
-  return childServer('127.0.0.1', port, () => launch(port));
+  return childServer('127.0.0.1', port, () => launch(port, options));
 }
