@@ -133,4 +133,22 @@ describe('the lifecycle with two builders and two providers (command-built image
     expect(ready?.state).toBe('ready');
     expect(ready?.['build-id']).toBe(fresh.buildId);
   }, 240_000);
+
+  test('I5: one provider\'s Glance hanging (SIGSTOP) holds up no other provider: a requested rebuild reaches p1 while p2 does not answer, and p2 catches up after SIGCONT', async () => {
+    const before = new Set(fleet.repositories().flat().map((b) => b.id));
+    const p2 = fleet.glances.get('p2')!;
+    process.kill(p2.pid, 'SIGSTOP');
+    try {
+      expect((await fleet.write('image-build-request', 'tiny')).code).toBe(0);
+      await waitFor(
+        fleet,
+        async () => (await fleet.tagged('p1')).find((i) => i.status === 'active' && !before.has(i.buildId)),
+        'the rebuild uploaded to p1 while p2 hangs',
+      );
+    } finally {
+      process.kill(p2.pid, 'SIGCONT');
+    }
+    const newest = (await fleet.dibImageList()).find((b) => !before.has(b.id) && b.state === 'ready')!;
+    await waitFor(fleet, async () => (await fleet.tagged('p2')).some((i) => i.buildId === newest.id && i.status === 'active'), 'p2 to catch up after SIGCONT');
+  }, 240_000);
 });

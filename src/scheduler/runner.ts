@@ -34,6 +34,13 @@ import type { ListedImage, ProviderView, World } from './world.ts';
 
 /** How often history-retention is applied: old history needs no hurry, and a prune scans every record. */
 const PRUNE_EVERY_MS = 3_600_000;
+/**
+ * How long a pass waits for a provider's listing. One that takes longer (its cloud hangs, or
+ * refuses and is retried) is left running: this pass plans without it (as if the listing had
+ * failed: no leak is deleted, no upload adopted there), so no other provider's uploads wait on
+ * it (invariant 5); when it ends, a pass follows at once and uses it.
+ */
+export const LISTING_WAIT_MS = 5_000;
 /** A build job of a diskimage the config no longer names: nodepool's build-timeout. */
 const DEFAULT_BUILD_TIMEOUT_MS = 8 * 3_600_000;
 
@@ -88,6 +95,8 @@ export class SchedulerRunner {
    */
   private readonly holds = new Map<string, number>();
   private loop: Promise<void> | undefined;
+  /** Each provider's listing still running, or ended and not yet used by a pass. */
+  private readonly listings = new Map<string, Promise<Omit<ListedImage, 'passes'>[] | undefined>>();
   private again = false;
   private stopped = false;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -267,11 +276,34 @@ export class SchedulerRunner {
     await Promise.all(
       [...names].map(async (provider) => {
         const builders = seen.cloudBuilders.get(provider) ?? [];
-        const images = builders.length === 0 ? undefined : await this.list(provider);
+        const images = builders.length === 0 ? undefined : await this.listWithin(provider);
         views.set(provider, { builders, images: this.passCounter.sweep(provider, images) });
       }),
     );
     return views;
+  }
+
+  /** The provider's listing (the one running, or a new one) if it ends within LISTING_WAIT_MS; undefined otherwise. */
+  private async listWithin(provider: string): Promise<Omit<ListedImage, 'passes'>[] | undefined> {
+    let listing = this.listings.get(provider);
+    if (!listing) {
+      listing = this.list(provider);
+      this.listings.set(provider, listing);
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), LISTING_WAIT_MS);
+    });
+    const outcome = await Promise.race([listing, late]);
+    clearTimeout(timer);
+    if (outcome === 'late') {
+      this.logger.warn(`scheduler: listing ${provider} takes longer than ${LISTING_WAIT_MS / 1000} s; this pass goes on without it`);
+      // Once it ends, a pass uses it (ends are rare: one listing per provider runs at a time).
+      void listing.then(() => this.kick());
+      return undefined;
+    }
+    this.listings.delete(provider);
+    return outcome;
   }
 
   private async list(provider: string): Promise<Omit<ListedImage, 'passes'>[] | undefined> {

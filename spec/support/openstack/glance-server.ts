@@ -18,6 +18,8 @@ export interface GlanceServer {
   readonly url: string;
   readonly dir: string;
   readonly running: boolean;
+  /** The glance-api process (one: workers = 0), e.g. for SIGSTOP, a Glance that hangs. */
+  readonly pid: number;
   /** SIGKILL: the crash of a real deployment. */
   kill(): Promise<void>;
   /** Starts it again on the same port with the same database and store. */
@@ -100,6 +102,9 @@ export async function launchGlance(prepared: { dir: string; port: number }): Pro
     dir,
     get running() {
       return service.running;
+    },
+    get pid() {
+      return service.pid;
     },
     kill: () => service.kill(),
     async restart() {
