@@ -228,3 +228,23 @@ describe('G11: config accepted that failed later is refused by the loader', () =
     expect((await loadConfig(join(dir, 'builder.toml'))).imagesDir).toBe(join(dir, 'not-yet'));
   });
 });
+
+describe('[metrics]: the builder\'s Prometheus listener', () => {
+  test('listen is read as host and port (IPv6 in brackets); without the table there is none', () => {
+    expect(parseConfig('[metrics]\nlisten = "0.0.0.0:9105"', '/x.toml').metrics).toEqual({ listen: { host: '0.0.0.0', port: 9105 } });
+    expect(parseConfig('[metrics]\nlisten = "[::1]:9105"', '/x.toml').metrics).toEqual({ listen: { host: '::1', port: 9105 } });
+    expect(parseConfig('', '/x.toml').metrics).toBeUndefined();
+  });
+
+  test.each([
+    ['[metrics]', 'metrics.listen', '"host:port" or "[v6-address]:port" (required)'],
+    ['[metrics]\nlisten = "9105"', 'metrics.listen', '"host:port" or "[v6-address]:port", port 1 to 65535'],
+    ['[metrics]\nlisten = "localhost:70000"', 'metrics.listen', 'port 1 to 65535'],
+    ['[metrics]\nlisten = 9105', 'metrics.listen', '"host:port"'],
+    ['[metrics]\nlisten = "127.0.0.1:9105"\nport = 9105', 'metrics.port', 'no such key'],
+  ])('%p is refused at %s', (text, path, expected) => {
+    const err = errorOf(text);
+    expect(err.path).toBe(path);
+    expect(err.message).toContain(expected);
+  });
+});

@@ -20,6 +20,7 @@ export function testBuilderConfig(root: string, overrides: Partial<BuilderConfig
     geardTls: undefined,
     gearmanServers: [],
     statsd: undefined,
+    metrics: undefined,
     diskimages: [],
     providers: [],
     scheduler: undefined,

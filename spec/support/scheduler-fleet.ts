@@ -58,6 +58,8 @@ export interface FleetOptions {
   readonly cleanupInterval?: string;
   /** Default "1s" (backoff-cap 4s). */
   readonly backoffBase?: string;
+  /** Extra TOML for builder i's file (0-based), after its diskimages and providers: e.g. a `[metrics]` table. */
+  readonly builderExtra?: (index: number) => string;
   /** Start the scheduler at once (default true). */
   readonly startScheduler?: boolean;
   /** The endpoint the builders' clouds.yaml gives a provider, e.g. a fault proxy in front of its Glance; default the Glance itself. */
@@ -220,7 +222,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     ].join('\n');
     const functions = [...imageNames.map((name) => `image-build:${name}`), ...providerNames.flatMap((name) => [`provider-image-list:${name}`, `provider-image-delete:${name}`])];
     const builders = await Promise.all(
-      Array.from({ length: options.builders ?? 2 }, (_, i) => startBuilder(gearmand, builderBody, functions, { clientId: `fleet-builder-${i + 1}` })),
+      Array.from({ length: options.builders ?? 2 }, (_, i) => startBuilder(gearmand, `${builderBody}\n${options.builderExtra?.(i) ?? ''}`, functions, { clientId: `fleet-builder-${i + 1}` })),
     );
     for (const builder of builders) started.push({ close: () => builder[Symbol.asyncDispose]() });
 

@@ -7,7 +7,8 @@ test('statsd lines use nodepool\'s key names and reach a real UDP listener', asy
   const listener = await startUdpListener();
   const metrics = statsdMetrics({ host: '127.0.0.1', port: listener.port, prefix: 'nodepool' }, 'builder.01');
   metrics.buildFinished('debian-bookworm', 0, 1234.4, { qcow2: 313_000_000 });
-  metrics.uploadFinished('debian-bookworm', 'cloud-a', 9000);
+  metrics.uploadFinished('debian-bookworm', 'cloud-a', 9000, 313_000_000);
+  metrics.uploadFailed('debian-bookworm', 'cloud-b', 100);
   metrics.workerState({ build: 1, upload: 3 }, 2);
   await eventually(() => listener.lines.length >= 7);
   expect(listener.lines.sort()).toEqual(

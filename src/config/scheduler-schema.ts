@@ -52,8 +52,12 @@ const SYSTEM_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** "host:port", or "[v6]:port"; the port is required (an API on a guessed port is no help). */
 const LISTEN = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]/]+)):(\d{1,5})$/;
 
-function readListen(reader: TableReader): ListenAddress {
-  const text = reader.string('listen', `${DEFAULT_LISTEN.host}:${DEFAULT_LISTEN.port}`);
+/** A `listen` key: "host:port" or "[v6]:port", the fallback's when absent, or required. */
+export function readListen(reader: TableReader, fallback: ListenAddress | 'required' = DEFAULT_LISTEN): ListenAddress {
+  const text =
+    fallback === 'required'
+      ? reader.string('listen', undefined, undefined, '"host:port" or "[v6-address]:port" (required)')
+      : reader.string('listen', `${fallback.host}:${fallback.port}`);
   const match = LISTEN.exec(text);
   const port = Number(match?.[3]);
   const host = match?.[1] ?? match?.[2];

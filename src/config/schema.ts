@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_PORT, type ServerAddress } from '../protocol/transport/connect-address.ts';
 import { ConfigError, TableReader } from './table-reader.ts';
 import { parseImageNameFormat } from './image-name-format.ts';
+import { type MetricsConfig, readMetrics } from './metrics-schema.ts';
 import { type PathKeys, type SchedulerConfig, readScheduler } from './scheduler-schema.ts';
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -94,6 +95,8 @@ export interface BuilderConfig {
   readonly geardTls: EmbeddedServerTls | undefined;
   readonly gearmanServers: readonly ServerAddress[];
   readonly statsd: StatsdConfig | undefined;
+  /** `[metrics]`: the builder's Prometheus listener; undefined: none. */
+  readonly metrics: MetricsConfig | undefined;
   readonly diskimages: readonly DiskImageConfig[];
   readonly providers: readonly ProviderConfig[];
   /** The `[scheduler]` table; undefined when the file has none. */
@@ -315,6 +318,7 @@ export function readConfig(document: unknown, file: string): BuilderConfig {
     geardTls: readEmbeddedServerTls(root, path),
     gearmanServers: root.tables('gearman-servers', (t) => readServer(t, path)),
     statsd: root.table('statsd', readStatsd),
+    metrics: root.table('metrics', readMetrics),
     diskimages: root.tables('diskimages', (t) => readDiskImage(t, { dibCmd })),
     providers: root.tables('providers', readProvider),
     scheduler: root.table('scheduler', (t) => readScheduler(t, paths)),
@@ -328,3 +332,4 @@ export function readConfig(document: unknown, file: string): BuilderConfig {
 
 export { ConfigError };
 export type { ListenAddress, SchedulerConfig } from './scheduler-schema.ts';
+export type { MetricsConfig } from './metrics-schema.ts';

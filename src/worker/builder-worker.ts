@@ -33,7 +33,7 @@ import {
   uploadProgress,
 } from './jobs.ts';
 import { pruneBuildLogs } from '../images/log-retention.ts';
-import { type Metrics, noMetrics, statsdMetrics } from './metrics.ts';
+import { type Metrics, configuredStatsd } from './metrics.ts';
 import type { ImageRepository } from '../images/repository.ts';
 
 export interface BuilderWorkerOptions {
@@ -47,7 +47,7 @@ export interface BuilderWorkerOptions {
   /** Worker connection tuning (backoff, timeouts); the servers come from the config. */
   readonly workerOptions?: Partial<WorkerOptions>;
   readonly deleteTimeoutMs?: number;
-  /** statsd by default when the config has [statsd]; nothing otherwise. */
+  /** statsd by default when the config has [statsd]; nothing otherwise. `run` adds Prometheus with allMetrics. */
   readonly metrics?: Metrics;
   /** The scheduler's cloud operations (provider-image-list/-delete); without it none are served. */
   readonly cloudImages?: CloudImages;
@@ -88,7 +88,7 @@ export class BuilderWorker {
     this.config = config;
     this.logger = options.logger;
     this.repository = options.repository;
-    this.metrics = options.metrics ?? (config.statsd ? statsdMetrics(config.statsd, config.clientId) : noMetrics);
+    this.metrics = options.metrics ?? configuredStatsd(config);
     this.worker = new Worker({
       servers: servers ?? config.gearmanServers,
       slots: { build: config.buildWorkers, upload: config.uploadWorkers, ...(options.cloudImages ? { cloud: CLOUD_SLOTS } : {}) },
@@ -237,6 +237,7 @@ export class BuilderWorker {
     if (!provider) throw new JobFailure('UNKNOWN_PROVIDER', `no provider ${logValue(request.provider)} in ${this.config.file}`);
     const release = this.locks.beginUpload(id);
     const started = Date.now();
+    let succeeded = false;
     try {
       let image = this.repository.get(id);
       if (!image) throw new JobFailure('UNKNOWN_IMAGE', `image ${id} is not on this host`);
@@ -279,9 +280,11 @@ export class BuilderWorker {
         },
       });
       this.logger.info(`uploaded ${id} to ${provider.name} as ${result.externalId}`);
-      this.metrics.uploadFinished(image.name, provider.name, Date.now() - started);
+      this.metrics.uploadFinished(image.name, provider.name, Date.now() - started, file.size);
+      succeeded = true;
       return jsonResult({ 'external-id': result.externalId, ...result.extras });
     } finally {
+      if (!succeeded) this.metrics.uploadFailed(this.repository.get(id)?.name, provider.name, Date.now() - started);
       release();
     }
   }

@@ -1,10 +1,13 @@
 import { type Socket, createSocket } from 'node:dgram';
-import type { StatsdConfig } from '../config/schema.ts';
+import type { BuilderConfig, StatsdConfig } from '../config/schema.ts';
 
-/** What the builder reports; a no-op when statsd is not configured. */
+/** What the builder reports: to statsd, to Prometheus (src/metrics/), both, or nowhere. */
 export interface Metrics {
   buildFinished(image: string, rc: number, durationMs: number, sizes: Readonly<Record<string, number>>): void;
-  uploadFinished(image: string, provider: string, durationMs: number): void;
+  /** A successful upload of `bytes` (the file's size). */
+  uploadFinished(image: string, provider: string, durationMs: number, bytes: number): void;
+  /** An upload that failed; `image` is undefined when the image is not on this host. */
+  uploadFailed(image: string | undefined, provider: string, durationMs: number): void;
   workerState(busy: Readonly<Record<string, number>>, reconnects: number): void;
   close(): void;
 }
@@ -12,9 +15,26 @@ export interface Metrics {
 export const noMetrics: Metrics = {
   buildFinished() {},
   uploadFinished() {},
+  uploadFailed() {},
   workerState() {},
   close() {},
 };
+
+/** statsd when the config has [statsd], else nothing. */
+export function configuredStatsd(config: BuilderConfig): Metrics {
+  return config.statsd ? statsdMetrics(config.statsd, config.clientId) : noMetrics;
+}
+
+/** Every report goes to each of the parts, in order. */
+export function allMetrics(parts: readonly Metrics[]): Metrics {
+  return {
+    buildFinished: (...args) => parts.forEach((m) => m.buildFinished(...args)),
+    uploadFinished: (...args) => parts.forEach((m) => m.uploadFinished(...args)),
+    uploadFailed: (...args) => parts.forEach((m) => m.uploadFailed(...args)),
+    workerState: (...args) => parts.forEach((m) => m.workerState(...args)),
+    close: () => parts.forEach((m) => m.close()),
+  };
+}
 
 /** Key parts may not contain the statsd separators. */
 function part(text: string): string {
@@ -52,6 +72,8 @@ export function statsdMetrics(config: StatsdConfig, clientId: string): Metrics {
     uploadFinished(image, provider, durationMs) {
       send([`${prefix}.image_update.${part(image)}.${part(provider)}:${Math.round(durationMs)}|ms`]);
     },
+    // nodepool has no key for a failed upload.
+    uploadFailed() {},
     workerState(busy, reconnects) {
       send([...Object.entries(busy).map(([jobClass, n]) => `${builder}.busy.${part(jobClass)}:${n}|g`), `${builder}.reconnects:${reconnects}|g`]);
     },

@@ -8,7 +8,10 @@ import type { ServerAddress } from '../../protocol/transport/connect-address.ts'
 import { createFormatConverter } from '../../uploaders/convert/format-converter.ts';
 import { removeUnfinishedUploads } from '../../uploaders/glance/janitor.ts';
 import { createGlanceUploaders } from '../../uploaders/glance/uploaders-by-provider.ts';
+import { builderPrometheus } from '../../metrics/builder-metrics.ts';
+import { startMetricsServer } from '../../metrics/metrics-server.ts';
 import { BuilderWorker } from '../../worker/builder-worker.ts';
+import { allMetrics, configuredStatsd } from '../../worker/metrics.ts';
 import { runCli } from '../cli-error.ts';
 import { embeddedServerArgs, reloadEmbeddedJobServer, startEmbeddedJobServer } from '../embedded-job-server.ts';
 import { createLogger } from '../logger.ts';
@@ -53,6 +56,9 @@ export const runCommand = defineCommand({
         });
       }
       const repository = new ImageRepository(config.imagesDir, logger);
+      // [metrics]: Prometheus beside statsd; the slots and connections are read from the worker at scrape time.
+      let worker: BuilderWorker | undefined;
+      const prometheus = config.metrics && builderPrometheus(config.imagesDir, () => worker?.stats());
       const builder = new BuilderWorker(
         config,
         {
@@ -61,9 +67,13 @@ export const runCommand = defineCommand({
           uploaderFor: uploaders,
           prepareFormat: createFormatConverter({ repository, logger: logger.withTag('convert') }),
           cloudImages: uploaders.images,
+          ...(prometheus && { metrics: allMetrics([configuredStatsd(config), prometheus.metrics]) }),
         },
         servers,
       );
+      worker = builder;
+      const metricsServer = config.metrics && prometheus && (await startMetricsServer(config.metrics.listen, prometheus.registry, logger.withTag('metrics')));
+      if (metricsServer) logger.info(`metrics: Prometheus on ${metricsServer.url}`);
       // The scheduler's cloud operations, for each provider this host has credentials for.
       const serveClouds = async (providers: BuilderConfig['providers']): Promise<void> => {
         const clouds = await uploaders.resolveClouds(providers);
@@ -80,6 +90,7 @@ export const runCommand = defineCommand({
           loadConfig(args.config).then(
             async (next) => {
               if (geard !== undefined) reloadEmbeddedJobServer(geard, config, next, logger);
+              if (JSON.stringify(next.metrics) !== JSON.stringify(config.metrics)) logger.warn('reload: [metrics] changes take a restart');
               builder.reload(next);
               uploaders.forgetCloudFiles();
               await serveClouds(next.providers);
@@ -91,6 +102,7 @@ export const runCommand = defineCommand({
       const signal = await waitForStopSignal();
       logger.info(`${signal}: stopping`);
       await builder.stop();
+      await metricsServer?.close();
       await uploaders.close();
       await geard?.close({ graceMs: 5_000 });
       logger.info('stopped');
