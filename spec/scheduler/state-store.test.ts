@@ -367,6 +367,25 @@ describe('the listings image-list and dib-image-list read', () => {
   });
 });
 
+describe('image-list read again only after a commit', () => {
+  test("a listing follows every commit: this connection's and another's (a second process on the file)", () => {
+    const file = freshFile();
+    const store = populated(file);
+    const states = () => store.listedUploads().map((u) => [u.id, u.state]);
+    expect(states()).toEqual([['u1', 'ready'], ['u2', 'failed']]);
+    store.recordUploadDeleting('u1', 'superseded', 800);
+    expect(states()).toEqual([['u1', 'deleting'], ['u2', 'failed']]);
+    const other = StateStore.open(file);
+    other.recordUploadGone('u1', 900);
+    other.recordUploadStarted({ id: 'u3', buildId: 'b1', provider: 'p1', externalId: 'ext-3', externalName: undefined }, 950);
+    other.close();
+    expect(states()).toEqual([['u2', 'failed'], ['u3', 'uploading']]);
+    // Unchanged file: the same rows, not read again.
+    expect(store.listedUploads()).toBe(store.listedUploads());
+    store.close();
+  });
+});
+
 describe('adoption after a lost result', () => {
   test('a build recorded failed whose image a builder registers is adopted ready; a job result cannot do that', () => {
     const store = StateStore.open(freshFile());

@@ -234,7 +234,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   }
 
   function send(res: ServerResponse, request: Request, answer: Reply, headers: Record<string, string> = {}): void {
-    const body = request.text ? answer.body.text() : `${JSON.stringify(answer.body.json())}\n`;
+    const body = request.text ? answer.body.text() : `${answer.body.jsonText?.() ?? JSON.stringify(answer.body.json())}\n`;
     res.writeHead(answer.status, { 'content-type': request.text ? 'text/plain; charset=utf-8' : 'application/json', 'cache-control': 'no-store', ...headers });
     res.end(body);
   }
