@@ -25,6 +25,7 @@ describe('the configuration file', () => {
     expect(config.minFreeSpace).toBe(20 * 1024 ** 3);
     expect(config.shutdownGraceMs).toBe(600_000);
     expect(config.statsd).toEqual({ host: '127.0.0.1', port: 8125, prefix: 'nodepool' });
+    expect(config.metrics).toEqual({ listen: { host: '0.0.0.0', port: 9105 } });
     expect(config.geardAcl).toBe('/etc/nodepool-builder/acl.toml');
     expect(config.geardTls).toEqual({ cert: '/etc/nodepool/builder-01.pem', key: '/etc/nodepool/builder-01.key', ca: '/etc/nodepool/ca.pem', requireClientCert: true });
     expect(config.gearmanServers).toEqual([

@@ -13,16 +13,26 @@ import { type PrometheusServer, startPrometheus } from '../support/prometheus.ts
 import { promtoolCheck, sampleValue } from '../support/prom-text.ts';
 import { eventually } from '../support/run.ts';
 import { type Fleet, startFleet } from '../support/scheduler-fleet.ts';
+import { startUdpListener } from '../support/udp-listener.ts';
 
 describe('metrics of a real scheduler and builder, checked by promtool and scraped by a real Prometheus', () => {
   let fleet: Fleet;
   let builderMetrics: string;
   let prometheus: PrometheusServer | undefined;
+  let statsd: Awaited<ReturnType<typeof startUdpListener>>;
 
   beforeAll(async () => {
     const port = await freePort();
     builderMetrics = `127.0.0.1:${port}`;
-    fleet = await startFleet({ builders: 1, providers: ['p1'], images: ['tiny'], builderExtra: () => `[metrics]\nlisten = "${builderMetrics}"` });
+    statsd = await startUdpListener();
+    fleet = await startFleet({
+      builders: 1,
+      providers: ['p1'],
+      images: ['tiny'],
+      builderExtra: () => `[metrics]\nlisten = "${builderMetrics}"`,
+      // The scheduler's file only: a [statsd] table after its [scheduler] keys.
+      scheduler: { schedulerExtra: `[statsd]\nport = ${statsd.port}\nprefix = "e2e"` },
+    });
     await eventually(
       async () => {
         const rows = await fleet.imageList();
@@ -38,6 +48,7 @@ describe('metrics of a real scheduler and builder, checked by promtool and scrap
   afterAll(async () => {
     await prometheus?.close();
     await fleet?.close();
+    statsd?.close();
   }, 60_000);
 
   const scrape = async (url: string): Promise<{ status: number; type: string | null; text: string }> => {
@@ -78,6 +89,14 @@ describe('metrics of a real scheduler and builder, checked by promtool and scrap
     expect(sampleValue(reply.text, 'nodepool_builder_job_server_reconnects_total', { server: `127.0.0.1:${fleet.gearmand.port}` })).toBe(0);
     // Only /metrics is served there.
     expect((await scrape(`http://${builderMetrics}/`)).status).toBe(404);
+  });
+
+  test('the scheduler process sends statsd (a real UDP listener): the image_update timer and the upload state gauges', async () => {
+    await eventually(() => statsd.lines.includes('e2e.provider.p1.uploads.ready:1|g'), 30_000, 'the upload state gauge').catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${statsd.lines.join('\n')}`);
+    });
+    expect(statsd.lines.filter((l) => l.startsWith('e2e.image_update.')).map((l) => l.replace(/:\d+\|ms$/, ''))).toEqual(['e2e.image_update.tiny.p1']);
+    expect(statsd.lines).toContain('e2e.image.tiny.builds.building:0|g');
   });
 
   test('a real Prometheus scraping every second answers the upload-age query for the uploaded image, and the builder is up', async () => {
