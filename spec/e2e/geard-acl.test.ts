@@ -207,7 +207,7 @@ describe('geard --acl over TLS', () => {
       expect((await worker.next(Type.JOB_ASSIGN_UNIQ)).args[0]).toBe(handle);
 
       // New rules: the scheduler may no longer submit uploads.
-      await reload(FLEET_RULES.replace('submit = ["image-*", "provider-image-*"]', 'submit = ["image-build:*"]'), 'in force');
+      await reload(FLEET_RULES.replace('submit = ["image-*", "provider-image-*", "builder-image-list:*"]', 'submit = ["image-build:*"]'), 'in force');
       client.send(Type.SUBMIT_JOB, ['image-upload:reload', 'u-2', '']);
       expect((await client.next(Type.ERROR)).args).toEqual(['PERMISSION_DENIED', 'submit image-upload:reload: not granted to CN=scheduler']);
 

@@ -5,10 +5,10 @@
 export const FLEET_RULES = `
 [[rule]]
 cn = "builder-*"
-register = ["image-*", "provider-image-*"]
+register = ["image-*", "provider-image-*", "builder-image-list:*"]
 
 [[rule]]
 cn = "scheduler"
-submit = ["image-*", "provider-image-*"]
+submit = ["image-*", "provider-image-*", "builder-image-list:*"]
 admin = ["status", "workers"]
 `;

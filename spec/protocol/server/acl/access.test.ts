@@ -241,7 +241,7 @@ test('new rules apply to open connections; a function no longer granted is unreg
   try {
     const result = client.submit('image-build:slow', '{}', { timeoutMs: 10_000 });
     await running;
-    server.setAccessRules(parseAccessRules(FLEET_RULES.replace('register = ["image-*", "provider-image-*"]', 'register = ["provider-image-*"]'), 'fleet-2.toml'));
+    server.setAccessRules(parseAccessRules(FLEET_RULES.replace('register = ["image-*", "provider-image-*", "builder-image-list:*"]', 'register = ["provider-image-*"]'), 'fleet-2.toml'));
     // Unregistered at once: status shows the running job with no worker left for the function.
     const status = await adminLines(admin, 'status', (l) => l.includes('.'));
     expect(status).toContain('image-build:slow\t1\t1\t0');
