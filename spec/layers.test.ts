@@ -16,6 +16,7 @@ const LAYERS: Readonly<Record<string, { readonly folders: readonly string[]; rea
   scheduler: { folders: ['config', 'images', 'errors', 'util'], packages: /^bun:sqlite$/ },
   api: { folders: ['scheduler', 'config', 'images', 'errors', 'util'] },
   metrics: { folders: ['worker', 'scheduler', 'config', 'images', 'errors', 'util'], packages: /^prom-client$/ },
+  dashboard: { folders: ['api', 'scheduler', 'config', 'images', 'errors', 'util'] },
 };
 
 const SRC = resolve('src');

@@ -1,4 +1,5 @@
 import type { BuilderConfig } from '../config/schema.ts';
+import { parseFailureText } from '../errors/job-failure.ts';
 import type { Wait } from '../scheduler/actions.ts';
 import type { BackoffRecord, BuildRecord, SchedulerState, UploadRecord } from '../scheduler/state.ts';
 import type { ListedUpload } from '../scheduler/state-store.ts';
@@ -307,7 +308,8 @@ export function imageStatus(state: SchedulerState, config: BuilderConfig, now: n
   const text = (): string => {
   const rows: string[][] = [];
   const since = (record: RecordSummary | null): string => (record ? age(now - Date.parse(record['state-time'])) : '');
-  const failed = (f: Failures | null): [string, string] => (f ? [String(f.count), f.reason] : ['', '']);
+    // The reason's first line: a build's log tail follows it on lines of its own (the JSON has it all).
+  const failed = (f: Failures | null): [string, string] => (f ? [String(f.count), parseFailureText(f.reason).reason] : ['', '']);
   for (const s of statuses) {
     const latest = s['newest-build'];
     rows.push([s.image, '', s.paused ? `yes (${s['paused-by']})` : 'no', latest?.id ?? '', latest?.state ?? '', since(latest), s.waiting?.why ?? '', ...failed(s.failures)]);

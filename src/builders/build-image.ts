@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { DiskImageConfig } from '../config/schema.ts';
 import { JobFailure } from '../errors/job-failure.ts';
 import type { Logger } from '../util/log.ts';
+import { redactSecrets } from '../util/log-text.ts';
 import type { ImageFile, ImageRecord } from '../images/image-record.ts';
 import type { ImageRepository } from '../images/repository.ts';
 import { BuildLog } from './build-log.ts';
@@ -114,9 +115,11 @@ export async function buildImage(env: BuildEnvironment, image: DiskImageConfig, 
   } catch (err) {
     await env.repository.discard(staging);
     const failure = asFailure(err);
+    // The scheduler keeps the reason and the dashboard shows these lines: secrets stay here.
+    const logTail = redactSecrets(log.tail(), image.envVars);
     log.line(`nodepool-builder: build failed: ${failure.message}`);
     env.logger.warn(`build ${image.name} ${id} failed: ${failure.message}; log ${log.path}; last lines:\n${log.tail().join('\n')}`);
-    throw failure;
+    throw failure instanceof JobFailure ? new JobFailure(failure.code, failure.message, { cause: failure, logTail }) : failure;
   } finally {
     await log.close();
     if (log.writeError) env.logger.warn(`build log ${log.path} is incomplete: ${log.writeError.message}`);

@@ -2,7 +2,8 @@ import { type WriteStream, createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-const TAIL_LINES = 20;
+/** What a failed build reports of its log: the dashboard shows at most 50 lines. */
+export const TAIL_LINES = 50;
 
 /** A build's output: the complete log file on disk, the last lines for error reports, and listeners. */
 export class BuildLog {

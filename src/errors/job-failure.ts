@@ -59,6 +59,30 @@ export type JobFailureCode =
  */
 export class JobFailure extends CodedError<JobFailureCode> {
   override readonly name: string = 'JobFailure';
+  /** The last lines of the build's log (secrets redacted), sent after the reason's line. */
+  readonly logTail: readonly string[];
+
+  constructor(code: JobFailureCode, message: string, options?: { cause?: unknown; logTail?: readonly string[] }) {
+    super(code, message, options);
+    this.logTail = options?.logTail ?? [];
+  }
+}
+
+/** A failure reason as WORK_FAIL's WORK_WARNING carries it: one line, then the log tail, if any. */
+export interface FailureReason {
+  readonly reason: string;
+  readonly logTail: readonly string[];
+}
+
+/** The reason line, then each tail line on a line of its own (a tail line holds no line break). */
+export function failureText(reason: string, logTail: readonly string[]): string {
+  return [reason, ...logTail.map((line) => line.replace(/[\r\n]+/g, ' '))].join('\n');
+}
+
+/** failureText read back: the first line is the reason, the rest the log tail. */
+export function parseFailureText(text: string): FailureReason {
+  const [reason = '', ...logTail] = text.split('\n');
+  return { reason, logTail };
 }
 
 /** A job method was called after the job already sent its one terminal packet. */

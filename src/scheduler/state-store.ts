@@ -99,6 +99,14 @@ export class StateStore {
     });
   }
 
+  /**
+   * A number that changes whenever a record is written (SQLite's total_changes on the store's one
+   * connection): readers cache what they derive from a snapshot until it moves.
+   */
+  changes(): number {
+    return this.db.query<{ n: number }, []>('SELECT total_changes() AS n').get()!.n;
+  }
+
   /** A consistent copy of everything, read in one transaction. */
   snapshot(): SchedulerState {
     return this.db.transaction(() => ({

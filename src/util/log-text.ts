@@ -30,3 +30,23 @@ function escapeCharacter(c: string): string {
   const named: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
   return named[c] ?? `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`;
 }
+
+const SECRET_NAME = /pass|secret|token|key|credential|auth/i;
+const SECRET_ASSIGNMENT = /\b((?:[\w-]*(?:password|passwd|secret|token|api[_-]?key|credentials?))["']?\s*[=:]\s*["']?)[^\s"',;]+/gi;
+
+/**
+ * Log lines that leave the host (a failed build's tail in its WORK_FAIL reason) with secrets
+ * replaced by "<redacted>": the values of environment variables whose names say they are
+ * secrets, and whatever follows `password=`, `token:` and the like. Control characters escaped.
+ */
+export function redactSecrets(lines: readonly string[], env: Readonly<Record<string, string>> = {}): string[] {
+  const values = Object.entries(env)
+    .filter(([name, value]) => SECRET_NAME.test(name) && value.length >= 4)
+    .map(([, value]) => value)
+    .sort((a, b) => b.length - a.length);
+  return lines.map((line) => {
+    let text = line;
+    for (const value of values) text = text.split(value).join('<redacted>');
+    return text.replace(SECRET_ASSIGNMENT, '$1<redacted>').replace(UNSAFE, escapeCharacter);
+  });
+}

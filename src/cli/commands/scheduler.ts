@@ -1,6 +1,8 @@
 import { defineCommand } from 'citty';
 import { startApiServer } from '../../api/server.ts';
 import { loadConfig } from '../../config/load.ts';
+import { Activity } from '../../dashboard/activity.ts';
+import { dashboardPages } from '../../dashboard/routes.ts';
 import type { BuilderConfig, SchedulerConfig } from '../../config/schema.ts';
 import { loadTlsFiles } from '../../config/tls-files.ts';
 import { oneLine } from '../../errors/thrown.ts';
@@ -42,9 +44,10 @@ export const schedulerCommand = defineCommand({
       const store = StateStore.open(scheduler.stateFile);
       const client = new Client({ servers, logger: logger.withTag('gearman') });
       const fleet = gearmanFleet(servers);
+      const activity = new Activity();
       let current = { config, scheduler };
       const metrics = schedulerMetrics({ store, jobServers: () => client.servers(), statsd: () => current.config.statsd });
-      const runner = new SchedulerRunner({ store, config, scheduler, jobs: gearmanJobs(client), fleet, logger: logger.withTag('scheduler'), events: metrics.events });
+      const runner = new SchedulerRunner({ store, config, scheduler, jobs: gearmanJobs(client), fleet, logger: logger.withTag('scheduler'), events: [...metrics.events, activity] });
       const api = await startApiServer({
         store,
         config: () => current.config,
@@ -53,8 +56,8 @@ export const schedulerCommand = defineCommand({
         isReady: () => runner.status().reconciled,
         waits: () => runner.status().waits,
         onWrite: () => void runner.kick(),
-        pages: new Map([metrics.route]),
         logger: logger.withTag('api'),
+        pages: new Map([metrics.route, ...dashboardPages({ store, config: () => current.config, activity })]),
       });
       logger.info(`scheduler: state ${store.file}, system id ${runner.systemId}, ${servers.length} job server(s), API on ${api.url}`);
       runner.start();

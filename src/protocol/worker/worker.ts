@@ -3,7 +3,7 @@ import { oneLine } from '../../errors/thrown.ts';
 import { type Logger, silentLogger } from '../../util/log.ts';
 import type { BackoffPolicy } from '../transport/backoff.ts';
 import type { Arg } from '../codec/encoder.ts';
-import { JobFailure } from '../../errors/job-failure.ts';
+import { JobFailure, failureText } from '../../errors/job-failure.ts';
 import { type ServerAddress, describeServer } from '../transport/connect-address.ts';
 import type { ServerLinkStats } from '../transport/server-link-stats.ts';
 import { WorkerJob } from './worker-job.ts';
@@ -271,7 +271,7 @@ export class Worker {
   private failJob(job: WorkerJob, err: unknown): void {
     if (err instanceof JobFailure) {
       this.logger.warn(`job ${job.handle} (${job.functionName}) failed: ${err.code}: ${err.message}`);
-      job.fail(oneLine(err.message));
+      job.fail(failureText(oneLine(err.message), err.logTail));
     } else {
       this.logger.error(`job ${job.handle} (${job.functionName}) raised: ${oneLine(err)}`);
       job.exception(oneLine(err));
