@@ -64,6 +64,8 @@ export interface FleetOptions {
   readonly startScheduler?: boolean;
   /** The endpoint the builders' clouds.yaml gives a provider, e.g. a fault proxy in front of its Glance; default the Glance itself. */
   readonly glanceEndpoint?: (provider: string, glanceUrl: string) => Promise<string>;
+  /** Per image, the builders' own `command` (a TOML array; default: a tiny qcow2 from qemu-img) and extra lines (e.g. `env-vars = {...}`). */
+  readonly builderImages?: Readonly<Record<string, { readonly command?: string; readonly extra?: string }>>;
 }
 
 /** A Glance image tagged by this fleet's system id. */
@@ -189,8 +191,8 @@ export interface Fleet {
 
 const QCOW2_COMMAND = `["sh", "-c", "exec qemu-img create -q -f qcow2 \\"$OUTPUT_DIR/$IMAGE_NAME.qcow2\\" 16M"]`;
 
-function commandImage(name: string, extra = ''): string {
-  return ['[[diskimages]]', `name = "${name}"`, 'builder = "command"', `command = ${QCOW2_COMMAND}`, 'formats = ["qcow2"]', extra].join('\n');
+function commandImage(name: string, extra = '', command = QCOW2_COMMAND): string {
+  return ['[[diskimages]]', `name = "${name}"`, 'builder = "command"', `command = ${command}`, 'formats = ["qcow2"]', extra].join('\n');
 }
 
 export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
@@ -217,7 +219,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     );
     const builderBody = [
       `clouds-file = "${cloudsFile}"`,
-      ...imageNames.map((name) => commandImage(name)),
+      ...imageNames.map((name) => commandImage(name, options.builderImages?.[name]?.extra, options.builderImages?.[name]?.command)),
       ...providerNames.flatMap((name) => ['[[providers]]', `name = "${name}"`, `cloud = "${name}"`]),
     ].join('\n');
     const functions = [...imageNames.map((name) => `image-build:${name}`), ...providerNames.flatMap((name) => [`provider-image-list:${name}`, `provider-image-delete:${name}`])];

@@ -308,7 +308,7 @@ export function imageStatus(state: SchedulerState, config: BuilderConfig, now: n
   const text = (): string => {
   const rows: string[][] = [];
   const since = (record: RecordSummary | null): string => (record ? age(now - Date.parse(record['state-time'])) : '');
-    // The reason's first line: a build's log tail follows it on lines of its own (the JSON has it all).
+    // Without a build's log tail (the JSON has it all).
   const failed = (f: Failures | null): [string, string] => (f ? [String(f.count), parseFailureText(f.reason).reason] : ['', '']);
   for (const s of statuses) {
     const latest = s['newest-build'];

@@ -68,23 +68,31 @@ export class JobFailure extends CodedError<JobFailureCode> {
   }
 }
 
-/** A failure reason as WORK_FAIL's WORK_WARNING carries it: one line, then the log tail, if any. */
+/** A failure reason as WORK_FAIL's WORK_WARNING carries it: the reason, then the log tail, if any. */
 export interface FailureReason {
   readonly reason: string;
   readonly logTail: readonly string[];
 }
 
-/** The reason line, then each tail line on a line of its own (a tail line holds no line break). */
+/** Characters of one log tail line sent at most: 50 lines stay within the client's 16 KiB. */
+export const MAX_TAIL_LINE = 240;
+
+/** Between a reason and its log tail: a line no reason of its own holds. */
+export const LOG_TAIL_MARK = '\n-- last lines of the build log --\n';
+
+/** The reason, then (after LOG_TAIL_MARK) each tail line on a line of its own. */
 export function failureText(reason: string, logTail: readonly string[]): string {
-  return [reason, ...logTail.map((line) => line.replace(/[\r\n]+/g, ' '))].join('\n');
+  if (logTail.length === 0) return reason;
+  const cut = (line: string): string => (line.length > MAX_TAIL_LINE ? `${line.slice(0, MAX_TAIL_LINE)}…` : line);
+  return `${reason}${LOG_TAIL_MARK}${logTail.map((line) => cut(line.replace(/[\r\n]+/g, ' '))).join('\n')}`;
 }
 
-/** failureText read back: the first line is the reason, the rest the log tail. */
+/** failureText read back; a reason without the mark has no tail. */
 export function parseFailureText(text: string): FailureReason {
-  const [reason = '', ...logTail] = text.split('\n');
-  return { reason, logTail };
+  const at = text.indexOf(LOG_TAIL_MARK);
+  if (at < 0) return { reason: text, logTail: [] };
+  return { reason: text.slice(0, at), logTail: text.slice(at + LOG_TAIL_MARK.length).split('\n') };
 }
-
 /** A job method was called after the job already sent its one terminal packet. */
 export class JobStateError extends CodedError<'JOB_ALREADY_FINISHED'> {
   override readonly name = 'JobStateError';

@@ -7,6 +7,9 @@ import { Type, packetName } from '../codec/packets.ts';
 import { describeServer } from '../transport/connect-address.ts';
 import { utf8 } from '../codec/text.ts';
 
+/** A WORK_FAIL's reason kept at most: its line and a failed build's log tail (50 lines of at most 240 characters). */
+export const MAX_WARNING_BYTES = 16 * 1024;
+
 /** A foreground job waiting for its WORK_* packets. */
 export interface Task {
   readonly functionName: string;
@@ -168,7 +171,7 @@ export class ClientLink {
         return this.each(packet, (task) => task.onData?.(packet.args[1]!));
       case Type.WORK_WARNING:
         return this.each(packet, (task) => {
-          task.lastWarning = utf8(packet.args[1]!.subarray(0, 1000));
+          task.lastWarning = utf8(packet.args[1]!.subarray(0, MAX_WARNING_BYTES));
           task.onWarning?.(packet.args[1]!);
         });
       case Type.WORK_STATUS: {
