@@ -62,6 +62,7 @@ describe('a direct image-build from the gearman CLI, with the scheduler running'
     admin = new AdminClient(gearmand);
     builder = await startBuilder(gearmand, DISKIMAGE, ['image-build:debian', 'builder-image-list:e2e-builder']);
     dir = mkdtempSync(join(tmpdir(), 'scheduler-direct-'));
+    writeFileSync(join(dir, 'api-token'), 'direct-e2e-token\n', { mode: 0o600 });
     const port = await freePort();
     api = `http://127.0.0.1:${port}`;
     writeFileSync(
@@ -78,6 +79,7 @@ describe('a direct image-build from the gearman CLI, with the scheduler running'
         'system-id = "direct-e2e"',
         'cleanup-interval = "1s"',
         'keep-builds = 1',
+        `api-token-file = "${join(dir, 'api-token')}"`,
       ].join('\n'),
     );
   }, 120_000);
@@ -120,5 +122,19 @@ describe('a direct image-build from the gearman CLI, with the scheduler running'
     expect(log).toContain('adopt-build buildId=direct-1');
     expect(log).not.toContain('start-build');
     expect(await registered()).toEqual(expect.arrayContaining(['image-upload:direct-2', 'image-delete:direct-2']));
+  }, 120_000);
+
+  test("a build the scheduler starts itself (an operator's request) is recorded with the builder its result names", async () => {
+    const requested = await run(process.execPath, ['src/cli/main.ts', 'image-build-request', 'debian', '--api', api, '--token-file', join(dir, 'api-token')]);
+    expect(requested.code).toBe(0);
+    const own = await eventually(
+      async () => (await dibImageList()).find((row) => !row.id.startsWith('direct-') && row.state === 'ready'),
+      60_000,
+      "the scheduler's own build ready",
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n--- scheduler ---\n${log}`);
+    });
+    expect(log).toContain(`start-build diskimage=debian why=requested`);
+    expect(own).toMatchObject({ image: 'debian', builder: 'e2e-builder', formats: ['qcow2'] });
   }, 120_000);
 });
