@@ -127,6 +127,8 @@ export interface ImageStatus {
   readonly configured: boolean;
   readonly paused: boolean;
   readonly 'paused-by': string | null;
+  /** When an operator asked for a build that has not started yet. */
+  readonly 'build-requested': string | null;
   readonly 'newest-build': { readonly id: string; readonly state: string } | null;
   readonly 'newest-ready-build': { readonly id: string; readonly state: string } | null;
   readonly failures: StatusFailures | null;
