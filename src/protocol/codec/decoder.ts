@@ -310,8 +310,11 @@ export class Decoder {
     const args = new Array<Uint8Array>(count);
     let p = start + HEADER_SIZE;
     for (let i = 0; i < count - 1; i++) {
-      const nul = buf.indexOf(0, p);
-      if (nul < 0 || nul >= end) {
+      // A plain loop: arguments before the last are short (handles, names, uniques), and the
+      // native indexOf call costs more than scanning them.
+      let nul = p;
+      while (nul < end && buf[nul] !== 0) nul++;
+      if (nul >= end) {
         throw new ProtocolError(
           'MISSING_ARGUMENT',
           `${packetName(type)} needs ${count} arguments (${count - 1} NUL separators) but has ${i}`,
