@@ -9,7 +9,7 @@ import { Type } from '../codec/packets.ts';
 import type { ServerAddress } from '../transport/connect-address.ts';
 import type { ServerLinkStats } from '../transport/server-link-stats.ts';
 import { utf8 } from '../codec/text.ts';
-import { type JobResult, SubmitCall, type SubmitWatch } from './submit-call.ts';
+import { type JobResult, SubmitCall, type SubmitRoute, type SubmitWatch } from './submit-call.ts';
 
 export type { JobResult } from './submit-call.ts';
 
@@ -75,6 +75,7 @@ export class Client {
   private readonly connectWaiters = new Set<() => void>();
   private cursor = 0;
   private started = false;
+  private readonly route: SubmitRoute;
 
   constructor(private readonly options: ClientOptions) {
     if (options.servers.length === 0) throw new TypeError('a client needs at least one gearman server');
@@ -95,18 +96,29 @@ export class Client {
           options.replyTimeoutMs,
         ),
     );
+    this.route = {
+      links: this.links.length,
+      logger: this.logger,
+      nextConnected: (exclude) => this.nextConnected(exclude),
+      pickLink: (functionName, stack, exclude) => this.pickLink(functionName, stack, exclude),
+    };
   }
 
   /**
    * Submits a foreground job and resolves with its WORK_COMPLETE data. A connection lost
    * before the server confirmed the job (JOB_CREATED) moves the job to the next server.
    */
-  async submit(functionName: string, payload: Arg, options: SubmitOptions = {}): Promise<JobResult> {
+  submit(functionName: string, payload: Arg, options: SubmitOptions = {}): Promise<JobResult> {
     const stack = callerStack(this.submit);
-    const request: Arg[] = [functionName, options.unique ?? randomUUID(), payload];
-    const type = SUBMIT_TYPE[options.priority ?? 'normal'][0];
-    const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
-    return this.withFailover(functionName, stack, (link) => this.submitOn(link, type, request, options, deadline, stack));
+    try {
+      this.start();
+      const request: Arg[] = [functionName, options.unique ?? randomUUID(), payload];
+      const type = SUBMIT_TYPE[options.priority ?? 'normal'][0];
+      const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
+      return new SubmitCall(this.route, functionName, stack, options, type, request).start(deadline);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Submits a background job and resolves once a server has queued it. */
@@ -137,17 +149,6 @@ export class Client {
         this.logger.debug(`client: ${link.name} dropped before confirming ${functionName}; trying the next server`);
       }
     }
-  }
-
-  private submitOn(
-    link: ClientLink,
-    type: number,
-    request: readonly Arg[],
-    options: SubmitOptions,
-    deadline: number | undefined,
-    stack: CallSite,
-  ): Promise<JobResult> {
-    return new SubmitCall(link, String(request[0]), stack, options).start(type, request, deadline);
   }
 
   /** GET_STATUS for a handle, asked of the server that created it. */

@@ -4,6 +4,7 @@ import { utf8 } from '../codec/text.ts';
 import { type LongTimer, setLongTimeout } from '../../util/timers.ts';
 import { type CallSite, ClientError } from './client-errors.ts';
 import type { ClientLink, Reply, Task } from './client-link.ts';
+import type { Logger } from '../../util/log.ts';
 
 export interface JobResult {
   readonly handle: string;
@@ -20,10 +21,22 @@ export interface SubmitWatch {
   readonly onStatus?: (numerator: number, denominator: number) => void;
 }
 
+/** How a submit finds a server (the Client's links). */
+export interface SubmitRoute {
+  readonly links: number;
+  readonly logger: Logger;
+  /** A connected link not in `exclude`, now, if there is one. */
+  nextConnected(exclude?: ReadonlySet<ClientLink>): ClientLink | undefined;
+  /** Waits (up to the connect timeout) for a connected link not in `exclude`; rejects with NO_SERVER. */
+  pickLink(functionName: string, stack: CallSite, exclude?: ReadonlySet<ClientLink>): Promise<ClientLink>;
+}
+
 /**
- * One foreground job on one link: waits for JOB_CREATED (the link's reply timeout bounds it),
- * then for the job's WORK_* packets. One object per job serves as the link's task and reply,
- * with no closures or timers of its own unless the caller gave a timeout or a signal.
+ * One foreground job: sends it to a connected server, waits for JOB_CREATED (the link's reply
+ * timeout bounds it), then for the job's WORK_* packets. A connection lost before JOB_CREATED
+ * moves the job to the next server. One object per job serves as the link's task and reply,
+ * and is the caller's only promise: no closures or timers of its own unless the caller gave a
+ * timeout or a signal.
  */
 export class SubmitCall implements Task, Reply {
   handle?: string;
@@ -33,16 +46,21 @@ export class SubmitCall implements Task, Reply {
   readonly onStatus: ((numerator: number, denominator: number) => void) | undefined;
   readonly promise: Promise<JobResult>;
   private settled = false;
+  private link: ClientLink | undefined;
+  /** Links that dropped before confirming the job. */
+  private tried: Set<ClientLink> | undefined;
   private timer: LongTimer | undefined;
   private onAbort: (() => void) | undefined;
   private fulfil!: (result: JobResult) => void;
   private refuse!: (err: Error) => void;
 
   constructor(
-    private readonly link: ClientLink,
+    private readonly route: SubmitRoute,
     readonly functionName: string,
     readonly callerStack: CallSite,
     private readonly watch: SubmitWatch,
+    private readonly type: number,
+    private readonly request: readonly Arg[],
   ) {
     this.onData = watch.onData;
     this.onWarning = watch.onWarning;
@@ -54,7 +72,7 @@ export class SubmitCall implements Task, Reply {
   }
 
   /** Sends the request; `deadline` (epoch ms) bounds the whole job. */
-  start(type: number, request: readonly Arg[], deadline: number | undefined): Promise<JobResult> {
+  start(deadline: number | undefined): Promise<JobResult> {
     const { signal } = this.watch;
     if (signal?.aborted) {
       this.abort();
@@ -70,21 +88,45 @@ export class SubmitCall implements Task, Reply {
         deadline - Date.now(),
       );
     }
-    this.link.request(type, request, 'JOB_CREATED', this, this.functionName, this.callerStack, true);
+    this.attempt();
     return this.promise;
+  }
+
+  private attempt(): void {
+    const link = this.route.nextConnected(this.tried);
+    if (link) return this.sendOn(link);
+    this.route.pickLink(this.functionName, this.callerStack, this.tried).then(
+      (picked) => this.settled || this.sendOn(picked),
+      (err: Error) => this.reject(err),
+    );
+  }
+
+  private sendOn(link: ClientLink): void {
+    this.link = link;
+    link.request(this.type, this.request, 'JOB_CREATED', this, this.functionName, this.callerStack, true);
   }
 
   /** JOB_CREATED: the job's WORK_* packets now come by its handle. */
   replied(packet: Packet): void {
-    if (!this.settled) this.link.track(utf8(packet.args[0]!), this);
+    if (!this.settled) this.link!.track(utf8(packet.args[0]!), this);
   }
 
   resolve(data: Uint8Array): void {
     this.cleanup();
-    this.fulfil({ handle: this.handle ?? '', server: this.link.name, data });
+    this.fulfil({ handle: this.handle ?? '', server: this.link!.name, data });
   }
 
   reject(err: Error): void {
+    const link = this.link;
+    if (link && !this.settled && err instanceof ClientError && err.code === 'CONNECTION_LOST' && err.handle === undefined) {
+      (this.tried ??= new Set()).add(link);
+      if (this.tried.size < this.route.links) {
+        this.route.logger.debug(`client: ${link.name} dropped before confirming ${this.functionName}; trying the next server`);
+        this.link = undefined;
+        this.attempt();
+        return;
+      }
+    }
     this.cleanup();
     this.refuse(err);
   }
@@ -96,8 +138,8 @@ export class SubmitCall implements Task, Reply {
   private context() {
     return {
       functionName: this.functionName,
-      server: this.link.name,
       callerStack: this.callerStack,
+      ...(this.link === undefined ? {} : { server: this.link.name }),
       ...(this.handle === undefined ? {} : { handle: this.handle }),
     };
   }
@@ -106,6 +148,6 @@ export class SubmitCall implements Task, Reply {
     this.settled = true;
     this.timer?.cancel();
     if (this.onAbort) this.watch.signal?.removeEventListener('abort', this.onAbort);
-    this.link.untrack(this);
+    this.link?.untrack(this);
   }
 }
