@@ -233,6 +233,18 @@ test('a direct image-build of a diskimage with no ready build is adopted, and no
   ]);
 });
 
+test('a direct image-build made longer than rebuild-age ago is adopted with its build time, and a rebuild starts in the same pass', () => {
+  const state = stateOf({ builds: [ready('c1', 'centos', NOW - HOUR)] });
+  const config = planConfigWith();
+  const base = agreeingWorld(state, config);
+  const old = { builders: ['builder-1'], diskimage: 'debian', formats: ['qcow2'], builtAt: NOW - 2 * DAY };
+  const result = plan(state, config, { ...base, builds: new Map([...base.builds, ['0000000001', old]]) }, NOW);
+  expect(only(result.actions, 'adopt-build', 'start-build')).toEqual([
+    { kind: 'adopt-build', buildId: '0000000001', diskimage: 'debian', builder: 'builder-1', formats: ['qcow2'], builtAt: NOW - 2 * DAY },
+    { kind: 'start-build', diskimage: 'debian', why: 'too-old' },
+  ]);
+});
+
 test('adopted direct builds beyond keep-builds: the older ready build goes by the keep rules', () => {
   const state = stateOf({ builds: [ready('d1', 'debian', NOW - 2 * HOUR), ready('c1', 'centos', NOW - HOUR)] });
   const config = planConfigWith({ keepBuilds: 1 });

@@ -242,6 +242,9 @@ describe('state changes', () => {
     store.recordBuildMissing('direct-1', 'image-upload:direct-1 gone from every job server for 10m', 60);
     expect(store.build('direct-1')).toMatchObject({ state: 'missing', reason: 'image-upload:direct-1 gone from every job server for 10m' });
     expect(store.recordBuildAdopted({ id: 'direct-1', diskimage: 'debian', builder: 'h1', formats: ['qcow2'] }, 70)).toMatchObject({ state: 'ready', readyAt: 50, reason: undefined });
+    // A build never known, with the time its builder finished it: its age counts from then (never from the future).
+    expect(store.recordBuildAdopted({ id: 'direct-2', diskimage: 'debian', builder: 'h1', formats: ['qcow2'], builtAt: 20 }, 80)).toMatchObject({ state: 'ready', readyAt: 20, createdAt: 80 });
+    expect(store.recordBuildAdopted({ id: 'direct-3', diskimage: 'debian', builder: 'h1', formats: ['qcow2'], builtAt: 500 }, 90)).toMatchObject({ readyAt: 90 });
     store.close();
   });
 });

@@ -23,7 +23,7 @@ export type Action =
   /** A build recorded as building with no job running here: submit it again with its id as the unique. */
   | { readonly kind: 'resume-build'; readonly buildId: string; readonly diskimage: string }
   /** A build found on a builder: record it ready (it was building, failed, missing, or never known). */
-  | { readonly kind: 'adopt-build'; readonly buildId: string; readonly diskimage: string; readonly builder: string | undefined; readonly formats: readonly string[] }
+  | { readonly kind: 'adopt-build'; readonly buildId: string; readonly diskimage: string; readonly builder: string | undefined; readonly formats: readonly string[]; readonly builtAt?: number }
   /** A ready build whose image-upload:<id> has been gone from every job server past the grace. */
   | { readonly kind: 'mark-build-missing'; readonly buildId: string; readonly diskimage: string; readonly absentSince: number }
   /** Record the build deleting (unless it is), then submit image-delete:<id>. */

@@ -76,6 +76,8 @@ export interface BuilderImage {
   readonly id: string;
   readonly diskimage: string;
   readonly formats: readonly string[];
+  /** When the builder finished it ("built-at"), if it says. */
+  readonly builtAt: number | undefined;
 }
 
 /** builder-image-list's result: {"builder", "images": [{"image-id", "diskimage", "formats": [...], "built-at"}]}. */
@@ -90,7 +92,8 @@ export function parseBuilderListResult(data: string, builder: string): BuilderIm
     const diskimage = optionalString(image.diskimage);
     if (id === undefined || diskimage === undefined) throw new RunnerError('JOB_RESULT_INVALID', `${what}: images[${i}] needs "image-id" and "diskimage"`);
     const formats = Array.isArray(image.formats) ? image.formats.filter((f): f is string => typeof f === 'string').sort() : [];
-    return { id, diskimage, formats };
+    const builtAt = Date.parse(optionalString(image['built-at']) ?? '');
+    return { id, diskimage, formats, builtAt: Number.isNaN(builtAt) ? undefined : builtAt };
   });
 }
 

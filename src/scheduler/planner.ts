@@ -159,9 +159,10 @@ class Planner {
   private adoptUnknownBuilds(): void {
     for (const [id, observed] of this.world.builds) {
       if (this.buildsById.has(id) || observed.diskimage === undefined || !this.configured.has(observed.diskimage)) continue;
-      this.actions.push({ kind: 'adopt-build', buildId: id, diskimage: observed.diskimage, builder: observed.builders[0], formats: observed.formats });
+      const builtAt = observed.builtAt === undefined ? undefined : Math.min(observed.builtAt, this.now);
+      this.actions.push({ kind: 'adopt-build', buildId: id, diskimage: observed.diskimage, builder: observed.builders[0], formats: observed.formats, ...(builtAt === undefined ? {} : { builtAt }) });
       // Counted from this pass on, as the record adopt-build commits: no second build of its diskimage, and it is kept or deleted by the keep rules.
-      const adopted: BuildRecord = { id, diskimage: observed.diskimage, state: 'ready', builder: observed.builders[0], formats: observed.formats, createdAt: this.now, stateAt: this.now, readyAt: this.now, reason: undefined };
+      const adopted: BuildRecord = { id, diskimage: observed.diskimage, state: 'ready', builder: observed.builders[0], formats: observed.formats, createdAt: this.now, stateAt: this.now, readyAt: builtAt ?? this.now, reason: undefined };
       this.buildsById.set(id, adopted);
       push(this.buildsByDiskimage, observed.diskimage, adopted);
     }

@@ -25,7 +25,7 @@ export function recordDecision(store: StateStore, action: Action, now: number, m
     case 'start-build':
       return store.recordBuildStarted({ id: mint.buildId(action.diskimage), diskimage: action.diskimage }, now);
     case 'adopt-build':
-      return store.recordBuildAdopted({ id: action.buildId, diskimage: action.diskimage, builder: action.builder, formats: action.formats }, now);
+      return store.recordBuildAdopted({ id: action.buildId, diskimage: action.diskimage, builder: action.builder, formats: action.formats, builtAt: action.builtAt }, now);
     case 'mark-build-missing':
       return store.recordBuildMissing(action.buildId, `image-upload:${action.buildId} absent from every job server since ${new Date(action.absentSince).toISOString()}`, now);
     case 'delete-build':

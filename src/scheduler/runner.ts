@@ -212,7 +212,12 @@ export class SchedulerRunner {
     const state = this.store.snapshot();
     const watched = state.builds.filter((b) => b.state === 'ready' || b.state === 'deleting').map((b) => b.id);
     const world: World = {
-      builds: new Map([...seen.builds].map(([id, builders]) => [id, { builders, diskimage: this.foreignBuilds.get(id)?.diskimage, formats: this.foreignBuilds.get(id)?.formats ?? [] }])),
+      builds: new Map(
+        [...seen.builds].map(([id, builders]) => {
+          const foreign = this.foreignBuilds.get(id);
+          return [id, { builders, diskimage: foreign?.diskimage, formats: foreign?.formats ?? [], builtAt: foreign?.builtAt }];
+        }),
+      ),
       absentSince: this.absence.observe(watched, seen.builds, now),
       buildersByDiskimage: seen.buildersByDiskimage,
       providers,

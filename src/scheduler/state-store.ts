@@ -205,12 +205,13 @@ export class StateStore {
    * A build found on a builder: one the state records as building or missing (it finished, or
    * its host came back), or one made by a direct image-build that the state never knew.
    */
-  recordBuildAdopted(build: NewBuild & FinishedBuild, now: number): BuildRecord {
+  /** `builtAt`: when the builder finished it (builder-image-list), the age rebuild-age counts from for a build never known. */
+  recordBuildAdopted(build: NewBuild & FinishedBuild & { readonly builtAt?: number | undefined }, now: number): BuildRecord {
     return this.write(() => {
       const known = this.build(build.id);
       const columns = { builder: build.builder ?? null, formats: JSON.stringify(build.formats), reason: null };
       if (!known) {
-        this.insertBuild({ id: build.id, diskimage: build.diskimage, state: 'ready', created_at: now, state_at: now, ready_at: now, ...columns });
+        this.insertBuild({ id: build.id, diskimage: build.diskimage, state: 'ready', created_at: now, state_at: now, ready_at: Math.min(build.builtAt ?? now, now), ...columns });
         return this.mustBuild(build.id);
       }
       if (known.diskimage !== build.diskimage) {

@@ -11,6 +11,8 @@ export interface ObservedBuild {
   /** Its diskimage, when the reconciler could tell; needed to adopt a build the state never knew. */
   readonly diskimage: string | undefined;
   readonly formats: readonly string[];
+  /** When its builder finished it, when the reconciler could tell (a build the state never knew). */
+  readonly builtAt?: number | undefined;
 }
 
 /** One image of this system found in a provider's listing. */
