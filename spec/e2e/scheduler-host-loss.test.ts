@@ -8,13 +8,25 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { StateStore } from '../../src/scheduler/state-store.ts';
+import type { BuilderProcess } from '../support/builder-process.ts';
+import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
 import { eventually } from '../support/run.ts';
 import { tagsAccountedFor } from '../support/scheduler-convergence.ts';
 import { type Fleet, startFleet } from '../support/scheduler-fleet.ts';
 
+/** Upload pace through the proxy in front of Glance: 192 KiB in well under a second; about 6 s while a kill is aimed at an upload. */
+const PACE = 1024 * 1024;
+const SLOW_PACE = 32 * 1024;
+
 describe('a builder host gone for good (command builder)', () => {
   let fleet: Fleet;
   let store: StateStore;
+  let proxy: FaultProxy | undefined;
+  /** The builder the first test kills for good. */
+  let lost: BuilderProcess | undefined;
+  const withLogs = (err: unknown): never => {
+    throw new Error(`${String(err)}\n${fleet.logs()}`);
+  };
 
   beforeAll(async () => {
     fleet = await startFleet({
@@ -23,6 +35,12 @@ describe('a builder host gone for good (command builder)', () => {
       systemId: 'e2e-host-loss',
       cleanupInterval: '1s',
       scheduler: { schedulerExtra: 'missing-build-grace = "3s"' },
+      // A pacing proxy (a fault Glance cannot make on demand), so that a kill can land in an upload.
+      glanceEndpoint: async (_provider, url) => {
+        proxy = await startFaultProxy(url);
+        proxy.throttle(PACE);
+        return proxy.url;
+      },
     });
     store = StateStore.open(fleet.stateFile);
   }, 300_000);
@@ -30,12 +48,10 @@ describe('a builder host gone for good (command builder)', () => {
   afterAll(async () => {
     store?.close();
     await fleet?.close();
+    await proxy?.close();
   }, 60_000);
 
   test('its ready build is marked missing after missing-build-grace, and the image is rebuilt and uploaded on the other builder', async () => {
-    const withLogs = (err: unknown): never => {
-      throw new Error(`${String(err)}\n${fleet.logs()}`);
-    };
     const first = await eventually(
       async () => {
         const ready = (await fleet.imageList()).find((row) => row.state === 'ready');
@@ -46,10 +62,10 @@ describe('a builder host gone for good (command builder)', () => {
     ).catch(withLogs);
     const holder = fleet.repositories().findIndex((builds) => builds.some((b) => b.id === first['build-id']));
     expect(holder).toBeGreaterThanOrEqual(0);
-    const lost = fleet.builders[holder]!;
+    lost = fleet.builders[holder]!;
     const survivor = 1 - holder;
     lost.signal('SIGKILL');
-    await lost.exited();
+    await lost!.exited();
 
     const rebuilt = await eventually(
       async () => {
@@ -76,6 +92,45 @@ describe('a builder host gone for good (command builder)', () => {
     const images = await fleet.tagged('p1');
     expect(images.find((image) => image.id === rebuilt.upload['external-id'])?.status).toBe('active');
     expect(images.find((image) => image.id === first['external-id'])?.status).toBe('active');
+    expect(await tagsAccountedFor(['p1'], (p) => fleet.tagged(p), () => fleet.imageList())).toEqual([]);
+  }, 300_000);
+
+  test('D2: a host gone for good in the middle of an upload: once its build is missing the upload is given up (failed) and its unfinished image leaves Glance, instead of both waiting out upload-timeout', async () => {
+    // Two builders again: the one lost above comes back (and its build is adopted).
+    await lost!.start();
+    const known = new Set(store.snapshot().uploads.map((u) => u.id));
+    proxy!.throttle(SLOW_PACE);
+    const request = await fleet.write('image-build-request', 'tiny');
+    expect(request.code).toBe(0);
+    const cut = await eventually(
+      async () => {
+        const image = (await fleet.tagged('p1')).find((i) => (i.status === 'queued' || i.status === 'saving') && !known.has(i.uploadId));
+        if (!image) await Bun.sleep(100);
+        return image;
+      },
+      120_000,
+      'an upload under way in Glance',
+    ).catch(withLogs);
+    const holder = fleet.repositories().findIndex((builds) => builds.some((b) => b.id === cut.buildId));
+    expect(holder).toBeGreaterThanOrEqual(0);
+    const gone = fleet.builders[holder]!;
+    gone.signal('SIGKILL');
+    await gone.exited();
+    proxy!.throttle(PACE);
+    expect(store.upload(cut.uploadId)?.state).toBe('uploading');
+
+    await eventually(
+      async () => {
+        const builds = await fleet.dibImageList();
+        const upload = store.upload(cut.uploadId);
+        const images = await fleet.tagged('p1');
+        const replaced = (await fleet.imageList()).some((row) => row.state === 'ready' && !known.has(row['upload-id']) && row['upload-id'] !== cut.uploadId);
+        return builds.find((b) => b.id === cut.buildId)?.state === 'missing' && upload?.state === 'failed' && !images.some((i) => i.id === cut.id) && replaced;
+      },
+      120_000,
+      'the cut-off upload failed, its image deleted, its build missing, and a new build uploaded',
+    ).catch((err: unknown) => withLogs(`${String(err)}\nthe cut-off upload: ${JSON.stringify(store.upload(cut.uploadId))}`));
+    expect(store.upload(cut.uploadId)?.reason).toContain('its build is on no builder any more');
     expect(await tagsAccountedFor(['p1'], (p) => fleet.tagged(p), () => fleet.imageList())).toEqual([]);
   }, 300_000);
 });

@@ -424,6 +424,24 @@ describe('upload', () => {
       actions: [{ kind: 'abandon-upload', uploadId: 'u1', provider: 'p1', why: 'build-unavailable' }],
     },
     {
+      name: 'D2: an upload whose job runs here but waits for a builder that is gone (its build missing, registered nowhere) is abandoned',
+      state: stateOf({ builds: [build('d1', 'debian', 'missing', NOW - HOUR), ready('d0', 'debian', NOW - 2 * HOUR)], uploads: [upload('u1', 'd1', 'p1', 'uploading')] }),
+      world: (w) => ({ ...w, builds: new Map([['d0', { builders: ['builder-1'], diskimage: 'debian', formats: ['qcow2'] }]]), inFlight: new Set(['u1']) }),
+      actions: [{ kind: 'abandon-upload', uploadId: 'u1', provider: 'p1', why: 'build-unavailable' }],
+    },
+    {
+      name: 'D2: not when a builder registers its missing build again (the build is adopted, and the job can end)',
+      state: stateOf({ builds: [build('d1', 'debian', 'missing', NOW - HOUR), ready('d0', 'debian', NOW - 2 * HOUR)], uploads: [upload('u1', 'd1', 'p1', 'uploading')] }),
+      world: (w) => ({ ...w, builds: new Map([...w.builds, ['d1', { builders: ['builder-2'], diskimage: 'debian', formats: ['qcow2'] }]]), inFlight: new Set(['u1']) }),
+      actions: [],
+    },
+    {
+      name: 'D2: not while its build is ready, even registered nowhere (missing-build-grace decides the host is gone, not one listing)',
+      state: stateOf({ builds: [ready('d1', 'debian', NOW - HOUR), ready('d0', 'debian', NOW - 2 * HOUR)], uploads: [upload('u1', 'd1', 'p1', 'uploading')] }),
+      world: (w) => ({ ...w, builds: new Map([['d0', { builders: ['builder-1'], diskimage: 'debian', formats: ['qcow2'] }]]), inFlight: new Set(['u1']) }),
+      actions: [],
+    },
+    {
       name: 'an upload whose image the cloud killed is abandoned, not submitted again under the same image id',
       state: stateOf({ builds: [ready('d1', 'debian', NOW - HOUR)], uploads: [upload('u1', 'd1', 'p1', 'uploading'), upload('u2', 'd1', 'p2', 'ready', NOW)] }),
       world: (w) => withImages({ ...w, providers: new Map([...w.providers, ['p1', { builders: ['builder-1'], images: [] }]]) }, 'p1', [{ externalId: 'ext-u1', uploadId: 'u1', status: 'killed', passes: 1 }]),

@@ -41,7 +41,9 @@ export type Action =
   /**
    * An upload recorded as uploading, with no job running here, that is not to be submitted again:
    * its build is on no builder any more, the cloud killed its image (the image id cannot be used
-   * again), or the config no longer asks for it. Recorded failed; an image it left is a leak.
+   * again), or the config no longer asks for it. Also one whose job runs, when its build is
+   * missing: the job waits for a builder that is gone, and the runner stops waiting for it.
+   * Recorded failed; an image it left is a leak.
    */
   | { readonly kind: 'abandon-upload'; readonly uploadId: string; readonly provider: string; readonly why: 'build-unavailable' | 'image-killed' | 'unconfigured' }
   /** Record the upload deleting (unless it is), then submit provider-image-delete:<provider>. */

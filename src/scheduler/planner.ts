@@ -244,17 +244,23 @@ class Planner {
     for (const upload of configured ? ready.slice(this.config.keepUploads) : ready) this.deleteUpload(upload, diskimage, why);
   }
 
-  /** Uploads recorded as running or deleting, with no job running here. */
+  /** Uploads recorded as running or deleting, with no job running here (or one that cannot end). */
   private followUpload(upload: UploadRecord, diskimage: string, configured: boolean): void {
-    if ((upload.state !== 'uploading' && upload.state !== 'deleting') || this.world.inFlight.has(upload.id)) return;
+    if (upload.state !== 'uploading' && upload.state !== 'deleting') return;
+    const build = this.buildsById.get(upload.buildId);
+    const observed = this.world.builds.get(upload.buildId);
+    const abandon = (why: 'build-unavailable' | 'image-killed' | 'unconfigured'): void => {
+      this.actions.push({ kind: 'abandon-upload', uploadId: upload.id, provider: upload.provider, why });
+    };
+    if (this.world.inFlight.has(upload.id)) {
+      // Its job waits in a job server's queue for a builder that is gone (D2): nothing would end
+      // it before upload-timeout. Given up now, its unfinished image is a leak like any other.
+      if (upload.state === 'uploading' && build?.state === 'missing' && !observed) abandon('build-unavailable');
+      return;
+    }
     const view = this.world.providers.get(upload.provider);
     const listed = view?.images ? this.listed(upload) : undefined;
     if (upload.state === 'uploading') {
-      const build = this.buildsById.get(upload.buildId);
-      const observed = this.world.builds.get(upload.buildId);
-      const abandon = (why: 'build-unavailable' | 'image-killed' | 'unconfigured'): void => {
-        this.actions.push({ kind: 'abandon-upload', uploadId: upload.id, provider: upload.provider, why });
-      };
       if (listed?.status === 'active') return; // the sweep adopts it
       if (!observed && build?.state !== 'ready') abandon('build-unavailable');
       else if (listed?.status === 'killed') abandon('image-killed');

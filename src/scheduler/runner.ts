@@ -26,7 +26,7 @@ import { AbsenceClock, type FunctionsSeen, PassCounter, observeFunctions } from 
 import { plan } from './planner.ts';
 import { planConfig } from './plan-config.ts';
 import { type IdMint, recordDecision } from './record-decision.ts';
-import { type JobKind, type RunnerEvents, emit } from './runner-events.ts';
+import { type JobKind, type JobStart, type RunnerEvents, emit } from './runner-events.ts';
 import { type Clock, type FleetPort, type JobOutcome, type JobPort, systemClock } from './runner-ports.ts';
 import type { BackoffPolicy, BuildRecord, UploadRecord } from './state.ts';
 import type { StateStore } from './state-store.ts';
@@ -88,7 +88,7 @@ export class SchedulerRunner {
   private readonly passCounter = new PassCounter();
   private readonly absence: AbsenceClock;
   /** Jobs running now, by the id the planner knows them by (build, upload, or leaked image id). */
-  private readonly running = new Map<string, Promise<void>>();
+  private readonly running = new Map<string, { readonly done: Promise<void>; readonly start: JobStart }>();
   /**
    * Ids whose last job failed without a record to keep the failure (a delete) or ended with no
    * result: left alone until the time given, so a job ending does not resubmit it at once.
@@ -157,7 +157,7 @@ export class SchedulerRunner {
   /** Resolves once no pass runs and no job is running (jobs' ends ask for passes, which may start jobs). */
   async idle(): Promise<void> {
     while (this.loop !== undefined || this.running.size > 0) {
-      await Promise.all([this.loop, ...this.running.values()]);
+      await Promise.all([this.loop, ...[...this.running.values()].map((job) => job.done)]);
     }
   }
 
@@ -376,6 +376,9 @@ export class SchedulerRunner {
       case 'delete-leak':
         this.submitImageDelete(action.externalId, action.provider, action.externalId, false);
         return;
+      case 'abandon-upload':
+        this.stopWaiting(action.uploadId, now, 'given up: its build is on no builder any more');
+        return;
       default:
         return;
     }
@@ -447,13 +450,14 @@ export class SchedulerRunner {
   /** Submits a job; its end is recorded (unless the runner stopped) and asks for a pass. */
   private launch(id: string, kind: JobKind, functionName: string, data: string, timeoutMs: number, recordOutcome: (outcome: JobOutcome, now: number) => void): void {
     if (this.running.has(id)) return;
-    const start = { id, kind, functionName, startedAt: this.clock.now() };
+    const start: JobStart = { id, kind, functionName, startedAt: this.clock.now() };
     emit(this.events, 'jobStarted', start);
     const onProgress = (numerator: number, denominator: number) => emit(this.events, 'jobProgress', { id, kind, numerator, denominator, at: this.clock.now() });
-    const job = this.jobs
+    const waitedFor = () => this.running.get(id)?.start === start;
+    const done = this.jobs
       .run(functionName, data, id, timeoutMs, onProgress)
       .then((outcome) => {
-        if (this.stopped) return;
+        if (this.stopped || !waitedFor()) return;
         this.logger.info(`scheduler: ${functionName} (${id}) ${outcome.kind}${outcome.kind === 'complete' ? '' : `: ${outcome.reason}`}`);
         const endedAt = this.clock.now();
         try {
@@ -465,10 +469,22 @@ export class SchedulerRunner {
         emit(this.events, 'jobEnded', { ...start, outcome, endedAt });
       })
       .finally(() => {
+        if (!waitedFor()) return;
         this.running.delete(id);
         void this.kick();
       });
-    this.running.set(id, job);
+    this.running.set(id, { done, start });
+  }
+
+  /**
+   * Stops waiting for a job whose record was settled without it (an upload given up): its
+   * outcome, whenever gearman delivers it, is not recorded, and idle() no longer waits for it.
+   */
+  private stopWaiting(id: string, now: number, reason: string): void {
+    const job = this.running.get(id);
+    if (!job) return;
+    this.running.delete(id);
+    emit(this.events, 'jobEnded', { ...job.start, outcome: { kind: 'lost', reason }, endedAt: now });
   }
 }
 
