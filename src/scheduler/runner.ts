@@ -106,6 +106,8 @@ export class SchedulerRunner {
   private lastPruneAt: number | undefined;
   /** Builds the state never knew (a direct image-build), as their builders' listings describe them. */
   private readonly foreignBuilds = new Map<string, BuilderImage>();
+  /** The build ids of the last pass's snapshot: only ids beyond them are looked up in the state file. */
+  private knownBuildIds: ReadonlySet<string> = new Set();
   private waits: readonly Wait[] = [];
 
   constructor(private readonly options: RunnerOptions) {
@@ -210,6 +212,7 @@ export class SchedulerRunner {
     // From here to the last decision nothing awaits: the state, the jobs running and the plan are one moment.
     const now = this.clock.now();
     const state = this.store.snapshot();
+    this.knownBuildIds = new Set(state.builds.map((b) => b.id));
     const watched = state.builds.filter((b) => b.state === 'ready' || b.state === 'deleting').map((b) => b.id);
     const world: World = {
       builds: new Map(
@@ -253,7 +256,7 @@ export class SchedulerRunner {
     for (const id of this.foreignBuilds.keys()) if (!seen.builds.has(id)) this.foreignBuilds.delete(id);
     const ask = new Set<string>();
     for (const [id, builders] of seen.builds) {
-      if (this.foreignBuilds.has(id) || this.store.build(id) !== undefined) continue;
+      if (this.knownBuildIds.has(id) || this.foreignBuilds.has(id) || this.store.build(id) !== undefined) continue;
       for (const builder of builders) if (seen.listingBuilders.has(builder)) ask.add(builder);
     }
     await Promise.all(
