@@ -39,7 +39,7 @@ export interface NewestReadyUpload {
   readonly readyAt: number;
 }
 
-/** The counts metrics report, computed by the file (GROUP BY), not from a whole snapshot. */
+/** The counts metrics report, read from a few columns rather than a whole snapshot; in no particular order. */
 export interface StateTallies {
   readonly builds: readonly BuildTally[];
   readonly uploads: readonly UploadTally[];
@@ -157,19 +157,41 @@ export class StateStore {
 
   /** Records by state and the newest ready upload of each (diskimage, provider), read in one transaction. */
   tallies(): StateTallies {
-    return this.db.transaction(() => ({
-      builds: this.db.query<BuildTally, []>("SELECT diskimage, state, count(*) AS count FROM builds WHERE state != 'gone' GROUP BY diskimage, state ORDER BY diskimage, state").all(),
-      uploads: this.db
-        .query<UploadTally, []>(
-          "SELECT builds.diskimage AS diskimage, uploads.provider AS provider, uploads.state AS state, count(*) AS count FROM uploads JOIN builds ON builds.id = uploads.build_id WHERE uploads.state != 'gone' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-        )
-        .all(),
-      newestReady: this.db
-        .query<NewestReadyUpload, []>(
-          "SELECT builds.diskimage AS diskimage, uploads.provider AS provider, max(coalesce(uploads.ready_at, uploads.state_at)) AS readyAt FROM uploads JOIN builds ON builds.id = uploads.build_id WHERE uploads.state = 'ready' GROUP BY 1, 2 ORDER BY 1, 2",
-        )
+    // Counted here from the rows, not by GROUP BY over the join: SQLite would sort 40,000 rows
+    // through a temporary B-tree per query, several times slower.
+    const { buildRows, uploadRows } = this.db.transaction(() => ({
+      buildRows: this.db.query<{ id: string; diskimage: string; state: BuildState }, []>("SELECT id, diskimage, state FROM builds WHERE state != 'gone'").all(),
+      uploadRows: this.db
+        .query<{ build_id: string; provider: string; state: UploadState; ready_at: number | null; state_at: number }, []>("SELECT build_id, provider, state, ready_at, state_at FROM uploads WHERE state != 'gone'")
         .all(),
     }))();
+    const diskimageOf = new Map<string, string>();
+    const builds = new Map<string, { diskimage: string; state: BuildState; count: number }>();
+    for (const { id, diskimage, state } of buildRows) {
+      diskimageOf.set(id, diskimage);
+      const key = `${diskimage}\n${state}`;
+      const tally = builds.get(key);
+      if (tally) tally.count++;
+      else builds.set(key, { diskimage, state, count: 1 });
+    }
+    const uploads = new Map<string, { diskimage: string; provider: string; state: UploadState; count: number }>();
+    const newest = new Map<string, { diskimage: string; provider: string; readyAt: number }>();
+    for (const { build_id: buildId, provider, state, ready_at: readyAt, state_at: stateAt } of uploadRows) {
+      // Every upload's build is kept while the upload is not gone (a foreign key); a stray is skipped.
+      const diskimage = diskimageOf.get(buildId);
+      if (diskimage === undefined) continue;
+      const pair = `${diskimage}\n${provider}`;
+      const key = `${pair}\n${state}`;
+      const tally = uploads.get(key);
+      if (tally) tally.count++;
+      else uploads.set(key, { diskimage, provider, state, count: 1 });
+      if (state !== 'ready') continue;
+      const at = readyAt ?? stateAt;
+      const seen = newest.get(pair);
+      if (!seen) newest.set(pair, { diskimage, provider, readyAt: at });
+      else if (at > seen.readyAt) seen.readyAt = at;
+    }
+    return { builds: [...builds.values()], uploads: [...uploads.values()], newestReady: [...newest.values()] };
   }
 
   // ---- builds ----
