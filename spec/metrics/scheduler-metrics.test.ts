@@ -129,6 +129,24 @@ describe('the scheduler metrics, from the runner on gearmand with a stand-in bui
     expect(await promtoolCheck(text)).toEqual({ code: 0, output: '' });
   });
 
+  test('the state gauges follow each commit, this connection\'s and another\'s to the same file (the scrape reads again only after one)', async () => {
+    const { runner, metrics } = start();
+    expect(sampleValue(await metrics.registry.metrics(), 'nodepool_scheduler_builds', { image: 'debian', state: 'ready' })).toBeUndefined();
+    await settle(runner);
+    const before = await metrics.registry.metrics();
+    expect(sampleValue(before, 'nodepool_scheduler_uploads', { image: 'debian', provider: 'p1', state: 'ready' })).toBe(1);
+    // An operator's delete through another connection (as import-state or a second process would write).
+    const other = StateStore.open(scheduler.stateFile);
+    const upload = other.snapshot().uploads.find((u) => u.provider === 'p1')!;
+    other.requestUploadDelete(upload.id, now);
+    other.close();
+    const after = await metrics.registry.metrics();
+    expect(sampleValue(after, 'nodepool_scheduler_uploads', { image: 'debian', provider: 'p1', state: 'deleting' })).toBe(1);
+    expect(sampleValue(after, 'nodepool_scheduler_uploads', { image: 'debian', provider: 'p1', state: 'ready' })).toBeUndefined();
+    expect(sampleValue(after, 'nodepool_scheduler_newest_upload_age_seconds', { image: 'debian', provider: 'p1' })).toBeUndefined();
+    expect(sampleValue(after, 'nodepool_scheduler_uploads', { image: 'debian', provider: 'p2', state: 'ready' })).toBe(1);
+  });
+
   test('an upload WORK_FAIL counts as a failure and stays out of the duration histogram; the other provider counts its success', async () => {
     builder.failingProviders.add('p2');
     const { runner, metrics } = start();

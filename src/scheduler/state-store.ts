@@ -73,6 +73,7 @@ export class StateStore {
   /** Commits through this connection; with PRAGMA data_version (other connections' commits), what a cached read is valid for. */
   private commits = 0;
   private listed: { readonly version: string; readonly uploads: readonly ListedUpload[] } | undefined;
+  private tallied: { readonly version: string; readonly tallies: StateTallies } | undefined;
 
   private constructor(
     private readonly db: Database,
@@ -155,8 +156,13 @@ export class StateStore {
     return this.db.query<BuildRow, []>("SELECT * FROM builds WHERE state != 'gone' ORDER BY created_at, id").all().map(buildOf);
   }
 
-  /** Records by state and the newest ready upload of each (diskimage, provider), read in one transaction. */
+  /**
+   * Records by state and the newest ready upload of each (diskimage, provider), read in one
+   * transaction; read again only after a commit (as listedUploads), since scrapes poll it.
+   */
   tallies(): StateTallies {
+    const version = `${this.dataVersion()}:${this.commits}`;
+    if (this.tallied?.version === version) return this.tallied.tallies;
     // Counted here from the rows, not by GROUP BY over the join: SQLite would sort 40,000 rows
     // through a temporary B-tree per query, several times slower.
     const { buildRows, uploadRows } = this.db.transaction(() => ({
@@ -191,7 +197,9 @@ export class StateStore {
       if (!seen) newest.set(pair, { diskimage, provider, readyAt: at });
       else if (at > seen.readyAt) seen.readyAt = at;
     }
-    return { builds: [...builds.values()], uploads: [...uploads.values()], newestReady: [...newest.values()] };
+    const tallies = { builds: [...builds.values()], uploads: [...uploads.values()], newestReady: [...newest.values()] };
+    this.tallied = { version, tallies };
+    return tallies;
   }
 
   // ---- builds ----
