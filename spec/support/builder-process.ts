@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'smol-toml';
 import { AdminClient } from '../../src/protocol/client/admin-client.ts';
+import type { ServerAddress } from '../../src/protocol/transport/connect-address.ts';
 import { eventually, stopChild } from './run.ts';
 
 export const TINY_ELEMENTS = resolve('fixtures/elements');
@@ -49,8 +50,8 @@ export interface BuilderSettings {
   readonly clientId?: string;
   /** TLS files for the connection to `server` (PEM paths): tls-ca, and a client certificate. */
   readonly serverTls?: { readonly ca: string; readonly cert?: string; readonly key?: string };
-  /** Where registration is checked with admin `workers`; default `server` itself. */
-  readonly admin?: { host: string; port: number };
+  /** Where registration is checked with admin `workers` (TLS settings included); default `server` itself. */
+  readonly admin?: ServerAddress;
 }
 
 /**

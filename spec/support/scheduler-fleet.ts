@@ -8,6 +8,9 @@
  * DIB: these tests are about scheduling, and a build takes about a second.
  *
  * Everything can be stopped, killed and started again: the scheduler, each builder, each Glance.
+ *
+ * With `access`, there is no gearmand: the scheduler embeds the job server with TLS and access
+ * rules (geard-tls-*, geard-acl), and each builder connects with its own client certificate.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +21,8 @@ import { type Gearmand, startGearmand } from './gearmand.ts';
 import { type GlanceServer, launchGlance, prepareGlance } from './openstack/glance-server.ts';
 import { freePort } from './ports.ts';
 import { type RunResult, eventually, run, stopChild } from './run.ts';
+import type { ClientCert, TestPki } from './tls.ts';
+import type { ServerAddress } from '../../src/protocol/transport/connect-address.ts';
 
 /** A command-built diskimage of the fleet. */
 export interface FleetImage {
@@ -43,6 +48,19 @@ export interface FleetSchedulerSettings {
   readonly schedulerExtra?: string;
 }
 
+/** The fleet with access rules: the scheduler's embedded job server over TLS instead of gearmand. */
+export interface FleetAccess {
+  readonly pki: TestPki;
+  /** The scheduler's certificate (makeHostCert): it serves the job server and is its own client's identity. */
+  readonly schedulerCert: ClientCert;
+  /** One client certificate per builder, in builder order. */
+  readonly builderCerts: readonly ClientCert[];
+  /** What the fleet's own admin checks (a builder's registration) connect with; the rules must grant it admin `workers`. */
+  readonly adminCert: ClientCert;
+  /** The rules file's text (geard-acl); the file is `rulesFile`, which a test may rewrite before a reload. */
+  readonly rules: string;
+}
+
 export interface FleetOptions {
   /** Default 2. */
   readonly builders?: number;
@@ -60,12 +78,13 @@ export interface FleetOptions {
   readonly backoffBase?: string;
   /** Extra TOML for builder i's file (0-based), after its diskimages and providers: e.g. a `[metrics]` table. */
   readonly builderExtra?: (index: number) => string;
-  /** Start the scheduler at once (default true). */
+  /** Start the scheduler at once (default true; always with `access`: the builders need its job server). */
   readonly startScheduler?: boolean;
   /** The endpoint the builders' clouds.yaml gives a provider, e.g. a fault proxy in front of its Glance; default the Glance itself. */
   readonly glanceEndpoint?: (provider: string, glanceUrl: string) => Promise<string>;
   /** Per image, the builders' own `command` (a TOML array; default: a tiny qcow2 from qemu-img) and extra lines (e.g. `env-vars = {...}`). */
   readonly builderImages?: Readonly<Record<string, { readonly command?: string; readonly extra?: string }>>;
+  readonly access?: FleetAccess;
 }
 
 /** A Glance image tagged by this fleet's system id. */
@@ -147,7 +166,12 @@ export interface DibImageListRow {
 
 export interface Fleet {
   readonly dir: string;
+  /** The fleet's gearmand; with `access` there is none (the scheduler embeds the job server) and reading it throws. */
   readonly gearmand: Gearmand;
+  /** Where the builders connect: gearmand, or the scheduler's embedded server (TLS, with the admin certificate). */
+  readonly jobServer: ServerAddress;
+  /** The geard-acl file, with `access`. */
+  readonly rulesFile: string | undefined;
   readonly systemId: string;
   /** http://127.0.0.1:<port> of the scheduler's API. */
   readonly api: string;
@@ -203,12 +227,20 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   const systemId = options.systemId ?? 'fleet-e2e';
   const dir = mkdtempSync(join(tmpdir(), 'scheduler-fleet-'));
   const started: Array<{ close(): Promise<void> }> = [];
+  const access = options.access;
+  if (access !== undefined && options.startScheduler === false) throw new Error('startFleet: with access the scheduler starts first (its job server is the builders\')');
   try {
     const [gearmand, ...glanceList] = await Promise.all([
-      startGearmand(),
+      access === undefined ? startGearmand() : Promise.resolve(undefined),
       ...providerNames.map((name) => prepareGlance(join(dir, `glance-${name}`)).then(launchGlance)),
     ]);
-    started.push({ close: () => gearmand[Symbol.asyncDispose]() });
+    if (gearmand !== undefined) started.push({ close: () => gearmand[Symbol.asyncDispose]() });
+    const rulesFile = access === undefined ? undefined : join(dir, 'acl.toml');
+    if (access !== undefined) writeFileSync(rulesFile!, access.rules);
+    const jobServer: ServerAddress =
+      gearmand !== undefined
+        ? { host: '127.0.0.1', port: gearmand.port }
+        : { host: '127.0.0.1', port: await freePort(), tls: { ca: access!.pki.ca, cert: access!.adminCert.cert, key: access!.adminCert.key } };
     const glances = new Map<string, GlanceServer>(providerNames.map((name, i) => [name, glanceList[i]!]));
     for (const glance of glances.values()) started.push({ close: () => glance.stop() });
 
@@ -225,10 +257,21 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       ...providerNames.flatMap((name) => ['[[providers]]', `name = "${name}"`, `cloud = "${name}"`]),
     ].join('\n');
     const functions = [...imageNames.map((name) => `image-build:${name}`), ...providerNames.flatMap((name) => [`provider-image-list:${name}`, `provider-image-delete:${name}`])];
-    const builders = await Promise.all(
-      Array.from({ length: options.builders ?? 2 }, (_, i) => startBuilder(gearmand, `${builderBody}\n${options.builderExtra?.(i) ?? ''}`, functions, { clientId: `fleet-builder-${i + 1}` })),
-    );
-    for (const builder of builders) started.push({ close: () => builder[Symbol.asyncDispose]() });
+    const startBuilders = async (): Promise<BuilderProcess[]> => {
+      const list = await Promise.all(
+        Array.from({ length: options.builders ?? 2 }, (_, i) =>
+          startBuilder(jobServer, `${builderBody}\n${options.builderExtra?.(i) ?? ''}`, functions, {
+            clientId: `fleet-builder-${i + 1}`,
+            ...(access === undefined
+              ? {}
+              : { admin: jobServer, serverTls: { ca: access.pki.caFile, cert: access.builderCerts[i]!.certFile, key: access.builderCerts[i]!.keyFile } }),
+          }),
+        ),
+      );
+      for (const builder of list) started.push({ close: () => builder[Symbol.asyncDispose]() });
+      return list;
+    };
+    const builders: BuilderProcess[] = access === undefined ? await startBuilders() : [];
 
     const listenPort = await freePort();
     const api = `http://127.0.0.1:${listenPort}`;
@@ -249,9 +292,14 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
         schedulerConfigFile,
         [
           `images-dir = "${join(dir, 'scheduler-images')}"`,
-          '[[gearman-servers]]',
-          'host = "127.0.0.1"',
-          `port = ${gearmand.port}`,
+          ...(access === undefined
+            ? ['[[gearman-servers]]', 'host = "127.0.0.1"', `port = ${jobServer.port}`]
+            : [
+                `geard-acl = "${rulesFile}"`,
+                `geard-tls-cert = "${access.schedulerCert.certFile}"`,
+                `geard-tls-key = "${access.schedulerCert.keyFile}"`,
+                `geard-tls-ca = "${access.pki.caFile}"`,
+              ]),
           ...settings.images.map((image) => commandImage(image.name, [`rebuild-age = "${image.rebuildAge ?? '24h'}"`, image.extra ?? ''].join('\n'))),
           ...settings.providers.flatMap((provider) => [
             '[[providers]]',
@@ -290,7 +338,12 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
 
     const fleet: Fleet = {
       dir,
-      gearmand,
+      get gearmand(): Gearmand {
+        if (gearmand === undefined) throw new Error('this fleet has no gearmand: with access, the scheduler embeds the job server (see jobServer)');
+        return gearmand;
+      },
+      jobServer,
+      rulesFile,
       systemId,
       api,
       tokenFile,
@@ -309,7 +362,8 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       },
       async startScheduler() {
         if (schedulerRunning()) throw new Error('startScheduler: the scheduler is running already');
-        const child = spawn(process.execPath, ['src/cli/main.ts', 'scheduler', '-c', schedulerConfigFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+        const geard = access === undefined ? [] : ['--geard-listen', `127.0.0.1:${jobServer.port}`];
+        const child = spawn(process.execPath, ['src/cli/main.ts', 'scheduler', '-c', schedulerConfigFile, ...geard], { stdio: ['ignore', 'ignore', 'pipe'] });
         child.stderr!.on('data', (chunk: Buffer) => appendFileSync(schedulerLogFile, chunk));
         scheduler = child;
         await eventually(
@@ -354,6 +408,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       },
     };
     if (options.startScheduler !== false) await fleet.startScheduler();
+    if (access !== undefined) builders.push(...(await startBuilders()));
     return fleet;
   } catch (err) {
     await closeAll(started);
