@@ -22,11 +22,11 @@ const SHAPES = [1, 4] as const;
 const RULES = `
 [[rule]]
 cn = "builder-*"
-register = ["image-*", "provider-image-*"]
+register = ["image-*", "provider-image-*", "builder-image-list:*"]
 [[rule]]
 cn = "anonymous"
-register = ["image-*", "provider-image-*", "bench-echo-*"]
-submit = ["image-*", "provider-image-*", "bench-echo-*"]
+register = ["image-*", "provider-image-*", "builder-image-list:*", "bench-echo-*"]
+submit = ["image-*", "provider-image-*", "builder-image-list:*", "bench-echo-*"]
 `;
 /** Each server in its own process on 127.0.0.1 and a free port, as the e2e tests start them. */
 const KINDS: readonly { readonly name: string; start(): Promise<ChildServer> }[] = [

@@ -1,6 +1,7 @@
 /**
  * The fleet's access rules (README, "Access rules"): builders register the image functions, the
- * scheduler submits them and reads status. Tests append the rules of their own extra peers.
+ * scheduler submits them and reads status. They must grant every function of the wire contract
+ * (README, "The job wire contract"): builder-image-list:<client-id> included. Tests append the rules of their own extra peers.
  */
 export const FLEET_RULES = `
 [[rule]]
