@@ -2,8 +2,8 @@
  * Chaos (issue 14): a running image lifecycle (command builder, rebuild-age 3 s, the default
  * keeps 2/2, two providers each with its own real no-auth Glance, real gearmand, one builder
  * process) while `nodepool-builder scheduler` is killed with SIGKILL at seeded random points of
- * the lifecycle and started again, and while the builder is killed in the middle of an upload
- * and started again.
+ * the lifecycle and started again, while the builder is killed in the middle of an upload and
+ * started again, and while both are killed at once.
  *
  * The bound: after each restart the system converges within CONVERGENCE_LIMIT_MS, polled, where
  * converged means: nothing that was in progress at the kill still is; every image tagged with
@@ -31,6 +31,7 @@ import { seedFromEnv, seededRandom } from '../support/seeded-random.ts';
 const PROVIDERS = ['p1', 'p2'];
 const KEEP_UPLOADS = 2;
 const SCHEDULER_KILLS = 10;
+const BOTH_KILLS = 3;
 /** The stated bound on convergence after a restart: generous (a few seconds is usual here). */
 const CONVERGENCE_LIMIT_MS = 90_000;
 /** About how long one cycle's work takes here (build, uploads, deletes): the kill points fall in it. */
@@ -172,11 +173,37 @@ describe(`the scheduler under chaos (command builder, CHAOS_SEED=${seed})`, () =
     await expectInvariants(atKill.uploads.filter((u) => u.state === 'ready'));
     // The upload cut off is settled: it became ready (adopted or attached to), or it failed and its image is gone.
     const settled = state().uploads.find((u) => u.id === inFlight.image.uploadId)!;
+    report(`seed ${seed} the upload cut off by the builder kill ended ${settled.state}${settled.reason ? `: ${settled.reason}` : ''}`);
     const left = (await tagged(inFlight.provider)).find((i) => i.id === inFlight.image.id);
     if (settled.state === 'failed') expect(left).toBeUndefined();
     else expect(settled.readyAt).toBeDefined();
     if (settled.state === 'ready') expect(left?.status).toBe('active');
     // And the lifecycle goes on: a newer upload becomes ready after the restart.
     await eventually(() => state().uploads.some((u) => u.state === 'ready' && !known.has(u.id) && u.id !== settled.id), 120_000, 'a new ready upload after the builder restart').catch(withContext);
+  }, 300_000);
+
+  test(`kill -9 of the scheduler and the builder together at ${BOTH_KILLS} seeded random points, both restarted: each time it converges, nothing leaks, no ready upload is lost`, async () => {
+    if (!fleet.schedulerRunning()) await fleet.startScheduler();
+    const builder = fleet.builders[0]!;
+    for (let round = 1; round <= BOTH_KILLS; round++) {
+      const seen = new Set(state().builds.map((b) => b.id));
+      await eventually(() => state().builds.some((b) => !seen.has(b.id)), 60_000, `a new build (round ${round})`).catch(withContext);
+      await Bun.sleep(random.between(0, CYCLE_MS));
+      builder.signal('SIGKILL');
+      await Promise.all([fleet.stopScheduler('SIGKILL'), builder.exited()]);
+      const atKill = state();
+      const restarted = Date.now();
+      // The builder first or the scheduler first, as the seed says.
+      if (random.next() < 0.5) {
+        await builder.start();
+        await fleet.startScheduler();
+      } else {
+        await fleet.startScheduler();
+        await builder.start();
+      }
+      await converge(atKill, `scheduler and builder kill ${round}`);
+      report(`seed ${seed} scheduler+builder kill ${round}: converged ${Date.now() - restarted} ms after the restarts began`);
+      await expectInvariants(atKill.uploads.filter((u) => u.state === 'ready'));
+    }
   }, 300_000);
 });

@@ -88,6 +88,7 @@ describe('a builder host gone for good (command builder)', () => {
     const repositories = fleet.repositories();
     expect(repositories[survivor]!.map((b) => b.id)).toContain(rebuilt.fresh.id);
     expect(repositories[holder]!.map((b) => b.id)).not.toContain(rebuilt.fresh.id);
+    expect(rebuilt.fresh.builder).toBe(`fleet-builder-${survivor + 1}`);
     // The new upload is active in Glance; the lost build's image is still there and still ready; nothing is unaccounted for.
     const images = await fleet.tagged('p1');
     expect(images.find((image) => image.id === rebuilt.upload['external-id'])?.status).toBe('active');
