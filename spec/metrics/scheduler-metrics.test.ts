@@ -126,6 +126,13 @@ describe('the scheduler metrics, from the runner on gearmand with a stand-in bui
     const server = `${gearmand.host}:${gearmand.port}`;
     expect(sampleValue(text, 'nodepool_scheduler_job_server_up', { server })).toBe(1);
     expect(sampleValue(text, 'nodepool_scheduler_job_server_reconnects_total', { server })).toBe(0);
+    // The process's own (this test's process): a Bun process holds tens of MiB.
+    expect(sampleValue(text, 'process_resident_memory_bytes')).toBeGreaterThan(10 * 2 ** 20);
+    expect(sampleValue(text, 'process_cpu_seconds_total')).toBeGreaterThan(0);
+    const startedAt = sampleValue(text, 'process_start_time_seconds')!;
+    expect(startedAt).toBeLessThanOrEqual(Date.now() / 1000);
+    expect(startedAt).toBeGreaterThanOrEqual(Date.now() / 1000 - process.uptime() - 1);
+    expect(sampleValue(text, 'process_open_fds')).toBeGreaterThan(2);
     expect(await promtoolCheck(text)).toEqual({ code: 0, output: '' });
   });
 

@@ -3,6 +3,7 @@ import type { Metrics } from '../worker/metrics.ts';
 import { type SlotView, registerBuilderHostMetrics } from './builder-host-metrics.ts';
 import { registerBuilderJobMetrics } from './builder-job-metrics.ts';
 import { type JobServerView, registerJobServerMetrics } from './job-server-metrics.ts';
+import { registerProcessMetrics } from './process-metrics.ts';
 
 /** What the builder's Prometheus metrics read at scrape time: its worker's stats, once it has one. */
 export type BuilderWorkerView = SlotView & { readonly servers: readonly JobServerView[] };
@@ -20,5 +21,6 @@ export function builderPrometheus(imagesDir: string, worker: () => BuilderWorker
   const metrics = registerBuilderJobMetrics(registry);
   registerBuilderHostMetrics(registry, imagesDir, worker);
   registerJobServerMetrics(registry, 'nodepool_builder', () => worker()?.servers ?? []);
+  registerProcessMetrics(registry);
   return { registry, metrics };
 }

@@ -5,6 +5,7 @@ import type { RunnerEvents } from '../scheduler/runner-events.ts';
 import type { StateStore } from '../scheduler/state-store.ts';
 import { metricsRoute } from './http-route.ts';
 import { type JobServerView, registerJobServerMetrics } from './job-server-metrics.ts';
+import { registerProcessMetrics } from './process-metrics.ts';
 import { registerSchedulerJobMetrics } from './scheduler-job-metrics.ts';
 import { registerSchedulerStateMetrics } from './scheduler-state-metrics.ts';
 import { schedulerStatsd } from './scheduler-statsd.ts';
@@ -34,6 +35,7 @@ export function schedulerMetrics(options: SchedulerMetricsOptions): SchedulerMet
   registerSchedulerStateMetrics(registry, options.store, options.now ?? Date.now);
   const jobs = registerSchedulerJobMetrics(registry, options.store);
   registerJobServerMetrics(registry, 'nodepool_scheduler', options.jobServers);
+  registerProcessMetrics(registry);
   const statsd = schedulerStatsd(options.store, options.statsd);
   return {
     registry,
