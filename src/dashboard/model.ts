@@ -1,12 +1,11 @@
 /**
  * What the dashboard shows, derived from the state store's records, the config and the runner's
- * work in progress. The records are indexed once per change of the store (1,000 diskimages × 20
- * providers × keeps is 40,000 uploads: a snapshot takes about 100 ms); a page then reads only
- * the rows it shows.
+ * work in progress. A request reads only the records of the diskimages it shows (1,000
+ * diskimages × 20 providers × keeps is 40,000 uploads: a whole snapshot takes about 100 ms).
  */
 import type { BuilderConfig, DiskImageConfig } from '../config/schema.ts';
 import type { BackoffRecord, BuildRecord, SchedulerState, UploadRecord } from '../scheduler/state.ts';
-import type { StateStore } from '../scheduler/state-store.ts';
+import type { ListedUpload } from '../scheduler/state-store.ts';
 
 /** Diskimages per page of the matrix: keeps the page well under 200 KB with 20 providers. */
 export const PAGE_SIZE = 30;
@@ -73,7 +72,8 @@ export class StateIndex {
   /** The last failure of each diskimage's builds and of each of its uploads' providers, newest first. */
   readonly failures: readonly Failure[];
 
-  constructor(state: SchedulerState) {
+  /** `failed`: the newest failed records of every diskimage (the front page); else those of `state`'s. */
+  constructor(state: SchedulerState, failed?: { readonly builds: readonly BuildRecord[]; readonly uploads: readonly ListedUpload[] }) {
     for (const b of state.builds) {
       this.builds.set(b.id, b);
       push(this.buildsOf, b.diskimage, b);
@@ -87,20 +87,23 @@ export class StateIndex {
     for (const list of [...this.buildsOf.values(), ...this.uploadsOf.values(), ...this.uploadsOfImage.values()]) list.sort(newestFirst);
     this.pauses = new Set(state.pauses.map((p) => pairKey(p.diskimage, p.provider)));
     this.backoffs = new Map(state.backoffs.map((b) => [pairKey(b.diskimage, b.provider), b]));
-    const failures: Failure[] = [];
-    for (const [image, builds] of this.buildsOf) {
-      const failed = builds.find((b) => b.state === 'failed');
-      if (failed) failures.push(this.failure(image, undefined, failed));
-    }
-    for (const uploads of this.uploadsOf.values()) {
-      const failed = uploads.find((u) => u.state === 'failed');
-      if (failed) failures.push(this.failure(this.diskimageOf(failed), failed.provider, failed));
-    }
-    this.failures = failures.sort((a, b) => b.at - a.at);
+    const builds = failed?.builds ?? state.builds.filter((b) => b.state === 'failed');
+    const uploads = failed?.uploads ?? state.uploads.filter((u) => u.state === 'failed').map((u) => ({ ...u, diskimage: this.diskimageOf(u) }));
+    // The newest of each diskimage's builds and of each diskimage and provider's uploads.
+    const last = new Map<string, Failure>();
+    for (const b of builds) this.keepNewest(last, this.failure(b.diskimage, undefined, b));
+    for (const u of uploads) this.keepNewest(last, this.failure(u.diskimage, u.provider, u));
+    this.failures = [...last.values()].sort((a, b) => b.at - a.at);
   }
 
   diskimageOf(upload: UploadRecord): string {
     return this.builds.get(upload.buildId)?.diskimage ?? '';
+  }
+
+  private keepNewest(last: Map<string, Failure>, f: Failure): void {
+    const key = pairKey(f.image, f.provider);
+    const kept = last.get(key);
+    if (!kept || f.at > kept.at) last.set(key, f);
   }
 
   private failure(image: string, provider: string | undefined, record: BuildRecord | UploadRecord): Failure {
@@ -114,16 +117,6 @@ function push<T>(map: Map<string, T[]>, key: string, value: T): void {
   else map.set(key, [value]);
 }
 
-/** The index of the store's current records, made again only after the store changed. */
-export function cachedIndex(store: StateStore): () => StateIndex {
-  let cached: { changes: number; index: StateIndex } | undefined;
-  return () => {
-    const changes = store.changes();
-    if (cached?.changes !== changes) cached = { changes, index: new StateIndex(store.snapshot()) };
-    return cached.index;
-  };
-}
-
 /** fresh: younger than rebuild-age; ageing: a rebuild is due (up to twice rebuild-age); stale: older, or nothing ready. */
 export function freshness(ageMs: number | undefined, rebuildAgeMs: number | undefined): Freshness {
   if (ageMs === undefined) return 'none';
@@ -132,8 +125,15 @@ export function freshness(ageMs: number | undefined, rebuildAgeMs: number | unde
 }
 
 /** The diskimages the dashboard knows: the config's and any the records still name, sorted. */
-export function diskimageNames(index: StateIndex, config: BuilderConfig): string[] {
-  return [...new Set([...config.diskimages.map((d) => d.name), ...index.buildsOf.keys()])].sort();
+export function diskimageNames(config: BuilderConfig, recorded: readonly string[]): string[] {
+  return [...new Set([...config.diskimages.map((d) => d.name), ...recorded])].sort();
+}
+
+/** The names one page of the matrix shows, and how many match the filter. */
+export function pageOf(names: readonly string[], filter: string, page: number, pageSize: number): { shown: string[]; matching: number } {
+  const needle = filter.toLowerCase();
+  const matching = needle ? names.filter((n) => n.toLowerCase().includes(needle)) : names;
+  return { shown: matching.slice((page - 1) * pageSize, page * pageSize), matching: matching.length };
 }
 
 export function row(index: StateIndex, config: BuilderConfig, image: string, now: number): Row {

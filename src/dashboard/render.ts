@@ -6,7 +6,14 @@ import type { BuilderConfig } from '../config/schema.ts';
 import { parseFailureText } from '../errors/job-failure.ts';
 import type { RunningJob } from './activity.ts';
 import { Html, type HtmlValue, html } from './html.ts';
-import { type Cell, FAILURES_SHOWN, type Failure, type HistoryEntry, type Row, type StateIndex, history, row } from './model.ts';
+import { type Cell, FAILURES_SHOWN, type Failure, type HistoryEntry, type Row, type StateIndex, history, pageOf, row } from './model.ts';
+
+/** A running job with what its record says: the diskimage, the provider of an upload, the builder once known. */
+export interface JobView extends RunningJob {
+  readonly diskimage: string | undefined;
+  readonly provider: string | undefined;
+  readonly builder: string | undefined;
+}
 
 /** What one request asked for: a page of the matrix (filtered by name), or one diskimage. */
 export interface DashboardQuery {
@@ -43,22 +50,20 @@ function pauseMark(by: 'config' | 'operator' | null): Html {
   return by ? html` <span class="paused" title="paused by ${by}">paused</span>` : html``;
 }
 
-function activity(index: StateIndex, jobs: readonly RunningJob[], now: number): Html {
+function activity(jobs: readonly JobView[], now: number): Html {
   const builds = jobs.filter((j) => j.kind === 'build');
   const uploads = jobs.filter((j) => j.kind === 'upload');
   const others = jobs.filter((j) => j.kind !== 'build' && j.kind !== 'upload');
   const buildRows = builds.map((j) => {
-    const record = index.builds.get(j.id);
-    return html`<tr><td>${record ? imageLink(record.diskimage) : ''}</td><td><code>${j.id}</code></td><td>${record?.builder ?? 'not known until it ends'}</td><td>${duration(now - j.startedAt)}</td></tr>`;
+    return html`<tr><td>${j.diskimage === undefined ? '' : imageLink(j.diskimage)}</td><td><code>${j.id}</code></td><td>${j.builder ?? 'not known until it ends'}</td><td>${duration(now - j.startedAt)}</td></tr>`;
   });
   const uploadRows = uploads.map((j) => {
-    const record = index.uploads.get(j.id);
     const p = j.progress;
     const percent = p && p.denominator > 0 ? Math.min(100, Math.floor((100 * p.numerator) / p.denominator)) : undefined;
     const bar = p && percent !== undefined
       ? html`<progress max="${p.denominator}" value="${p.numerator}">${percent}%</progress> <span class="num">${percent}% · ${kib(p.numerator)} of ${kib(p.denominator)}</span>`
       : html`<span class="num">starting</span>`;
-    return html`<tr><td>${record ? imageLink(index.diskimageOf(record)) : ''}</td><td>${record?.provider ?? ''}</td><td><code>${j.id}</code></td><td class="bar">${bar}</td><td class="num">${j.perSecond === undefined ? '' : `${kib(j.perSecond)}/s`}</td><td>${duration(now - j.startedAt)}</td></tr>`;
+    return html`<tr><td>${j.diskimage === undefined ? '' : imageLink(j.diskimage)}</td><td>${j.provider ?? ''}</td><td><code>${j.id}</code></td><td class="bar">${bar}</td><td class="num">${j.perSecond === undefined ? '' : `${kib(j.perSecond)}/s`}</td><td>${duration(now - j.startedAt)}</td></tr>`;
   });
   const otherRows = others.map((j) => html`<tr><td>${j.kind}</td><td><code>${j.id}</code></td><td>${j.functionName}</td><td>${duration(now - j.startedAt)}</td></tr>`);
   return html`<h2>Work in progress</h2>
@@ -124,23 +129,22 @@ function historyTable(image: string, entries: readonly HistoryEntry[], now: numb
 }
 
 /** Each live section's HTML for one query (the page and dashboard/data both use it). */
-export function sections(index: StateIndex, config: BuilderConfig, names: readonly string[], query: DashboardQuery, jobs: readonly RunningJob[], now: number, pageSize: number): Sections {
+export function sections(index: StateIndex, config: BuilderConfig, names: readonly string[], query: DashboardQuery, jobs: readonly JobView[], now: number, pageSize: number): Sections {
   if (query.image !== undefined) {
     const image = query.image;
     const r = row(index, config, image, now);
     const actions = html`<p class="acts">${r.pausedBy === 'operator' ? button('unpause', 'Unpause builds', { image }) : r.pausedBy === null ? button('pause', 'Pause builds', { image }) : ''} ${button('build', 'Build now', { image })}</p>`;
     return {
-      activity: activity(index, jobs, now).text,
+      activity: activity(jobs, now).text,
       matrix: html`<h2>${image}</h2>${actions}${matrixTable([r], config, now, true)}`.text,
       failures: failuresTable(index.failures.filter((f) => f.image === image), now, 'Failures').text,
       history: historyTable(image, history(index, image), now).text,
     };
   }
-  const matching = query.filter ? names.filter((n) => n.toLowerCase().includes(query.filter.toLowerCase())) : names;
-  const shown = matching.slice((query.page - 1) * pageSize, query.page * pageSize);
+  const { shown, matching } = pageOf(names, query.filter, query.page, pageSize);
   return {
-    activity: activity(index, jobs, now).text,
-    matrix: html`<h2>Images</h2>${pager(query, matching.length, pageSize)}${matrixTable(shown.map((n) => row(index, config, n, now)), config, now, false)}`.text,
+    activity: activity(jobs, now).text,
+    matrix: html`<h2>Images</h2>${pager(query, matching, pageSize)}${matrixTable(shown.map((n) => row(index, config, n, now)), config, now, false)}`.text,
     failures: failuresTable(index.failures.slice(0, FAILURES_SHOWN), now, 'Last failures').text,
     history: '',
   };

@@ -12,8 +12,8 @@ import type { Activity } from './activity.ts';
 import css from './assets/dashboard.css' with { type: 'text' };
 import script from './assets/dashboard.client.js' with { type: 'text' };
 import { escapeHtml } from './html.ts';
-import { PAGE_SIZE, cachedIndex, diskimageNames } from './model.ts';
-import { type DashboardQuery, page, sections } from './render.ts';
+import { FAILURES_SHOWN, PAGE_SIZE, StateIndex, diskimageNames, pageOf } from './model.ts';
+import { type DashboardQuery, type JobView, page, sections } from './render.ts';
 
 export interface DashboardOptions {
   readonly store: StateStore;
@@ -47,16 +47,25 @@ function send(res: ServerResponse, status: number, type: string, body: string, c
 
 export function dashboardPages(options: DashboardOptions): Map<string, PageRoute> {
   const clock = options.clock ?? Date.now;
-  const index = cachedIndex(options.store);
+  const { store } = options;
+  const pageSize = options.pageSize ?? PAGE_SIZE;
+  const jobs = (): JobView[] =>
+    options.activity.running().map((job) => {
+      const upload = job.kind === 'upload' ? store.upload(job.id) : undefined;
+      const build = job.kind === 'build' ? store.build(job.id) : upload ? store.build(upload.buildId) : undefined;
+      return { ...job, diskimage: build?.diskimage, provider: upload?.provider, builder: job.kind === 'build' ? build?.builder : undefined };
+    });
   const title = options.title ?? 'nodepool-builder';
   const view = (url: string | undefined) => {
     const q = query(url);
     const now = clock();
     const config = options.config();
-    const current = index();
-    const names = diskimageNames(current, config);
+    const names = diskimageNames(config, store.diskimagesWithBuilds());
     const known = q.image === undefined || names.includes(q.image);
-    return { q, now, known, s: sections(current, config, names, known ? q : { ...q, image: undefined }, options.activity.running(), now, options.pageSize ?? PAGE_SIZE) };
+    const shown = known ? q : { ...q, image: undefined };
+    // Only the records shown are read: a page's diskimages (and the newest failures), or one diskimage.
+    const index = shown.image !== undefined ? new StateIndex(store.snapshotOf([shown.image])) : new StateIndex(store.snapshotOf(pageOf(names, shown.filter, shown.page, pageSize).shown), store.failedRecords(FAILURES_SHOWN * 4));
+    return { q, now, known, s: sections(index, config, names, shown, jobs(), now, pageSize) };
   };
   return new Map<string, PageRoute>([
     [

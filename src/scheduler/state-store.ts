@@ -101,11 +101,38 @@ export class StateStore {
   }
 
   /**
-   * A number that changes whenever a record is written (SQLite's total_changes on the store's one
-   * connection): readers cache what they derive from a snapshot until it moves.
+   * The records of some diskimages only (a page of the dashboard), read in one transaction: their
+   * builds and uploads, with every pause and backoff (few). A whole snapshot of 40,000 uploads
+   * takes about 100 ms; a page of 30 diskimages a few.
    */
-  changes(): number {
-    return this.db.query<{ n: number }, []>('SELECT total_changes() AS n').get()!.n;
+  snapshotOf(diskimages: readonly string[]): SchedulerState {
+    const names = JSON.stringify(diskimages);
+    return this.db.transaction(() => ({
+      builds: this.db.query<BuildRow, [string]>('SELECT * FROM builds WHERE diskimage IN (SELECT value FROM json_each(?)) ORDER BY created_at, id').all(names).map(buildOf),
+      uploads: this.db
+        .query<UploadRow, [string]>('SELECT uploads.* FROM uploads JOIN builds ON builds.id = uploads.build_id WHERE builds.diskimage IN (SELECT value FROM json_each(?)) ORDER BY uploads.created_at, uploads.id')
+        .all(names)
+        .map(uploadOf),
+      pauses: this.db.query<PauseRow, []>('SELECT * FROM pauses ORDER BY diskimage, provider').all().map(pauseOf),
+      backoffs: this.db.query<BackoffRow, []>('SELECT * FROM backoffs ORDER BY diskimage, provider').all().map(backoffOf),
+      buildRequests: this.db.query<BuildRequestRow, []>('SELECT * FROM build_requests ORDER BY diskimage').all().map(buildRequestOf),
+    }))();
+  }
+
+  /** Every diskimage a build record names, sorted. */
+  diskimagesWithBuilds(): string[] {
+    return this.db.query<{ diskimage: string }, []>('SELECT DISTINCT diskimage FROM builds ORDER BY diskimage').all().map((r) => r.diskimage);
+  }
+
+  /** The newest failed builds and uploads (at most `limit` of each), uploads with their diskimage. */
+  failedRecords(limit: number): { builds: BuildRecord[]; uploads: ListedUpload[] } {
+    return this.db.transaction(() => ({
+      builds: this.db.query<BuildRow, [number]>("SELECT * FROM builds WHERE state = 'failed' ORDER BY state_at DESC LIMIT ?").all(limit).map(buildOf),
+      uploads: this.db
+        .query<UploadRow & { diskimage: string }, [number]>("SELECT uploads.*, builds.diskimage AS diskimage FROM uploads JOIN builds ON builds.id = uploads.build_id WHERE uploads.state = 'failed' ORDER BY uploads.state_at DESC LIMIT ?")
+        .all(limit)
+        .map((row) => Object.assign(uploadOf(row), { diskimage: row.diskimage })),
+    }))();
   }
 
   /** A consistent copy of everything, read in one transaction. */
