@@ -154,6 +154,28 @@ describe('the scheduler metrics, from the runner on gearmand with a stand-in bui
     expect(sampleValue(after, 'nodepool_scheduler_uploads', { image: 'debian', provider: 'p2', state: 'ready' })).toBe(1);
   });
 
+  test('upload durations run from submission to result by the runner\'s clock: 90 s lands in the 120 s bucket, and statsd gets the same 90,000 ms', async () => {
+    const udp = await startUdpListener();
+    closers.push(() => udp.close());
+    statsd = { host: '127.0.0.1', port: udp.port, prefix: 'np' };
+    let open = (): void => {};
+    builder.uploadGate = new Promise<void>((resolve) => (open = resolve));
+    const { runner, metrics } = start();
+    void runner.kick();
+    await eventually(() => builder.seen.filter((s) => s.functionName.startsWith('image-upload:')).length === 2, 10_000, 'both uploads running');
+    now += 90_000;
+    open();
+    await runner.idle();
+    const text = await metrics.registry.metrics();
+    for (const provider of ['p1', 'p2']) {
+      expect(sampleValue(text, 'nodepool_scheduler_upload_duration_seconds_sum', { provider })).toBe(90);
+      expect(sampleValue(text, 'nodepool_scheduler_upload_duration_seconds_bucket', { provider, le: '60' })).toBe(0);
+      expect(sampleValue(text, 'nodepool_scheduler_upload_duration_seconds_bucket', { provider, le: '120' })).toBe(1);
+    }
+    await eventually(() => udp.lines.filter((l) => l.startsWith('np.image_update.')).length === 2, 5_000, 'the timers');
+    expect(udp.lines.filter((l) => l.startsWith('np.image_update.')).sort()).toEqual(['np.image_update.debian.p1:90000|ms', 'np.image_update.debian.p2:90000|ms']);
+  });
+
   test('an upload WORK_FAIL counts as a failure and stays out of the duration histogram; the other provider counts its success', async () => {
     builder.failingProviders.add('p2');
     const { runner, metrics } = start();
