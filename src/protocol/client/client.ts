@@ -108,16 +108,20 @@ export class Client {
    * Submits a foreground job and resolves with its WORK_COMPLETE data. A connection lost
    * before the server confirmed the job (JOB_CREATED) moves the job to the next server.
    */
-  submit(functionName: string, payload: Arg, options: SubmitOptions = {}): Promise<JobResult> {
-    const stack = callerStack(this.submit);
+  async submit(functionName: string, payload: Arg, options: SubmitOptions = {}): Promise<JobResult> {
+    this.start();
+    const request: Arg[] = [functionName, options.unique ?? randomUUID(), payload];
+    const type = SUBMIT_TYPE[options.priority ?? 'normal'][0];
+    const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
+    const job = new SubmitCall(this.route, functionName, undefined, options, type, request).start(deadline);
     try {
-      this.start();
-      const request: Arg[] = [functionName, options.unique ?? randomUUID(), payload];
-      const type = SUBMIT_TYPE[options.priority ?? 'normal'][0];
-      const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
-      return new SubmitCall(this.route, functionName, stack, options, type, request).start(deadline);
+      return await job;
     } catch (err) {
-      return Promise.reject(err);
+      // The caller's stack, taken only now that the job failed: this await keeps the engine's
+      // async stack of whoever awaits submit(). Capturing a stack at every submit cost about 3 µs
+      // of the client's CPU per job (captureStackTrace 8), more than any other part of a submit.
+      if (err instanceof ClientError) Error.captureStackTrace(err, this.submit);
+      throw err;
     }
   }
 
@@ -206,7 +210,7 @@ export class Client {
   }
 
   /** The next connected server, round-robin; waits for one up to the connect timeout. */
-  private async pickLink(functionName: string | undefined, stack: CallSite, exclude?: ReadonlySet<ClientLink>): Promise<ClientLink> {
+  private async pickLink(functionName: string | undefined, stack: CallSite | undefined, exclude?: ReadonlySet<ClientLink>): Promise<ClientLink> {
     this.start();
     const waitMs = this.options.connectTimeoutMs ?? 10_000;
     const deadline = Date.now() + waitMs;
@@ -220,7 +224,7 @@ export class Client {
         throw new ClientError(
           'NO_SERVER',
           `no gearman server reachable within ${waitMs} ms (${reasons.join('; ')})`,
-          { ...(functionName ? { functionName } : {}), callerStack: stack },
+          { ...(functionName ? { functionName } : {}), ...(stack ? { callerStack: stack } : {}) },
           failures.find((failure) => failure !== undefined),
         );
       }

@@ -28,7 +28,7 @@ export interface SubmitRoute {
   /** A connected link not in `exclude`, now, if there is one. */
   nextConnected(exclude?: ReadonlySet<ClientLink>): ClientLink | undefined;
   /** Waits (up to the connect timeout) for a connected link not in `exclude`; rejects with NO_SERVER. */
-  pickLink(functionName: string, stack: CallSite, exclude?: ReadonlySet<ClientLink>): Promise<ClientLink>;
+  pickLink(functionName: string, stack: CallSite | undefined, exclude?: ReadonlySet<ClientLink>): Promise<ClientLink>;
 }
 
 /**
@@ -57,7 +57,8 @@ export class SubmitCall implements Task, Reply {
   constructor(
     private readonly route: SubmitRoute,
     readonly functionName: string,
-    readonly callerStack: CallSite,
+    /** Where the call came from, for its errors; the Client's submit() adds it itself when a job fails. */
+    readonly callerStack: CallSite | undefined,
     private readonly watch: SubmitWatch,
     private readonly type: number,
     private readonly request: readonly Arg[],
@@ -138,7 +139,7 @@ export class SubmitCall implements Task, Reply {
   private context() {
     return {
       functionName: this.functionName,
-      callerStack: this.callerStack,
+      ...(this.callerStack === undefined ? {} : { callerStack: this.callerStack }),
       ...(this.link === undefined ? {} : { server: this.link.name }),
       ...(this.handle === undefined ? {} : { handle: this.handle }),
     };
