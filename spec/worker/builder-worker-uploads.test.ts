@@ -8,6 +8,7 @@ import { Client } from '../../src/protocol/client/client.ts';
 import { ClientError } from '../../src/protocol/client/client-errors.ts';
 import type { UploadJob } from '../../src/uploaders/uploader.ts';
 import { BuilderWorker } from '../../src/worker/builder-worker.ts';
+import type { Metrics } from '../../src/worker/metrics.ts';
 import { ImageRepository } from '../../src/images/repository.ts';
 import { type Gearmand, startGearmand } from '../support/gearmand.ts';
 import { captureLogs } from '../support/log-capture.ts';
@@ -24,6 +25,15 @@ describe('image-upload and image-delete through the uploader interface (test upl
   let imagesDir: string;
   const uploads: UploadJob[] = [];
   let releaseUpload: (() => void) | undefined;
+  /** What the worker reported to its metrics (statsd, Prometheus), durations left out. */
+  const reports: string[] = [];
+  const recorder: Metrics = {
+    buildFinished: (image, rc) => void reports.push(`build ${image} ${rc}`),
+    uploadFinished: (image, provider, _ms, bytes) => void reports.push(`upload ${image} ${provider} ok ${bytes} bytes`),
+    uploadFailed: (image, provider) => void reports.push(`upload ${image} ${provider} failed`),
+    workerState: () => {},
+    close: () => {},
+  };
 
   beforeAll(async () => {
     gearmand = await startGearmand();
@@ -60,6 +70,7 @@ describe('image-upload and image-delete through the uploader interface (test upl
       {
         logger: logs,
         repository: new ImageRepository(imagesDir, logs),
+        metrics: recorder,
         uploaderFor: () => ({
           async upload(job) {
             uploads.push(job);
@@ -102,6 +113,10 @@ describe('image-upload and image-delete through the uploader interface (test upl
   test('a provider whose format the image lacks fails cleanly when no converter is configured', async () => {
     const err = await rejection(client.submit('image-upload:seeded-1', '{"provider":"cloud-raw"}', { timeoutMs: 10_000 }), ClientError);
     expect(err.code).toBe('WORK_FAIL');
+  });
+
+  test('the metrics get each upload: a success with the file\'s bytes, a failure with its image and provider', () => {
+    expect(reports).toEqual(['upload tiny cloud-a ok 19 bytes', 'upload tiny cloud-raw failed']);
   });
 
   test('a delete during an upload waits for it, refuses new uploads, then removes the image and both functions', async () => {
