@@ -11,6 +11,7 @@ import { gearmanFleet, gearmanJobs } from '../../src/cli/scheduler-gearman.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { BuilderConfig, SchedulerConfig } from '../../src/config/schema.ts';
 import { Client } from '../../src/protocol/client/client.ts';
+import { JobFailure } from '../../src/errors/job-failure.ts';
 import { SchedulerRunner } from '../../src/scheduler/runner.ts';
 import type { RunnerEvents } from '../../src/scheduler/runner-events.ts';
 import type { FleetListings, FleetPort, JobOutcome, JobPort } from '../../src/scheduler/runner-ports.ts';
@@ -311,6 +312,25 @@ describe('the scheduler runner, on gearmand with a stand-in builder', () => {
     const restarted = newRunner();
     await restarted.kick();
     expect(store.snapshot().builds.find((b) => b.id === old)?.state).toBe('gone');
+  });
+
+  test('D3 (chaos): an upload that fails EXTERNAL_ID_TAKEN (gearman ran its job again after its builder died, and the image id is spent) is not the provider\'s failure: no backoff, and a new upload under a new image id goes out at once', async () => {
+    let rerun: string | undefined;
+    builder.uploadFailure = (job) => {
+      if (job.data.provider !== 'p1' || rerun !== undefined) return undefined;
+      rerun = job.unique;
+      return new JobFailure('EXTERNAL_ID_TAKEN', `EXTERNAL_ID_TAKEN: cloud "p1" already has (or had) an image ${String(job.data['external-id'])}; the upload did not start`);
+    };
+    const runner = newRunner();
+    await settle(runner);
+    const state = store.snapshot();
+    expect(state.uploads.find((u) => u.id === rerun)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^EXTERNAL_ID_TAKEN:/) });
+    expect(state.backoffs).toEqual([]);
+    // Within the same moment (the injected clock never moved): p1 got a new upload, with a new image id.
+    const p1 = state.uploads.filter((u) => u.provider === 'p1');
+    expect(p1.map((u) => u.state).sort()).toEqual(['failed', 'ready']);
+    expect(new Set(p1.map((u) => u.externalId)).size).toBe(2);
+    expect(runner.status().waits).not.toContainEqual(expect.objectContaining({ provider: 'p1', why: 'backoff' }));
   });
 
   test('passes never overlap: many kicks at once run one pass at a time, and each kick is served by a pass that began after it', async () => {

@@ -41,7 +41,8 @@ export function recordDecision(store: StateStore, action: Action, now: number, m
     case 'adopt-upload':
       return store.recordUploadAdopted(action.uploadId, action.externalId, now);
     case 'abandon-upload':
-      return store.recordUploadFailed(action.uploadId, ABANDONED[action.why], now, policy);
+      // Only a killed image is the cloud's doing: the others must not hold back the next upload there.
+      return store.recordUploadFailed(action.uploadId, ABANDONED[action.why], now, action.why === 'image-killed' ? policy : undefined);
     case 'delete-upload':
       return store.upload(action.uploadId)?.state === 'deleting' ? undefined : store.recordUploadDeleting(action.uploadId, action.why, now);
     case 'forget-upload':

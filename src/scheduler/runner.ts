@@ -41,6 +41,8 @@ const PRUNE_EVERY_MS = 3_600_000;
  * it (invariant 5); when it ends, a pass follows at once and uses it.
  */
 export const LISTING_WAIT_MS = 5_000;
+/** How a builder's WORK_FAIL starts when the Glance image id the job carries exists or existed (README, image-upload). */
+const EXTERNAL_ID_TAKEN = 'EXTERNAL_ID_TAKEN:';
 /** A build job of a diskimage the config no longer names: nodepool's build-timeout. */
 const DEFAULT_BUILD_TIMEOUT_MS = 8 * 3_600_000;
 
@@ -424,7 +426,10 @@ export class SchedulerRunner {
     this.launch(uploadId, 'upload', uploadFunction(upload.buildId), data, timeout, (outcome, now) => {
       if (outcome.kind === 'lost') return this.hold(uploadId, outcome, now);
       if (outcome.kind === 'failed') {
-        this.store.recordUploadFailed(uploadId, outcome.reason, now, this.policy);
+        // A rerun of a job whose first run died with its builder (gearman hands it out again):
+        // the image id it carries is spent, and the provider did nothing wrong (D3).
+        const spentId = outcome.reason.startsWith(EXTERNAL_ID_TAKEN);
+        this.store.recordUploadFailed(uploadId, outcome.reason, now, spentId ? undefined : this.policy);
         return;
       }
       let externalId: string;

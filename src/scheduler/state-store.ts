@@ -324,10 +324,11 @@ export class StateStore {
     });
   }
 
-  recordUploadFailed(id: string, reason: string, now: number, policy: BackoffPolicy): UploadRecord {
+  /** `policy` undefined: the failure is not the provider's (its build's host is gone, its image id was spent by a run before): no backoff. */
+  recordUploadFailed(id: string, reason: string, now: number, policy: BackoffPolicy | undefined): UploadRecord {
     return this.write(() => {
       const upload = this.moveUpload(id, 'failed', now, { reason });
-      this.bumpBackoff(this.mustBuild(upload.buildId).diskimage, upload.provider, reason, now, policy);
+      if (policy) this.bumpBackoff(this.mustBuild(upload.buildId).diskimage, upload.provider, reason, now, policy);
       return upload;
     });
   }

@@ -42,6 +42,8 @@ export class StandInBuilder {
   uploadGate: Promise<void> | undefined;
   /** Called as each upload job starts, before it does anything. */
   onUploadStart: ((job: JobSeen) => void) | undefined;
+  /** When it gives a failure for an upload job, the job fails with it (WORK_FAIL). */
+  uploadFailure: ((job: JobSeen) => JobFailure | undefined) | undefined;
 
   constructor(
     server: { host: string; port: number },
@@ -89,6 +91,8 @@ export class StandInBuilder {
     this.onUploadStart?.(seen);
     const provider = String(seen.data.provider);
     if (this.failingProviders.has(provider)) throw new JobFailure('CLOUD_REFUSED', `stand-in cloud ${provider} refuses the image`);
+    const failure = this.uploadFailure?.(seen);
+    if (failure) throw failure;
     const externalId = typeof seen.data['external-id'] === 'string' ? seen.data['external-id'] : randomUUID();
     const image: StandInImage = {
       externalId,
