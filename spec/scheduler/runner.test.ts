@@ -291,6 +291,38 @@ describe('the scheduler runner, on gearmand with a stand-in builder', () => {
     expect(state.builds).toHaveLength(1);
   });
 
+  test('I5: a listing that hangs holds up no pass: the pass goes on without it (the build and both uploads go out), and its end brings a pass that uses it', async () => {
+    const direct = gearmanJobs(client);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let p2Listings = 0;
+    const jobs: JobPort = {
+      async run(functionName, data, unique, timeoutMs, onProgress) {
+        if (functionName === 'provider-image-list:p2' && ++p2Listings === 1) await held;
+        return direct.run(functionName, data, unique, timeoutMs, onProgress);
+      },
+    };
+    const passes: number[] = [];
+    const fleet = gearmanFleet([gearmand]);
+    fleets.push(fleet);
+    const runner = new SchedulerRunner({ store, config, scheduler, jobs, fleet, clock: { now: () => now }, timers: false, listingWaitMs: 20, events: [{ passEnded: () => passes.push(p2Listings) }] });
+    runners.push(runner);
+    await settle(runner);
+    // Everything went on while p2's first listing hung; no second listing of p2 was started meanwhile.
+    expect(store.snapshot().uploads.map((u) => [u.provider, u.state]).sort()).toEqual([
+      ['p1', 'ready'],
+      ['p2', 'ready'],
+    ]);
+    expect(p2Listings).toBe(1);
+    const before = passes.length;
+    release();
+    // Nobody kicks: the listing's end brings a pass of its own, which lists p2 afresh after using it.
+    for (let i = 0; i < 500 && passes.length === before; i++) await Bun.sleep(10);
+    expect(passes.length).toBeGreaterThan(before);
+    // That pass used the listing that hung: it started no other.
+    expect(passes[before]).toBe(1);
+  });
+
   test('C1 (chaos): a build whose delete ended on its builder while the scheduler was down is recorded gone by the first pass after the restart, not after missing-build-grace', async () => {
     const first = newRunner();
     await settle(first);

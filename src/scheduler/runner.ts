@@ -59,6 +59,8 @@ export interface RunnerOptions {
   readonly timers?: boolean;
   /** Observers of jobs and passes (the dashboard, the metrics). */
   readonly events?: readonly RunnerEvents[];
+  /** How long a pass waits for a provider's listing (default LISTING_WAIT_MS). */
+  readonly listingWaitMs?: number;
 }
 
 /** What the last pass decided to wait for, and whether one has completed (the API's /ready). */
@@ -99,6 +101,7 @@ export class SchedulerRunner {
   private loop: Promise<void> | undefined;
   /** Each provider's listing still running, or ended and not yet used by a pass. */
   private readonly listings = new Map<string, Promise<Omit<ListedImage, 'passes'>[] | undefined>>();
+  private readonly listingWaitMs: number;
   private again = false;
   private stopped = false;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -122,6 +125,7 @@ export class SchedulerRunner {
     this.logger = options.logger ?? silentLogger;
     this.events = options.events ?? [];
     this.absence = new AbsenceClock(this.clock.now());
+    this.listingWaitMs = options.listingWaitMs ?? LISTING_WAIT_MS;
   }
 
   get systemId(): string {
@@ -302,12 +306,12 @@ export class SchedulerRunner {
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), LISTING_WAIT_MS);
+      timer = setTimeout(() => resolve('late'), this.listingWaitMs);
     });
     const outcome = await Promise.race([listing, late]);
     clearTimeout(timer);
     if (outcome === 'late') {
-      this.logger.warn(`scheduler: listing ${provider} takes longer than ${LISTING_WAIT_MS / 1000} s; this pass goes on without it`);
+      this.logger.warn(`scheduler: listing ${provider} takes longer than ${this.listingWaitMs / 1000} s; this pass goes on without it`);
       // Once it ends, a pass uses it (ends are rare: one listing per provider runs at a time).
       void listing.then(() => this.kick());
       return undefined;
