@@ -1,37 +1,26 @@
 /**
  * The dashboard (issue 15) in a real browser (Debian's chromium through playwright-core) over a
  * real fleet: gearmand, a builder process, two providers each with a real no-auth Glance, the
- * scheduler as a process. p2's Glance sits behind a fault proxy that slows request bodies: the
- * stand-in for a slow link, which a real Glance cannot be on demand; it is what lets a browser
- * see an upload's progress bar move.
+ * scheduler as a process (spec/support/dashboard-fleet.ts). p2's Glance sits behind a fault
+ * proxy that slows request bodies: the stand-in for a slow link, which a real Glance cannot be on
+ * demand; it is what lets a browser see an upload's progress bar move.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../support/browser.ts';
-import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
+import { BROKEN_SECRET, type DashboardFleet, startDashboardFleet } from '../support/dashboard-fleet.ts';
 import { eventually } from '../support/run.ts';
-import { type Fleet, startFleet } from '../support/scheduler-fleet.ts';
+import type { Fleet } from '../support/scheduler-fleet.ts';
 
-const SCRIPTS = mkdtempSync(join(tmpdir(), 'dashboard-e2e-'));
-/** A real qcow2 with 24 MiB of data: long enough through the throttled proxy to be seen moving. */
-writeFileSync(join(SCRIPTS, 'big.sh'), 'set -e\nhead -c 24M /dev/urandom > "$OUTPUT_DIR/raw"\nqemu-img convert -f raw -O qcow2 "$OUTPUT_DIR/raw" "$OUTPUT_DIR/$IMAGE_NAME.qcow2"\nrm "$OUTPUT_DIR/raw"\n');
-/** Fails after 70 lines, one with markup, some with secrets. */
-writeFileSync(
-  join(SCRIPTS, 'broken.sh'),
-  'for i in $(seq 1 70); do echo "step $i of the broken build"; done\necho \'<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2"><b>bold</b>\'\necho "token from env: $SECRET_TOKEN"\necho "password=s3cr3t-value"\nexit 3\n',
-);
 const SHOTS = join(tmpdir(), 'dashboard-screenshots');
 mkdirSync(SHOTS, { recursive: true });
 
-/** Slow enough that a 24 MiB upload takes several seconds, past the loopback buffers. */
-const THROTTLE = 3 * 1024 * 1024;
-
 let fleet: Fleet;
 let browser: Browser;
-let proxy: FaultProxy | undefined;
+let bed: DashboardFleet;
 
 function waitFor<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 90_000): Promise<T> {
   return eventually(check, timeoutMs, what).catch((err: unknown) => {
@@ -66,31 +55,13 @@ async function statusOf(image: string): Promise<ImageStatus> {
 const storedToken = (page: Page): Promise<string | null> => page.evaluate("sessionStorage.getItem('nodepool-builder-api-token')");
 
 beforeAll(async () => {
-  [fleet, browser] = await Promise.all([
-    startFleet({
-      builders: 1,
-      providers: ['p1', 'p2'],
-      glanceEndpoint: async (provider, url) => {
-        if (provider !== 'p2') return url;
-        proxy = await startFaultProxy(url);
-        proxy.throttle(THROTTLE);
-        return proxy.url;
-      },
-      images: ['tiny', 'big', 'broken'],
-      builderImages: {
-        big: { command: `["sh", "${join(SCRIPTS, 'big.sh')}"]` },
-        broken: { command: `["sh", "${join(SCRIPTS, 'broken.sh')}"]`, extra: 'env-vars = { SECRET_TOKEN = "tok-abcdef-123456" }' },
-      },
-    }),
-    launchChromium(),
-  ]);
+  [bed, browser] = await Promise.all([startDashboardFleet(), launchChromium()]);
+  fleet = bed.fleet;
 }, 120_000);
 
 afterAll(async () => {
   await browser?.close();
-  await fleet?.close();
-  await proxy?.close();
-  rmSync(SCRIPTS, { recursive: true, force: true });
+  await bed?.close();
 }, 60_000);
 
 describe('the dashboard in chromium over a real scheduler, builder and Glances', () => {
@@ -100,7 +71,7 @@ describe('the dashboard in chromium over a real scheduler, builder and Glances',
     const value = async (): Promise<number | undefined> => ((await bar.count()) === 1 ? Number(await bar.getAttribute('value')) : undefined);
     // The first upload of big may be over already: then ask for another build.
     const first = await eventually(value, 30_000, 'an upload of big to p2 with progress').catch(async () => {
-      expect((await fleet.write('image-build', 'big')).code).toBe(0);
+      expect((await fleet.write('image-build-request', 'big')).code).toBe(0);
       return waitFor(value, 'an upload of big to p2 with progress');
     });
     const before = await bar.screenshot();
@@ -145,7 +116,7 @@ describe('the dashboard in chromium over a real scheduler, builder and Glances',
     expect(log).toContain('token from env: <redacted>');
     expect(log).toContain('password=<redacted>');
     const markup = await page.content();
-    for (const secret of ['tok-abcdef-123456', 's3cr3t-value']) expect(markup).not.toContain(secret);
+    for (const secret of [BROKEN_SECRET, 's3cr3t-value']) expect(markup).not.toContain(secret);
     expect(await page.evaluate('typeof window.pwned')).toBe('undefined');
     expect(await page.locator('#failures b', { hasText: 'bold' }).count()).toBe(0);
     await page.context().close();
