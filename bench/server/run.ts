@@ -12,6 +12,7 @@ import { median } from '../jobs/stats.ts';
 import type { ChildServer } from '../../spec/support/child-server.ts';
 import { startEmbeddedServer } from '../../spec/support/embedded-server.ts';
 import { startGearmand } from '../../spec/support/gearmand.ts';
+import { cpuSeconds } from '../../spec/support/process-stats.ts';
 import { type Load, runLoad } from './load.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -49,6 +50,8 @@ async function main(): Promise<void> {
     servers.push({ name: kind.name, port: server.port, server });
   }
   const samples = new Map<string, number[]>();
+  /** The server process's CPU µs per job: on a machine others load too, steadier than jobs/s. */
+  const cpuSamples = new Map<string, number[]>();
   const key = (server: string, connections: number): string => `${server}/${connections}`;
   try {
     // One untimed warm-up run each.
@@ -58,10 +61,15 @@ async function main(): Promise<void> {
       const order = round % 2 === 0 ? servers : [...servers].reverse();
       for (const connections of SHAPES) {
         for (const server of order) {
+          const cpuBefore = cpuSeconds(server.server.pid);
           const rate = await runLoad(server.port, load(connections, JOBS));
+          const cpuPerJob = ((cpuSeconds(server.server.pid) - cpuBefore) / JOBS) * 1e6;
           const list = samples.get(key(server.name, connections)) ?? [];
           list.push(rate);
           samples.set(key(server.name, connections), list);
+          const cpuList = cpuSamples.get(key(server.name, connections)) ?? [];
+          cpuList.push(cpuPerJob);
+          cpuSamples.set(key(server.name, connections), cpuList);
         }
       }
     }
@@ -80,6 +88,16 @@ async function main(): Promise<void> {
     const withRules = median(samples.get(key('ours+acl', connections)) ?? [0]);
     const ours = median(samples.get(key('ours', connections)) ?? [0]);
     console.log(`ours with access rules, ${connections} connection(s): ${fmt(withRules)} jobs/s, ${(withRules / ours).toFixed(2)}× without`);
+  }
+  console.log('');
+  console.log('| connections | server | CPU µs per job (median) | vs ours |');
+  console.log('|---:|---|---:|---:|');
+  for (const connections of SHAPES) {
+    const ours = median(cpuSamples.get(key('ours', connections)) ?? [0]);
+    for (const { name } of servers) {
+      const cpu = median(cpuSamples.get(key(name, connections)) ?? [0]);
+      console.log(`| ${connections} | ${name} | ${cpu.toFixed(1)} | ${(cpu / ours).toFixed(2)}× |`);
+    }
   }
   console.log('');
   for (const [name, values] of samples) console.log(`${name}: ${values.map(fmt).join(', ')}`);
