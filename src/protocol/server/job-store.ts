@@ -26,6 +26,8 @@ export interface StoreLimits {
 
 export interface Submission {
   readonly functionName: Uint8Array;
+  /** The function name decoded already (by the access check), so a submit decodes it once. */
+  readonly functionNameText?: string | undefined;
   readonly unique: Uint8Array;
   readonly payload: Uint8Array;
   readonly priority: Priority;
@@ -85,8 +87,7 @@ export class JobStore {
 
   constructor(private readonly limits: StoreLimits) {}
 
-  functionFor(nameBytes: Uint8Array): FunctionEntry {
-    const name = latin1(nameBytes);
+  functionFor(nameBytes: Uint8Array, name: string = latin1(nameBytes)): FunctionEntry {
     let fn = this.functions.get(name);
     if (fn === undefined) {
       fn = new FunctionEntry(name, own(nameBytes));
@@ -109,7 +110,7 @@ export class JobStore {
     if (s.functionName.length > MAX_FUNCTION_LENGTH) {
       return { ok: false, code: 'ARGUMENT_TOO_LARGE', text: 'Function name too large' };
     }
-    const fn = this.functionFor(s.functionName);
+    const fn = this.functionFor(s.functionName, s.functionNameText);
     const unique = latin1(s.unique);
     const key = this.uniques.keyOf(fn, unique, s.payload);
     let job = key === undefined ? undefined : this.uniques.find(key, s.payload);

@@ -56,7 +56,10 @@ export const PERMISSION_DENIED = 'PERMISSION_DENIED';
 
 /** False (after answering ERROR and logging) when the rules do not let the peer `action` the function. */
 function denied(grants: ConnectionGrants, peer: RequestPeer, action: 'register' | 'submit', functionName: Uint8Array): boolean {
-  const name = latin1(functionName);
+  return deniedName(grants, peer, action, latin1(functionName));
+}
+
+function deniedName(grants: ConnectionGrants, peer: RequestPeer, action: 'register' | 'submit', name: string): boolean {
   if (grants.may(action, name)) return false;
   peer.send(errorPacket(PERMISSION_DENIED, grants.refused(`${action} ${name}`)));
   return true;
@@ -69,9 +72,14 @@ export function handleRequest(broker: Broker, peer: RequestPeer, packet: Packet)
   const grants = peer.grants;
   const submit = SUBMIT.get(type);
   if (submit !== undefined) {
-    if (grants !== undefined && denied(grants, peer, 'submit', args[0]!)) return;
+    // Decoded once for the rules and the job store alike: this is the path every job takes.
+    let functionNameText: string | undefined;
+    if (grants !== undefined) {
+      functionNameText = latin1(args[0]!);
+      if (deniedName(grants, peer, 'submit', functionNameText)) return;
+    }
     const [priority, background] = submit;
-    broker.submit(peer, { functionName: args[0]!, unique: args[1]!, payload: args[2]!, priority, background }, !background);
+    broker.submit(peer, { functionName: args[0]!, functionNameText, unique: args[1]!, payload: args[2]!, priority, background }, !background);
     return;
   }
   const grab = GRABS.get(type);
