@@ -19,6 +19,7 @@ import { RunnerError } from '../../src/scheduler/runner-errors.ts';
 import { StateError } from '../../src/scheduler/state-errors.ts';
 import { ConnectionError } from '../../src/protocol/transport/connection-error.ts';
 import { CloudAuthError, CloudConfigError, HttpConnectionError, HttpStatusError, HttpTlsError } from '../../src/uploaders/openstack/errors.ts';
+import { CreateNeverSentError } from '../../src/uploaders/glance/images-api.ts';
 
 const SRC = join(import.meta.dir, '../../src');
 
@@ -31,6 +32,7 @@ const EXAMPLES: Record<string, { readonly error: CodedError; readonly code: stri
   CloudAuthError: { error: new CloudAuthError('AUTH_FAILED', 'refused'), code: 'AUTH_FAILED' },
   HttpStatusError: { error: new HttpStatusError(503, 'GET', 'http://cloud/', 'busy'), code: 'HTTP_503' },
   HttpConnectionError: { error: new HttpConnectionError('GET', 'http://cloud/', new TypeError('refused')), code: 'HTTP_CONNECTION' },
+  CreateNeverSentError: { error: new CreateNeverSentError(new HttpConnectionError('POST', 'http://cloud/v2/images', new TypeError('refused'))), code: 'HTTP_CONNECTION' },
   HttpTlsError: { error: new HttpTlsError('GET', 'https://cloud/', new TypeError('self-signed')), code: 'TLS' },
   ProtocolError: { error: new ProtocolError('BAD_MAGIC', 'bad magic'), code: 'BAD_MAGIC' },
   AdminError: { error: new AdminError('UNKNOWN_JOB'), code: 'UNKNOWN_JOB' },
@@ -89,10 +91,14 @@ describe('one error model', () => {
   });
 
   test('src/ builds no bare Error and casts no caught value to Error or to a shape with a code', () => {
+    // The one Error never thrown: a submit's call site, whose frames are formatted only if an error reads them.
+    const stackHolder = 'new LazyCallSite(new Error(), ';
+    const comment = /^\s*(\*|\/\/)/;
     const offending = sourceFiles(SRC).flatMap((file) =>
       readFileSync(file, 'utf8')
         .split('\n')
         .map((line, index) => ({ where: `${file.slice(SRC.length + 1)}:${index + 1}`, line }))
+        .filter(({ line }) => !comment.test(line) && !line.includes(stackHolder))
         .filter(({ line }) => /new Error\(|as Error\b|as NodeJS\.ErrnoException|as \{ code\?/.test(line)),
     );
     expect(offending).toEqual([]);

@@ -31,6 +31,8 @@ export class FakeGlance {
   corruptOsHash = false;
   /** Computes no checksum at all (checksum, os_hash_algo and os_hash_value stay null), as some clouds' stores do. */
   computesNoChecksums = false;
+  /** Answers with `connection: close`, so no client keeps a connection to it. */
+  closesConnections = false;
   server!: FakeServer;
 
   static async start(prefix = ''): Promise<FakeGlance> {
@@ -56,6 +58,7 @@ export class FakeGlance {
   }
 
   private handle(seen: SeenRequest, res: ServerResponse, prefix: string): void {
+    if (this.closesConnections) res.setHeader('connection', 'close');
     const override = this.overrides.findIndex((o) => o.method === seen.method && o.path.test(seen.path));
     if (override >= 0) {
       this.overrides.splice(override, 1)[0]!.respond(seen, res);

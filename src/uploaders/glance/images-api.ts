@@ -7,6 +7,8 @@ import { DEFAULT_RETRY, type RetryPolicy, withRetries } from '../openstack/retry
 
 /** Every try of a create was refused at connect (Glance is down): no image with its id can exist. */
 export class CreateNeverSentError extends HttpConnectionError {
+  override readonly name = 'CreateNeverSentError';
+
   constructor(last: HttpConnectionError) {
     super(last.method, last.url, last.cause);
   }

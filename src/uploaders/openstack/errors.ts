@@ -41,7 +41,7 @@ export class HttpStatusError extends CodedError<`HTTP_${number}`> {
 
 /** The request never got an answer: refused, reset, timed out, or closed mid-way. Retryable. */
 export class HttpConnectionError extends CodedError<'HTTP_CONNECTION'> {
-  override readonly name = 'HttpConnectionError';
+  override readonly name: string = 'HttpConnectionError';
   /** The system's code for the failure (ECONNREFUSED, ECONNRESET, …), when it gave one. */
   readonly systemCode: string | undefined;
 
