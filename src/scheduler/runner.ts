@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { BuilderConfig } from '../config/schema.ts';
 import type { SchedulerConfig } from '../config/scheduler-schema.ts';
 import { expandImageNameFormat } from '../config/image-name-format.ts';
+import { parseFailureText } from '../errors/job-failure.ts';
 import { oneLine } from '../errors/thrown.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
 import type { Action, Wait } from './actions.ts';
@@ -470,7 +471,8 @@ export class SchedulerRunner {
       .run(functionName, data, id, timeoutMs, onProgress)
       .then((outcome) => {
         if (this.stopped || !waitedFor()) return;
-        this.logger.info(`scheduler: ${functionName} (${id}) ${outcome.kind}${outcome.kind === 'complete' ? '' : `: ${outcome.reason}`}`);
+        // A failed build's log tail is kept with its record (the dashboard shows it), not logged again.
+        this.logger.info(`scheduler: ${functionName} (${id}) ${outcome.kind}${outcome.kind === 'complete' ? '' : `: ${parseFailureText(outcome.reason).reason}`}`);
         const endedAt = this.clock.now();
         try {
           recordOutcome(outcome, endedAt);
