@@ -140,6 +140,31 @@ describe('the dashboard in chromium over a real scheduler, builder and Glances',
     await page.context().close();
   }, 120_000);
 
+  test('every action asks first: a dismissed confirmation sends nothing; build now and delete an upload go through and show their result', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    let answer = false;
+    const asked: string[] = [];
+    page.on('dialog', (dialog) => {
+      asked.push(dialog.message());
+      void (dialog.type() === 'prompt' ? dialog.accept('fleet-token') : answer ? dialog.accept() : dialog.dismiss());
+    });
+    await page.goto(`${fleet.api}/?image=tiny`);
+    const upload = (await fleet.imageList()).find((r) => r.image === 'tiny' && r.provider === 'p1' && r.state === 'ready')!;
+    const remove = page.locator(`#history tr`, { hasText: upload['upload-id'] }).locator('button[data-act="delete"]');
+    await remove.click();
+    expect(asked).toEqual([`Delete upload ${upload['upload-id']}?`]);
+    expect((await fleet.imageList()).find((r) => r['upload-id'] === upload['upload-id'])!.state).toBe('ready');
+    answer = true;
+    await remove.click();
+    await waitFor(async () => (await page.locator('#notice').innerText()).includes(`Delete upload ${upload['upload-id']}: done`), 'the delete confirmed');
+    expect((await fleet.imageList()).find((r) => r['upload-id'] === upload['upload-id'])?.state ?? 'gone').toMatch(/deleting|gone/);
+    await page.locator('#matrix button[data-act="build"]').click();
+    await waitFor(async () => (await page.locator('#notice').innerText()).includes('Build tiny now: done'), 'the build request confirmed');
+    expect(asked).toContain('Build tiny now?');
+    await context.close();
+  }, 120_000);
+
   test('a wrong token shows an error and changes nothing', async () => {
     const page = await dashboard('/?image=tiny', 'not-the-token');
     await page.locator('#matrix button[data-act="pause"]').first().click();
