@@ -109,6 +109,33 @@ describe('run with geard-tls-*: its embedded job server serves TLS and knows run
     expect(result.stderr).toContain('allow serverAuth and clientAuth');
   }, 40_000);
 
+  test('geard-tls-require-client-cert = true: a TLS connection without a certificate gets no gearman answer, run\'s own worker still registers', async () => {
+    const conf = join(dir, 'require.toml');
+    writeFileSync(conf, config({ cert: host.certFile, key: host.keyFile }, 'geard-tls-require-client-cert = true'));
+    const strictPort = await freePort();
+    let log = '';
+    const strict = spawn(process.execPath, ['src/cli/main.ts', 'run', '-c', conf, '--geard-listen', `127.0.0.1:${strictPort}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    strict.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    try {
+      await eventually(() => {
+        if (strict.exitCode !== null) throw new Error(`run exited with ${strict.exitCode}: ${log}`);
+        return log.includes('serving 1 diskimage(s)');
+      }, 30_000, 'run to serve on its strict job server');
+      // In TLS 1.3 the client's side of the handshake may end before the server refuses: then the server closes.
+      const peer = await RawPeer.openTls(strictPort, { ca: pki.ca }).catch(() => undefined);
+      if (peer !== undefined) {
+        peer.send(Type.ECHO_REQ, ['no certificate']);
+        expect(await peer.waitClosed(10_000)).toBe(true);
+        expect(peer.pending()).toEqual([]);
+        peer.close();
+      }
+      await eventually(() => /TLS handshake from 127\.0\.0\.1 refused/.test(log), 10_000, 'the refusal in the log');
+      expect(log).not.toContain('refused to let this worker register');
+    } finally {
+      await stopChild(strict, 'SIGTERM');
+    }
+  }, 60_000);
+
   test('a missing geard-tls-key file: run and config-validate exit 2 naming the key and the file', async () => {
     const conf = join(dir, 'missing-key.toml');
     const missing = join(dir, 'no-such.key');
