@@ -101,6 +101,7 @@ export class Client {
       logger: this.logger,
       nextConnected: (exclude) => this.nextConnected(exclude),
       pickLink: (functionName, stack, exclude) => this.pickLink(functionName, stack, exclude),
+      unreachable: (waitedMs, functionName) => this.unreachable(waitedMs, functionName, undefined),
     };
   }
 
@@ -209,6 +210,18 @@ export class Client {
     return undefined;
   }
 
+  /** NO_SERVER, with why each server could not be reached (a refused certificate, ECONNREFUSED, …). */
+  private unreachable(waitedMs: number, functionName: string | undefined, stack: CallSite | undefined): ClientError {
+    const failures = this.links.map((l) => l.connection.lastError);
+    const reasons = this.links.map((l, i) => (failures[i] ? `${l.name}: ${failures[i]!.message}` : l.name));
+    return new ClientError(
+      'NO_SERVER',
+      `no gearman server reachable within ${waitedMs} ms (${reasons.join('; ')})`,
+      { ...(functionName ? { functionName } : {}), ...(stack ? { callerStack: stack } : {}) },
+      failures.find((failure) => failure !== undefined),
+    );
+  }
+
   /** The next connected server, round-robin; waits for one up to the connect timeout. */
   private async pickLink(functionName: string | undefined, stack: CallSite | undefined, exclude?: ReadonlySet<ClientLink>): Promise<ClientLink> {
     this.start();
@@ -218,16 +231,7 @@ export class Client {
       const link = this.nextConnected(exclude);
       if (link) return link;
       const left = deadline - Date.now();
-      if (left <= 0) {
-        const failures = this.links.map((l) => l.connection.lastError);
-        const reasons = this.links.map((l, i) => (failures[i] ? `${l.name}: ${failures[i]!.message}` : l.name));
-        throw new ClientError(
-          'NO_SERVER',
-          `no gearman server reachable within ${waitMs} ms (${reasons.join('; ')})`,
-          { ...(functionName ? { functionName } : {}), ...(stack ? { callerStack: stack } : {}) },
-          failures.find((failure) => failure !== undefined),
-        );
-      }
+      if (left <= 0) throw this.unreachable(waitMs, functionName, stack);
       await new Promise<void>((resolve) => {
         const wake = (): void => {
           clearTimeout(timer);

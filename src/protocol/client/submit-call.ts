@@ -29,6 +29,8 @@ export interface SubmitRoute {
   nextConnected(exclude?: ReadonlySet<ClientLink>): ClientLink | undefined;
   /** Waits (up to the connect timeout) for a connected link not in `exclude`; rejects with NO_SERVER. */
   pickLink(functionName: string, stack: CallSite | undefined, exclude?: ReadonlySet<ClientLink>): Promise<ClientLink>;
+  /** NO_SERVER after waiting this long for any server, with each one's reason. */
+  unreachable(waitedMs: number, functionName: string): ClientError;
 }
 
 /**
@@ -85,7 +87,8 @@ export class SubmitCall implements Task, Reply {
     }
     if (deadline !== undefined) {
       this.timer = setLongTimeout(
-        () => this.reject(new ClientError('TIMEOUT', `no result within ${this.watch.timeoutMs} ms`, this.context())),
+        // Still waiting for a server to connect: say why none could be reached, not just "no result".
+        () => this.reject(this.link === undefined ? this.route.unreachable(this.watch.timeoutMs ?? 0, this.functionName) : new ClientError('TIMEOUT', `no result within ${this.watch.timeoutMs} ms`, this.context())),
         deadline - Date.now(),
       );
     }
