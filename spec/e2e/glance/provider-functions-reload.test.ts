@@ -24,7 +24,9 @@ describe('provider-image-list/-delete registration of a builder process on gearm
   const config = (providers: Record<string, string>) =>
     [`clouds-file = "${cloudsFile}"`, ...Object.entries(providers).map(([name, cloud]) => `[[providers]]\nname = "${name}"\ncloud = "${cloud}"\n`)].join('\n');
   const workersOf = async (fn: string) => (await gearadminStatus(gearmand)).get(fn)?.workers ?? 0;
+  // The cloud connection also carries builder-image-list:<client-id> (the builder's own listing), whatever the providers.
   const cloudConnection = async () => (await gearadminWorkers(gearmand)).filter((w) => w.clientId === 'e2e-builder/cloud').map((w) => w.functions.sort());
+  const own = 'builder-image-list:e2e-builder';
   const reloads = () => builder.log().split('\n').filter((line) => line.includes('configuration reloaded')).length;
   const reload = async (body: string) => {
     const before = reloads();
@@ -49,7 +51,7 @@ describe('provider-image-list/-delete registration of a builder process on gearm
   });
 
   test('at start: only the provider whose cloud resolves, on a connection of its own, and it answers', async () => {
-    expect(await cloudConnection()).toEqual([['provider-image-delete:a', 'provider-image-list:a']]);
+    expect(await cloudConnection()).toEqual([[own, 'provider-image-delete:a', 'provider-image-list:a']]);
     expect(await workersOf('provider-image-list:b')).toBe(0);
     expect(builder.log()).toContain('no provider-image-list/-delete: provider "b"');
     const result = await client.submit('provider-image-list:a', '{}', { timeoutMs: 60_000 });
@@ -66,7 +68,7 @@ describe('provider-image-list/-delete registration of a builder process on gearm
     for (const fn of ['provider-image-list:a', 'provider-image-delete:a', 'provider-image-list:b', 'provider-image-delete:b']) {
       expect([fn, status.get(fn)?.workers]).toEqual([fn, 1]);
     }
-    expect(await cloudConnection()).toEqual([['provider-image-delete:a', 'provider-image-delete:b', 'provider-image-list:a', 'provider-image-list:b']]);
+    expect(await cloudConnection()).toEqual([[own, 'provider-image-delete:a', 'provider-image-delete:b', 'provider-image-list:a', 'provider-image-list:b']]);
   });
 
   test('a SIGHUP that removes a provider sends CANT_DO for its two functions only', async () => {
@@ -75,7 +77,7 @@ describe('provider-image-list/-delete registration of a builder process on gearm
     expect(await workersOf('provider-image-delete:a')).toBe(0);
     expect(await workersOf('provider-image-list:b')).toBe(1);
     expect(await workersOf('provider-image-delete:b')).toBe(1);
-    expect(await cloudConnection()).toEqual([['provider-image-delete:b', 'provider-image-list:b']]);
+    expect(await cloudConnection()).toEqual([[own, 'provider-image-delete:b', 'provider-image-list:b']]);
   });
 
   test('a SIGHUP whose clouds file lost the cloud unregisters its provider', async () => {
@@ -83,6 +85,6 @@ describe('provider-image-list/-delete registration of a builder process on gearm
     await reload(config({ b: 'two', c: 'one' }));
     await eventually(async () => (await workersOf('provider-image-list:c')) === 1, 10_000, 'provider c to come');
     expect(await workersOf('provider-image-list:b')).toBe(0);
-    expect(await cloudConnection()).toEqual([['provider-image-delete:c', 'provider-image-list:c']]);
+    expect(await cloudConnection()).toEqual([[own, 'provider-image-delete:c', 'provider-image-list:c']]);
   });
 });
