@@ -19,6 +19,17 @@ test("work in progress from the runner's events: progress and throughput between
   expect(activity.version).toBeGreaterThan(before);
 });
 
+test("a running build's builder: unknown until the runner learns it (jobBuilder), then shown; a builder for a job not running is dropped", () => {
+  const activity = new Activity();
+  activity.jobStarted({ id: 'b1', kind: 'build', functionName: 'image-build:debian', startedAt: 1_000 });
+  expect(activity.running()[0]?.builder).toBeUndefined();
+  const before = activity.version;
+  activity.jobBuilder({ id: 'b1', kind: 'build', builder: 'builder-2' });
+  activity.jobBuilder({ id: 'gone', kind: 'build', builder: 'builder-3' });
+  expect(activity.running().map((j) => [j.id, j.builder])).toEqual([['b1', 'builder-2']]);
+  expect(activity.version).toBeGreaterThan(before);
+});
+
 test('freshness: fresh within rebuild-age, ageing up to twice it, stale beyond, none without a ready upload', () => {
   const day = 86_400_000;
   expect([freshness(day, day), freshness(day + 1, day), freshness(2 * day, day), freshness(2 * day + 1, day), freshness(undefined, day)]).toEqual(['fresh', 'ageing', 'ageing', 'stale', 'none']);

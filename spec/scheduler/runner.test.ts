@@ -12,8 +12,9 @@ import { parseConfig } from '../../src/config/load.ts';
 import type { BuilderConfig, SchedulerConfig } from '../../src/config/schema.ts';
 import { Client } from '../../src/protocol/client/client.ts';
 import { JobFailure } from '../../src/errors/job-failure.ts';
+import { Activity } from '../../src/dashboard/activity.ts';
 import { SchedulerRunner } from '../../src/scheduler/runner.ts';
-import type { RunnerEvents } from '../../src/scheduler/runner-events.ts';
+import type { JobBuilder, RunnerEvents } from '../../src/scheduler/runner-events.ts';
 import type { FleetListings, FleetPort, JobOutcome, JobPort } from '../../src/scheduler/runner-ports.ts';
 import { StateStore } from '../../src/scheduler/state-store.ts';
 import { type Gearmand, startGearmand } from '../support/gearmand.ts';
@@ -465,5 +466,65 @@ describe('the scheduler runner, on gearmand with a stand-in builder', () => {
     expect(firstUploads.map((id) => store.upload(id))).toEqual([undefined, undefined]);
     expect(store.build(second)?.state).toBe('gone');
     expect(store.snapshot().builds.map((b) => b.state).sort()).toEqual(['gone', 'ready']);
+  });
+
+  /** Waits until gearmand's workers listing shows every one of these functions. */
+  async function registered(...functions: string[]): Promise<void> {
+    const admin = gearmanFleet([gearmand]);
+    for (;;) {
+      const { listings } = await admin.workers();
+      const all = listings.flat().flatMap((w) => w.functions);
+      if (functions.every((f) => all.includes(f))) break;
+      await Bun.sleep(10);
+    }
+    admin.close();
+  }
+
+  test("a running build's builder is known before it ends: a diskimage only one builder registers runs there, at once", async () => {
+    let release = () => {};
+    builder.buildGate = new Promise<void>((resolve) => (release = resolve));
+    const activity = new Activity();
+    const runner = newRunner(undefined, undefined, [activity]);
+    await runner.kick();
+    const [build] = activity.running();
+    expect(build).toMatchObject({ kind: 'build', functionName: 'image-build:debian', builder: 'stand-in-1' });
+    release();
+    await runner.idle();
+    expect(store.build(build!.id)?.builder).toBe('stand-in-1');
+  });
+
+  test("a running build's builder is known before it ends: with two builders of its diskimage, the next pass asks their builder-image-list for what they are building", async () => {
+    const second = new StandInBuilder(gearmand, 'stand-in-2', ['debian'], []);
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    builder.buildGate = gate;
+    second.buildGate = gate;
+    builder.serveListing();
+    second.serveListing();
+    second.start();
+    try {
+      await registered('builder-image-list:stand-in-1', 'builder-image-list:stand-in-2', 'image-build:debian');
+      const admin = gearmanFleet([gearmand]);
+      fleets.push(admin);
+      while ((await admin.workers()).listings.flat().filter((w) => w.functions.includes('image-build:debian')).length < 2) await Bun.sleep(10);
+      const told: JobBuilder[] = [];
+      const activity = new Activity();
+      const runner = newRunner(undefined, undefined, [activity, { jobBuilder: (job) => told.push(job) }]);
+      await runner.kick();
+      const [build] = activity.running();
+      expect(build).toMatchObject({ kind: 'build', builder: undefined });
+      const id = build!.id;
+      while (!builder.building.has(id) && !second.building.has(id)) await Bun.sleep(10);
+      const taker = builder.building.has(id) ? builder : second;
+      await runner.kick();
+      expect(told).toEqual([{ id, kind: 'build', builder: taker.name }]);
+      expect(activity.running().find((j) => j.id === id)?.builder).toBe(taker.name);
+      release();
+      await runner.idle();
+      expect(store.build(id)?.builder).toBe(taker.name);
+    } finally {
+      release();
+      await second.stop();
+    }
   });
 });

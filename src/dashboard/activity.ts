@@ -2,7 +2,7 @@
  * The scheduler's work in progress, as the dashboard shows it: every job the runner has out,
  * with its latest WORK_STATUS and the throughput since its first one. Fed by the runner's events.
  */
-import type { JobEnd, JobKind, JobProgress, JobStart, PassEnd, RunnerEvents } from '../scheduler/runner-events.ts';
+import type { JobBuilder, JobEnd, JobKind, JobProgress, JobStart, PassEnd, RunnerEvents } from '../scheduler/runner-events.ts';
 
 export interface RunningJob {
   readonly id: string;
@@ -13,12 +13,15 @@ export interface RunningJob {
   readonly progress: { readonly numerator: number; readonly denominator: number; readonly at: number } | undefined;
   /** Units (KiB for uploads) per second between the first and the latest WORK_STATUS. */
   readonly perSecond: number | undefined;
+  /** The builder running it, once the runner has learnt it (builds; gearman does not say). */
+  readonly builder: string | undefined;
 }
 
 interface Tracked {
   readonly start: JobStart;
   first: JobProgress | undefined;
   last: JobProgress | undefined;
+  builder: string | undefined;
 }
 
 export class Activity implements RunnerEvents {
@@ -31,7 +34,7 @@ export class Activity implements RunnerEvents {
   }
 
   jobStarted(job: JobStart): void {
-    this.jobs.set(job.id, { start: job, first: undefined, last: undefined });
+    this.jobs.set(job.id, { start: job, first: undefined, last: undefined, builder: undefined });
     this.changed++;
   }
 
@@ -40,6 +43,13 @@ export class Activity implements RunnerEvents {
     if (!tracked) return;
     tracked.first ??= progress;
     tracked.last = progress;
+    this.changed++;
+  }
+
+  jobBuilder(job: JobBuilder): void {
+    const tracked = this.jobs.get(job.id);
+    if (!tracked) return;
+    tracked.builder = job.builder;
     this.changed++;
   }
 
@@ -53,12 +63,13 @@ export class Activity implements RunnerEvents {
   }
 
   running(): RunningJob[] {
-    return [...this.jobs.values()].map(({ start, first, last }) => {
+    return [...this.jobs.values()].map(({ start, first, last, builder }) => {
       const seconds = first && last ? (last.at - first.at) / 1000 : 0;
       return {
         ...start,
         progress: last ? { numerator: last.numerator, denominator: last.denominator, at: last.at } : undefined,
         perSecond: first && last && seconds > 0 ? (last.numerator - first.numerator) / seconds : undefined,
+        builder,
       };
     });
   }

@@ -55,7 +55,7 @@ function activity(jobs: readonly JobView[], now: number): Html {
   const uploads = jobs.filter((j) => j.kind === 'upload');
   const others = jobs.filter((j) => j.kind !== 'build' && j.kind !== 'upload');
   const buildRows = builds.map((j) => {
-    return html`<tr><td>${j.diskimage === undefined ? '' : imageLink(j.diskimage)}</td><td><code>${j.id}</code></td><td>${j.builder ?? 'not known until it ends'}</td><td>${duration(now - j.startedAt)}</td></tr>`;
+    return html`<tr><td>${j.diskimage === undefined ? '' : imageLink(j.diskimage)}</td><td><code>${j.id}</code></td><td>${j.builder ?? 'not known yet'}</td><td>${duration(now - j.startedAt)}</td></tr>`;
   });
   const uploadRows = uploads.map((j) => {
     const p = j.progress;

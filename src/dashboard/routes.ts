@@ -53,7 +53,7 @@ export function dashboardPages(options: DashboardOptions): Map<string, PageRoute
     options.activity.running().map((job) => {
       const upload = job.kind === 'upload' ? store.upload(job.id) : undefined;
       const build = job.kind === 'build' ? store.build(job.id) : upload ? store.build(upload.buildId) : undefined;
-      return { ...job, diskimage: build?.diskimage, provider: upload?.provider, builder: job.kind === 'build' ? build?.builder : undefined };
+      return { ...job, diskimage: build?.diskimage, provider: upload?.provider, builder: job.kind === 'build' ? (job.builder ?? build?.builder) : undefined };
     });
   const title = options.title ?? 'nodepool-builder';
   const view = (url: string | undefined) => {

@@ -97,6 +97,21 @@ export function parseBuilderListResult(data: string, builder: string): BuilderIm
   });
 }
 
+/**
+ * The image ids a builder is building now: builder-image-list's additive "building" list
+ * ([{"image-id", "diskimage", "started-at"}]); a builder without it (older) builds none we can see.
+ */
+export function parseBuilderBuilding(data: string, builder: string): string[] {
+  const what = builderListFunction(builder);
+  const building = object(data, what).building;
+  if (building === undefined) return [];
+  if (!Array.isArray(building)) throw new RunnerError('JOB_RESULT_INVALID', `${what}: "building" is not a list`);
+  return building.flatMap((entry: unknown) => {
+    const id = typeof entry === 'object' && entry !== null ? optionalString((entry as Record<string, unknown>)['image-id']) : undefined;
+    return id === undefined ? [] : [id];
+  });
+}
+
 /** image-upload's result: {"external-id": "<glance uuid>", ...}. */
 export function parseUploadResult(data: string): string {
   const externalId = optionalString(object(data, 'image-upload')['external-id']);

@@ -25,6 +25,13 @@ export interface JobProgress {
   readonly at: number;
 }
 
+/** Which builder runs a build job (gearman does not say; the builders' listings do). */
+export interface JobBuilder {
+  readonly id: string;
+  readonly kind: JobKind;
+  readonly builder: string;
+}
+
 export interface JobEnd extends JobStart {
   readonly outcome: JobOutcome;
   readonly endedAt: number;
@@ -40,6 +47,7 @@ export interface PassEnd {
 export interface RunnerEvents {
   jobStarted?(job: JobStart): void;
   jobProgress?(progress: JobProgress): void;
+  jobBuilder?(job: JobBuilder): void;
   jobEnded?(job: JobEnd): void;
   passEnded?(pass: PassEnd): void;
 }

@@ -17,6 +17,7 @@ import {
   listFunction,
   listRequest,
   parseBuildResult,
+  parseBuilderBuilding,
   parseBuilderListResult,
   parseListResult,
   parseUploadResult,
@@ -115,6 +116,10 @@ export class SchedulerRunner {
   /** The build ids of the last pass's snapshot: only ids beyond them are looked up in the state file. */
   private knownBuildIds: ReadonlySet<string> = new Set();
   private waits: readonly Wait[] = [];
+  /** Running builds whose builder is known (told to the observers once). */
+  private readonly buildBuilders = new Map<string, string>();
+  /** The last pass's observation: a build of a diskimage only one builder registers runs there. */
+  private lastSeen: FunctionsSeen | undefined;
 
   constructor(private readonly options: RunnerOptions) {
     this.store = options.store;
@@ -213,8 +218,9 @@ export class SchedulerRunner {
       return;
     }
     const seen = observeFunctions(fleet.listings);
-    const [providers] = await Promise.all([this.sweep(seen), this.learnForeignBuilds(seen)]);
+    const [providers] = await Promise.all([this.sweep(seen), this.learnForeignBuilds(seen), this.learnBuildBuilders(seen)]);
     if (this.stopped) return;
+    this.lastSeen = seen;
 
     // From here to the last decision nothing awaits: the state, the jobs running and the plan are one moment.
     const now = this.clock.now();
@@ -282,6 +288,46 @@ export class SchedulerRunner {
         }
       }),
     );
+  }
+
+  /**
+   * Which builder runs each build job whose builder is not known yet: gearman does not say who
+   * took a job, so the builders that register its image-build:<diskimage> are asked (once per
+   * pass, only while such builds run) for the builds they are running ("building" of
+   * builder-image-list:<client-id>). A diskimage only one builder registers needs no asking.
+   */
+  private async learnBuildBuilders(seen: FunctionsSeen): Promise<void> {
+    const ask = new Set<string>();
+    for (const { start } of this.running.values()) {
+      if (start.kind !== 'build' || this.buildBuilders.has(start.id)) continue;
+      const candidates = seen.buildersByDiskimage.get(diskimageOf(start.functionName)) ?? [];
+      const [lone] = candidates;
+      if (candidates.length === 1 && lone !== undefined) this.knowBuilder(start, lone);
+      else for (const builder of candidates) if (seen.listingBuilders.has(builder)) ask.add(builder);
+    }
+    await Promise.all(
+      [...ask].map(async (builder) => {
+        const outcome = await this.jobs.run(builderListFunction(builder), '{}', randomUUID(), this.scheduler.cloudJobTimeoutMs);
+        if (outcome.kind !== 'complete') {
+          this.logger.warn(`scheduler: asking builder ${builder} for its running builds failed: ${outcome.reason}`);
+          return;
+        }
+        try {
+          for (const id of parseBuilderBuilding(outcome.data, builder)) {
+            const job = this.running.get(id);
+            if (job?.start.kind === 'build') this.knowBuilder(job.start, builder);
+          }
+        } catch (err) {
+          this.logger.warn(`scheduler: asking builder ${builder} for its running builds: ${oneLine(err)}`);
+        }
+      }),
+    );
+  }
+
+  private knowBuilder(start: JobStart, builder: string): void {
+    if (this.buildBuilders.get(start.id) === builder) return;
+    this.buildBuilders.set(start.id, builder);
+    emit(this.events, 'jobBuilder', { id: start.id, kind: start.kind, builder });
   }
 
   /** Lists every provider some builder holds credentials for, or that the state or the file names. */
@@ -396,7 +442,7 @@ export class SchedulerRunner {
 
   private submitBuild(buildId: string, diskimage: string): void {
     const timeout = (this.config.diskimages.find((d) => d.name === diskimage)?.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS) + this.scheduler.jobTimeoutMarginMs;
-    this.launch(buildId, 'build', buildFunction(diskimage), buildRequest(buildId), timeout, (outcome, now) => {
+    const launched = this.launch(buildId, 'build', buildFunction(diskimage), buildRequest(buildId), timeout, (outcome, now) => {
       if (outcome.kind === 'failed') {
         this.store.recordBuildFailed(buildId, outcome.reason, now, this.policy);
         return;
@@ -410,6 +456,9 @@ export class SchedulerRunner {
       }
       this.store.recordBuildReady(buildId, result, now);
     });
+    const candidates = this.lastSeen?.buildersByDiskimage.get(diskimage) ?? [];
+    const [lone] = candidates;
+    if (launched && candidates.length === 1 && lone !== undefined) this.knowBuilder(launched, lone);
   }
 
   private submitBuildDelete(buildId: string, recorded: boolean): void {
@@ -461,8 +510,8 @@ export class SchedulerRunner {
   }
 
   /** Submits a job; its end is recorded (unless the runner stopped) and asks for a pass. */
-  private launch(id: string, kind: JobKind, functionName: string, data: string, timeoutMs: number, recordOutcome: (outcome: JobOutcome, now: number) => void): void {
-    if (this.running.has(id)) return;
+  private launch(id: string, kind: JobKind, functionName: string, data: string, timeoutMs: number, recordOutcome: (outcome: JobOutcome, now: number) => void): JobStart | undefined {
+    if (this.running.has(id)) return undefined;
     const start: JobStart = { id, kind, functionName, startedAt: this.clock.now() };
     emit(this.events, 'jobStarted', start);
     const onProgress = (numerator: number, denominator: number) => emit(this.events, 'jobProgress', { id, kind, numerator, denominator, at: this.clock.now() });
@@ -485,9 +534,11 @@ export class SchedulerRunner {
       .finally(() => {
         if (!waitedFor()) return;
         this.running.delete(id);
+        this.buildBuilders.delete(id);
         void this.kick();
       });
     this.running.set(id, { done, start });
+    return start;
   }
 
   /**
@@ -498,8 +549,14 @@ export class SchedulerRunner {
     const job = this.running.get(id);
     if (!job) return;
     this.running.delete(id);
+    this.buildBuilders.delete(id);
     emit(this.events, 'jobEnded', { ...job.start, outcome: { kind: 'lost', reason }, endedAt: now });
   }
+}
+
+/** The diskimage of an image-build:<diskimage> function. */
+function diskimageOf(functionName: string): string {
+  return functionName.slice(buildFunction('').length);
 }
 
 function describe(action: Action): string {

@@ -75,6 +75,8 @@ export class BuilderWorker {
   private readonly logger: Logger;
   private readonly builds = new AbortController();
   private readonly uploads = new AbortController();
+  /** Builds running now, by image id: builder-image-list tells the scheduler which builder took its job. */
+  private readonly building = new Map<string, { readonly diskimage: string; readonly startedAt: string }>();
   private readonly metrics: Metrics;
   private metricsTimer: ReturnType<typeof setInterval> | undefined;
   /** Providers whose provider-image-list/-delete this builder has registered. */
@@ -195,6 +197,7 @@ export class BuilderWorker {
     const follow = request.follow ? new FollowStream((chunk) => void job.data(chunk)) : undefined;
     this.logger.info(`building ${name} as ${request.imageId} (job ${job.handle})`);
     const started = Date.now();
+    this.building.set(request.imageId, { diskimage: name, startedAt: new Date(started).toISOString() });
     this.reportWorkerState();
     try {
       const record = await buildImage(
@@ -224,6 +227,7 @@ export class BuilderWorker {
       this.metrics.buildFinished(name, 1, Date.now() - started, {});
       throw err;
     } finally {
+      this.building.delete(request.imageId);
       follow?.flush();
       await pruneBuildLogs(this.config.logDir, name, this.config.buildLogRetention, this.repository).catch((err: unknown) =>
         this.logger.warn(`pruning build logs of ${name}: ${oneLine(err)}`),
@@ -330,6 +334,7 @@ export class BuilderWorker {
         formats: Object.keys(image.formats).sort(),
         'built-at': image.build.finished,
       })),
+      building: [...this.building].map(([id, build]) => ({ 'image-id': id, diskimage: build.diskimage, 'started-at': build.startedAt })),
     });
   }
 

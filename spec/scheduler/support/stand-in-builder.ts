@@ -38,6 +38,10 @@ export class StandInBuilder {
   readonly seen: JobSeen[] = [];
   /** Providers whose uploads fail (WORK_FAIL with a reason). */
   readonly failingProviders = new Set<string>();
+  /** Builds running now (held by buildGate), by image id. */
+  readonly building = new Map<string, string>();
+  /** While set, builds wait for it before finishing. */
+  buildGate: Promise<void> | undefined;
   /** While set, uploads wait for it before finishing. */
   uploadGate: Promise<void> | undefined;
   /** Called as each upload job starts, before it does anything. */
@@ -51,7 +55,8 @@ export class StandInBuilder {
     diskimages: readonly string[],
     providers: readonly string[],
   ) {
-    this.worker = new Worker({ servers: [server], clientId: name, slots: { default: 8 } });
+    // One job class named as a real builder's build connection ("<client-id>/build"): the scheduler sees the builder as its client id.
+    this.worker = new Worker({ servers: [server], clientId: name, slots: { build: 8 } });
     for (const diskimage of diskimages) this.worker.register(`image-build:${diskimage}`, (job) => this.build(job, diskimage));
     for (const provider of providers) {
       this.clouds.set(provider, new Map());
@@ -78,8 +83,22 @@ export class StandInBuilder {
     return seen;
   }
 
-  private build(job: WorkerJob, diskimage: string): string {
+  /** Registers builder-image-list:<name>: the builds on its "disk" and those running ("building"). */
+  serveListing(): void {
+    this.worker.register(`builder-image-list:${this.name}`, () =>
+      JSON.stringify({
+        builder: this.name,
+        images: [...this.builds].map((id) => ({ 'image-id': id, diskimage: 'debian', formats: ['qcow2'], 'built-at': new Date(0).toISOString() })),
+        building: [...this.building].map(([id, diskimage]) => ({ 'image-id': id, diskimage, 'started-at': new Date(0).toISOString() })),
+      }),
+    );
+  }
+
+  private async build(job: WorkerJob, diskimage: string): Promise<string> {
     const id = String(this.note(job).data['image-id']);
+    this.building.set(id, diskimage);
+    await this.buildGate;
+    this.building.delete(id);
     this.builds.add(id);
     this.worker.register(`image-upload:${id}`, (j) => this.upload(j, id));
     this.worker.register(`image-delete:${id}`, (j) => this.deleteBuild(j, id));
