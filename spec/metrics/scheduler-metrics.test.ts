@@ -21,29 +21,13 @@ import { promtoolCheck, sampleValue } from '../support/prom-text.ts';
 import { eventually } from '../support/run.ts';
 import { startUdpListener } from '../support/udp-listener.ts';
 import { StandInBuilder } from '../scheduler/support/stand-in-builder.ts';
+import { runnerConfigText } from '../scheduler/support/runner-config.ts';
 
 const HOUR = 3_600_000;
 const SYSTEM_ID = 'metrics-test';
 
 function configText(dir: string): string {
-  return [
-    `images-dir = "${join(dir, 'images')}"`,
-    '[[diskimages]]',
-    'name = "debian"',
-    'builder = "command"',
-    'command = ["true"]',
-    'rebuild-age = "1h"',
-    '[[providers]]',
-    'name = "p1"',
-    '[[providers]]',
-    'name = "p2"',
-    '[scheduler]',
-    `state-file = "${join(dir, 'state.sqlite')}"`,
-    `system-id = "${SYSTEM_ID}"`,
-    'keep-builds = 1',
-    'keep-uploads = 1',
-    'backoff-base = "5m"',
-  ].join('\n');
+  return runnerConfigText(dir, SYSTEM_ID);
 }
 
 describe('the scheduler metrics, from the runner on gearmand with a stand-in builder', () => {

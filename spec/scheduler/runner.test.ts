@@ -19,30 +19,13 @@ import type { FleetListings, FleetPort, JobOutcome, JobPort } from '../../src/sc
 import { StateStore } from '../../src/scheduler/state-store.ts';
 import { type Gearmand, startGearmand } from '../support/gearmand.ts';
 import { type JobSeen, StandInBuilder } from './support/stand-in-builder.ts';
+import { runnerConfigText } from './support/runner-config.ts';
 
 const HOUR = 3_600_000;
 const SYSTEM_ID = 'runner-test';
 
 function configText(dir: string, scheduler = ''): string {
-  return [
-    `images-dir = "${join(dir, 'images')}"`,
-    '[[diskimages]]',
-    'name = "debian"',
-    'builder = "command"',
-    'command = ["true"]',
-    'rebuild-age = "1h"',
-    '[[providers]]',
-    'name = "p1"',
-    '[[providers]]',
-    'name = "p2"',
-    '[scheduler]',
-    `state-file = "${join(dir, 'state.sqlite')}"`,
-    `system-id = "${SYSTEM_ID}"`,
-    'keep-builds = 1',
-    'keep-uploads = 1',
-    'backoff-base = "5m"',
-    scheduler,
-  ].join('\n');
+  return runnerConfigText(dir, SYSTEM_ID, scheduler);
 }
 
 describe('the scheduler runner, on gearmand with a stand-in builder', () => {

@@ -61,8 +61,9 @@ function sameRow(a: ListedUpload, b: ListedUpload): boolean {
   );
 }
 
-function renderRow(u: ListedUpload): RenderedRow {
-  const head = JSON.stringify({
+/** An image-list row's fields before its age and reason, in the order scripts see them. */
+function rowFields(u: ListedUpload) {
+  return {
     'build-id': u.buildId,
     'upload-id': u.id,
     provider: u.provider,
@@ -71,7 +72,11 @@ function renderRow(u: ListedUpload): RenderedRow {
     'external-id': u.externalId ?? null,
     state: u.state,
     'state-time': iso(u.stateAt),
-  });
+  };
+}
+
+function renderRow(u: ListedUpload): RenderedRow {
+  const head = JSON.stringify(rowFields(u));
   return {
     upload: u,
     jsonBefore: `${head.slice(0, -1)},"age-seconds":`,
@@ -130,18 +135,7 @@ export function imageList(uploads: readonly ListedUpload[], now: number): View {
       return `${text}]`;
     },
     json: (): ImageListRow[] =>
-      uploads.map((u) => ({
-        'build-id': u.buildId,
-        'upload-id': u.id,
-        provider: u.provider,
-        image: u.diskimage,
-        'external-name': u.externalName ?? null,
-        'external-id': u.externalId ?? null,
-        state: u.state,
-        'state-time': iso(u.stateAt),
-        'age-seconds': ageSeconds(now, u.stateAt),
-        reason: u.reason ?? null,
-      })),
+      uploads.map((u) => ({ ...rowFields(u), 'age-seconds': ageSeconds(now, u.stateAt), reason: u.reason ?? null })),
     text: () => {
       const listing = rendered(uploads);
       const { header, lines } = textLines(listing);
