@@ -14,17 +14,15 @@ import {
   deleteBuildFunction,
   deleteImageFunction,
   deleteImageRequest,
-  listFunction,
-  listRequest,
   parseBuildResult,
   parseBuilderBuilding,
   parseBuilderListResult,
-  parseListResult,
   parseUploadResult,
   uploadFunction,
   uploadRequest,
 } from './job-messages.ts';
-import { AbsenceClock, type FunctionsSeen, PassCounter, observeFunctions } from './observe.ts';
+import { AbsenceClock, type FunctionsSeen, observeFunctions } from './observe.ts';
+import { LISTING_WAIT_MS, ProviderSweep } from './provider-sweep.ts';
 import { plan } from './planner.ts';
 import { planConfig } from './plan-config.ts';
 import { type IdMint, recordDecision } from './record-decision.ts';
@@ -32,17 +30,10 @@ import { type JobKind, type JobStart, type RunnerEvents, emit } from './runner-e
 import { type Clock, type FleetPort, type JobOutcome, type JobPort, systemClock } from './runner-ports.ts';
 import type { BackoffPolicy, BuildRecord, UploadRecord } from './state.ts';
 import type { StateStore } from './state-store.ts';
-import type { ListedImage, ProviderView, World } from './world.ts';
+import type { World } from './world.ts';
 
 /** How often history-retention is applied: old history needs no hurry, and a prune scans every record. */
 const PRUNE_EVERY_MS = 3_600_000;
-/**
- * How long a pass waits for a provider's listing. One that takes longer (its cloud hangs, or
- * refuses and is retried) is left running: this pass plans without it (as if the listing had
- * failed: no leak is deleted, no upload adopted there), so no other provider's uploads wait on
- * it (invariant 5); when it ends, a pass follows at once and uses it.
- */
-export const LISTING_WAIT_MS = 5_000;
 /** How a builder's WORK_FAIL starts when the Glance image id the job carries exists or existed (README, image-upload). */
 const EXTERNAL_ID_TAKEN = 'EXTERNAL_ID_TAKEN:';
 /** A build job of a diskimage the config no longer names: nodepool's build-timeout. */
@@ -91,7 +82,6 @@ export class SchedulerRunner {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly events: readonly RunnerEvents[];
-  private readonly passCounter = new PassCounter();
   private readonly absence: AbsenceClock;
   /** Jobs running now, by the id the planner knows them by (build, upload, or leaked image id). */
   private readonly running = new Map<string, { readonly done: Promise<void>; readonly start: JobStart }>();
@@ -101,9 +91,7 @@ export class SchedulerRunner {
    */
   private readonly holds = new Map<string, number>();
   private loop: Promise<void> | undefined;
-  /** Each provider's listing still running, or ended and not yet used by a pass. */
-  private readonly listings = new Map<string, Promise<Omit<ListedImage, 'passes'>[] | undefined>>();
-  private readonly listingWaitMs: number;
+  private readonly providerSweep: ProviderSweep;
   private again = false;
   private stopped = false;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -131,7 +119,12 @@ export class SchedulerRunner {
     this.logger = options.logger ?? silentLogger;
     this.events = options.events ?? [];
     this.absence = new AbsenceClock(this.clock.now());
-    this.listingWaitMs = options.listingWaitMs ?? LISTING_WAIT_MS;
+    this.providerSweep = new ProviderSweep({
+      jobs: this.jobs,
+      logger: this.logger,
+      listingWaitMs: options.listingWaitMs ?? LISTING_WAIT_MS,
+      onLateListing: () => void this.kick(),
+    });
   }
 
   get systemId(): string {
@@ -218,7 +211,10 @@ export class SchedulerRunner {
       return;
     }
     const seen = observeFunctions(fleet.listings);
-    const [providers] = await Promise.all([this.sweep(seen), this.learnForeignBuilds(seen), this.learnBuildBuilders(seen)]);
+    // Every provider some builder holds credentials for, or that the file names.
+    const providerNames = new Set<string>([...this.config.providers.map((p) => p.name), ...seen.cloudBuilders.keys()]);
+    const sweep = this.providerSweep.sweep(providerNames, seen.cloudBuilders, this.systemId, this.scheduler.cloudJobTimeoutMs);
+    const [providers] = await Promise.all([sweep, this.learnForeignBuilds(seen), this.learnBuildBuilders(seen)]);
     if (this.stopped) return;
     this.lastSeen = seen;
 
@@ -328,57 +324,6 @@ export class SchedulerRunner {
     if (this.buildBuilders.get(start.id) === builder) return;
     this.buildBuilders.set(start.id, builder);
     emit(this.events, 'jobBuilder', { id: start.id, kind: start.kind, builder });
-  }
-
-  /** Lists every provider some builder holds credentials for, or that the state or the file names. */
-  private async sweep(seen: FunctionsSeen): Promise<Map<string, ProviderView>> {
-    const names = new Set<string>([...this.config.providers.map((p) => p.name), ...seen.cloudBuilders.keys()]);
-    const views = new Map<string, ProviderView>();
-    await Promise.all(
-      [...names].map(async (provider) => {
-        const builders = seen.cloudBuilders.get(provider) ?? [];
-        const images = builders.length === 0 ? undefined : await this.listWithin(provider);
-        views.set(provider, { builders, images: this.passCounter.sweep(provider, images) });
-      }),
-    );
-    return views;
-  }
-
-  /** The provider's listing (the one running, or a new one) if it ends within LISTING_WAIT_MS; undefined otherwise. */
-  private async listWithin(provider: string): Promise<Omit<ListedImage, 'passes'>[] | undefined> {
-    let listing = this.listings.get(provider);
-    if (!listing) {
-      listing = this.list(provider);
-      this.listings.set(provider, listing);
-    }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), this.listingWaitMs);
-    });
-    const outcome = await Promise.race([listing, late]);
-    clearTimeout(timer);
-    if (outcome === 'late') {
-      this.logger.warn(`scheduler: listing ${provider} takes longer than ${this.listingWaitMs / 1000} s; this pass goes on without it`);
-      // Once it ends, a pass uses it (ends are rare: one listing per provider runs at a time).
-      void listing.then(() => this.kick());
-      return undefined;
-    }
-    this.listings.delete(provider);
-    return outcome;
-  }
-
-  private async list(provider: string): Promise<Omit<ListedImage, 'passes'>[] | undefined> {
-    const outcome = await this.jobs.run(listFunction(provider), listRequest(this.systemId), randomUUID(), this.scheduler.cloudJobTimeoutMs);
-    if (outcome.kind !== 'complete') {
-      this.logger.warn(`scheduler: listing ${provider} failed: ${outcome.reason}`);
-      return undefined;
-    }
-    try {
-      return parseListResult(outcome.data, provider);
-    } catch (err) {
-      this.logger.warn(`scheduler: listing ${provider}: ${oneLine(err)}`);
-      return undefined;
-    }
   }
 
   private inFlight(now: number): Set<string> {
