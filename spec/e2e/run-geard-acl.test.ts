@@ -49,7 +49,10 @@ beforeAll(async () => {
 afterAll(() => stopChild(builder, 'SIGTERM'));
 
 test('geard-acl: the builder registers on its embedded server, an anonymous submit is refused, and SIGHUP re-reads the rules', async () => {
-  const peer = await RawPeer.open(port);
+  // The rules are read (and logged) before the server listens: connect once it does.
+  let opened: RawPeer | undefined;
+  await eventually(async () => (opened = await RawPeer.open(port).catch(() => undefined)) !== undefined, 30_000, 'the embedded job server to listen');
+  const peer = opened!;
   try {
     await eventually(async () => (await status(peer)).some((l) => l.startsWith('image-build:tiny\t')), 30_000, 'image-build:tiny to be registered');
     peer.send(Type.SUBMIT_JOB, ['image-build:tiny', 'u1', '{}']);
