@@ -31,6 +31,10 @@ export class FakeWorker implements WorkerSide {
   sendNoop(): void {
     this.noops++;
   }
+
+  answerGrab(): void {
+    throw new TypeError('a stand-in worker of the store and wake-up tests never GRABs');
+  }
 }
 
 export class FakeClient implements ClientSide {

@@ -52,6 +52,10 @@ class StandInPeer implements BrokerPeer {
   send(chunks: readonly Uint8Array[]): void {
     this.sent.push([...chunks]);
   }
+
+  answerGrab(chunks: readonly Uint8Array[]): void {
+    this.send(chunks);
+  }
 }
 
 /** Function entries of the worker's list read during one job: PRE_SLEEP, submit, NOOP, two GRABs, WORK_COMPLETE, PRE_SLEEP. */

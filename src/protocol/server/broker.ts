@@ -93,9 +93,9 @@ export class Broker {
   grab(peer: BrokerPeer, kind: GrabKind): void {
     const wasWoken = this.wakeups.awake(peer);
     const job = this.draining ? undefined : this.store.take(peer);
-    if (job === undefined) peer.send(NO_JOB);
+    if (job === undefined) peer.answerGrab(NO_JOB);
     else {
-      peer.send(assignment(job, kind));
+      peer.answerGrab(assignment(job, kind));
       const timeoutMs = peer.abilities.get(job.fn.name)?.timeoutMs ?? 0;
       if (timeoutMs > 0) job.timer = setTimeout(() => this.timedOut(job), timeoutMs);
     }

@@ -38,6 +38,11 @@ export interface WorkerSide {
   /** Order of its last PRE_SLEEP among all workers: the longest asleep is woken first. */
   sleptAt: number;
   sendNoop(): void;
+  /**
+   * Queues the answer to a GRAB. The worker idles until it arrives, so it is written as soon as
+   * this connection's input is handled, not at the end of the event-loop turn.
+   */
+  answerGrab(chunks: readonly Uint8Array[]): void;
 }
 
 /** The client side of a connection: one attachment per SUBMIT, as gearmand counts them. */

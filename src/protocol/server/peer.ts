@@ -3,12 +3,11 @@
  * that protect the server from it, and the gearman state of the peer (worker or client).
  */
 import type { Buffer } from 'node:buffer';
-import type { Socket } from 'node:net';
 import type { Logger } from '../../util/log.ts';
 import { type Packet, Decoder } from '../codec/decoder.ts';
 import { ProtocolError } from '../codec/errors.ts';
 import { PartialPacketWatch } from '../transport/partial-packet-watch.ts';
-import { WriteQueue } from '../transport/write-queue.ts';
+import { type WritableSocket, WriteQueue } from '../transport/write-queue.ts';
 import type { ConnectionGrants } from './acl/grants.ts';
 import { verifiedCommonName } from './acl/identity.ts';
 import type { Ability, ClientSide, FunctionEntry, Job, SleepState, WorkerSide } from './job.ts';
@@ -37,6 +36,20 @@ const LINGER_MS = 2_000;
  */
 const READ_PAUSE_BYTES = 1024 * 1024;
 
+/** What a Peer uses of its socket (node:net's or TLS's). */
+export interface PeerSocket extends WritableSocket {
+  readonly remoteAddress?: string | undefined;
+  setNoDelay(noDelay: boolean): unknown;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'drain', listener: () => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  once(event: 'close', listener: () => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  end(): unknown;
+  destroy(): unknown;
+}
+
 export class Peer implements WorkerSide, ClientSide {
   /** Stands in for gearmand's file descriptor in `workers`. */
   readonly id: number;
@@ -63,9 +76,11 @@ export class Peer implements WorkerSide, ClientSide {
   private closing = false;
   private closed = false;
   private readPaused = false;
+  /** A GRAB answer is queued: write at the end of this read. */
+  private grabAnswered = false;
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: PeerSocket,
     id: number,
     private readonly handlers: PeerHandlers,
     private readonly limits: PeerLimits,
@@ -119,6 +134,11 @@ export class Peer implements WorkerSide, ClientSide {
     this.send(NOOP);
   }
 
+  answerGrab(chunks: readonly Uint8Array[]): void {
+    this.send(chunks);
+    this.grabAnswered = true;
+  }
+
   /** Sends what is queued, then closes. */
   end(): void {
     if (this.closing) return;
@@ -154,6 +174,12 @@ export class Peer implements WorkerSide, ClientSide {
         this.drop('internal error');
       }
       return;
+    }
+    // The rest (JOB_CREATED, results fanning in to a client from several workers) waits for the
+    // turn's end, to leave in fewer writes.
+    if (this.grabAnswered) {
+      this.grabAnswered = false;
+      this.output.flush();
     }
     // Slowloris guard: a packet or line that has started must end in time (unless we stopped reading).
     if (!this.readPaused) this.partial.check();

@@ -1,6 +1,9 @@
 import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 
+/** What a WriteQueue uses of its socket. */
+export type WritableSocket = Pick<Socket, 'write' | 'writableLength'>;
+
 /** Chunks queued in one turn are joined into one write below this size; larger ones go as they are (no copy). */
 const JOIN_LIMIT = 64 * 1024;
 
@@ -37,7 +40,7 @@ export class WriteQueue {
   private discarded = false;
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: WritableSocket,
     private readonly flushed: () => void = () => {},
   ) {}
 
