@@ -53,8 +53,15 @@ export function encodePacket(magic: Magic, type: number, args: readonly Arg[]): 
   head[1] = 0x52;
   head[2] = 0x45;
   head[3] = MAGIC_BYTE[magic];
-  head.writeUInt32BE(type, 4);
-  head.writeUInt32BE(body, 8);
+  // By hand: writeUInt32BE checks its arguments on every call, and this runs for every packet.
+  head[4] = type >>> 24;
+  head[5] = type >>> 16;
+  head[6] = type >>> 8;
+  head[7] = type;
+  head[8] = body >>> 24;
+  head[9] = body >>> 16;
+  head[10] = body >>> 8;
+  head[11] = body;
   let at = HEADER_SIZE;
   const written = separate ? count - 1 : count;
   for (let i = 0; i < written; i++) {

@@ -13,7 +13,7 @@ const JOIN_LIMIT = 64 * 1024;
  * deliver to one client in the same turn, leave in one write: fewer syscalls and packets under
  * load, at most one turn of added latency.
  */
-const dirty: WriteQueue[] = [];
+let dirty: WriteQueue[] = [];
 let flushQueued = false;
 
 function scheduleFlush(queue: WriteQueue): void {
@@ -25,7 +25,9 @@ function scheduleFlush(queue: WriteQueue): void {
 
 function flushAll(): void {
   flushQueued = false;
-  for (const queue of dirty.splice(0)) queue.flush();
+  const queues = dirty;
+  dirty = [];
+  for (const queue of queues) queue.flush();
 }
 
 /**

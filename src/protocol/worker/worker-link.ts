@@ -83,6 +83,8 @@ export class WorkerLink {
    * a clearTimeout per job cost more than a whole decode.
    */
   private grabProgressAt = 0;
+  /** The last function name a job came for; a worker's jobs mostly repeat a few names. */
+  private lastName: { readonly bytes: Uint8Array; readonly text: string } = { bytes: new Uint8Array(0), text: '' };
 
   constructor(
     private readonly owner: LinkOwner,
@@ -222,7 +224,7 @@ export class WorkerLink {
         this.awake = true;
         this.jobsFlowing = true;
         if (this.grabsPending > 0) this.grabAnswered();
-        this.owner.grabSettled(this, { handle: args[0]!, functionName: utf8(args[1]!), unique, payload: args[args.length - 1]! });
+        this.owner.grabSettled(this, { handle: args[0]!, functionName: this.functionName(args[1]!), unique, payload: args[args.length - 1]! });
         return;
       }
       case Type.ERROR: {
@@ -239,6 +241,19 @@ export class WorkerLink {
       default:
         this.logger.debug(`${this.label}: ignoring ${packetName(packet.type)}`);
     }
+  }
+
+  /** The function name of a JOB_ASSIGN: decoded only when it differs from the last one. */
+  private functionName(bytes: Uint8Array): string {
+    const last = this.lastName;
+    if (bytes.length === last.bytes.length) {
+      let i = 0;
+      while (i < bytes.length && bytes[i] === last.bytes[i]) i++;
+      if (i === bytes.length) return last.text;
+    }
+    // A copy: the view pins the whole chunk it came in.
+    this.lastName = { bytes: Uint8Array.from(bytes), text: utf8(bytes) };
+    return this.lastName.text;
   }
 
   private settleGrab(): void {

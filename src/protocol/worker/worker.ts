@@ -73,7 +73,6 @@ export interface WorkerStats {
 export class Worker {
   private readonly classes = new Map<string, JobClass>();
   private readonly functionsByName = new Map<string, FunctionEntry>();
-  private readonly running = new Set<WorkerJob>();
   private readonly logger: Logger;
   private readonly abort = new AbortController();
   private readonly idleWaiters: (() => void)[] = [];
@@ -167,7 +166,7 @@ export class Worker {
     const outcome = await Promise.race([idle, expired]);
     clearTimeout(timer);
     if (outcome === 'expired') {
-      this.logger.warn(`stopping with ${this.running.size} job(s) still running after ${graceMs} ms; aborting them`);
+      this.logger.warn(`stopping with ${this.activeJobs()} job(s) still running after ${graceMs} ms; aborting them`);
       this.abort.abort(new AbortReason('WORKER_STOPPING', 'the worker is stopping'));
     }
     const closing: Promise<void>[] = [];
@@ -244,7 +243,6 @@ export class Worker {
     const job = new WorkerJob(assigned, link, this.abort.signal, this.undeliverable);
     jobClass.active++;
     link.jobs.add(job);
-    this.running.add(job);
     if (!entry || entry.jobClass !== jobClass) {
       const missing = new JobFailure('NO_HANDLER', `no handler for ${assigned.functionName} in class ${jobClass.name}`);
       this.settle(jobClass, link, job, true, missing);
@@ -290,9 +288,14 @@ export class Worker {
     }
     jobClass.active--;
     link.jobDone(job);
-    this.running.delete(job);
     this.pump(jobClass);
     this.notifyIfIdle();
+  }
+
+  private activeJobs(): number {
+    let active = 0;
+    for (const jobClass of this.classes.values()) active += jobClass.active;
+    return active;
   }
 
   /** No job running and no GRAB unanswered (an answer could still bring a job). */
