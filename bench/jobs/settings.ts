@@ -16,8 +16,10 @@ export interface Settings {
   readonly jobs: number;
   /**
    * Untimed jobs per run before the clock starts. Bun's JIT is still tiering up for the first
-   * ~20,000 jobs (its compiler threads then take 10-30 µs of CPU per job, on 2 cores shared with
-   * gearmand), so the default warms up as long as it measures: the figures are steady state.
+   * ~40,000 jobs (its compiler threads then take 10-30 µs of CPU per job, on 2 cores shared with
+   * gearmand): with BUN_JSC_reportCompileTimes=true, our client and worker still spent 57 ms in
+   * FTL compiles (the write path among them) between jobs 20,000 and 40,000, and under 1 ms after.
+   * So the default warms up for 50,000: the figures are steady state.
    */
   readonly warmup: number;
   /** Jobs in flight from the client side, over all its connections. */
@@ -34,7 +36,7 @@ export function readSettings(): Settings {
   const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
   return {
     jobs: int('BENCH_JOBS', 20_000),
-    warmup: int('BENCH_WARMUP', 20_000),
+    warmup: int('BENCH_WARMUP', 50_000),
     inflight: int('BENCH_INFLIGHT', 16),
     rounds: int('BENCH_ROUNDS', 5),
     connections: list('BENCH_CONNECTIONS', [1, 4]),
