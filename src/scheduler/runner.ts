@@ -6,21 +6,8 @@ import { parseFailureText } from '../errors/job-failure.ts';
 import { oneLine } from '../errors/thrown.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
 import type { Action, Wait } from './actions.ts';
-import {
-  type BuilderImage,
-  buildFunction,
-  builderListFunction,
-  buildRequest,
-  deleteBuildFunction,
-  deleteImageFunction,
-  deleteImageRequest,
-  parseBuildResult,
-  parseBuilderBuilding,
-  parseBuilderListResult,
-  parseUploadResult,
-  uploadFunction,
-  uploadRequest,
-} from './job-messages.ts';
+import { BuilderListings } from './builder-listings.ts';
+import { buildFunction, buildRequest, deleteBuildFunction, deleteImageFunction, deleteImageRequest, parseBuildResult, parseUploadResult, uploadFunction, uploadRequest } from './job-messages.ts';
 import { AbsenceClock, type FunctionsSeen, observeFunctions } from './observe.ts';
 import { LISTING_WAIT_MS, ProviderSweep } from './provider-sweep.ts';
 import { plan } from './planner.ts';
@@ -92,6 +79,7 @@ export class SchedulerRunner {
   private readonly holds = new Map<string, number>();
   private loop: Promise<void> | undefined;
   private readonly providerSweep: ProviderSweep;
+  private readonly builderListings: BuilderListings;
   private again = false;
   private stopped = false;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -99,13 +87,9 @@ export class SchedulerRunner {
   private storedSystemId: string | undefined;
   private lastPassAt: number | undefined;
   private lastPruneAt: number | undefined;
-  /** Builds the state never knew (a direct image-build), as their builders' listings describe them. */
-  private readonly foreignBuilds = new Map<string, BuilderImage>();
   /** The build ids of the last pass's snapshot: only ids beyond them are looked up in the state file. */
   private knownBuildIds: ReadonlySet<string> = new Set();
   private waits: readonly Wait[] = [];
-  /** Running builds whose builder is known (told to the observers once). */
-  private readonly buildBuilders = new Map<string, string>();
   /** The last pass's observation: a build of a diskimage only one builder registers runs there. */
   private lastSeen: FunctionsSeen | undefined;
 
@@ -125,6 +109,7 @@ export class SchedulerRunner {
       listingWaitMs: options.listingWaitMs ?? LISTING_WAIT_MS,
       onLateListing: () => void this.kick(),
     });
+    this.builderListings = new BuilderListings({ jobs: this.jobs, logger: this.logger, events: this.events, timeoutMs: () => this.scheduler.cloudJobTimeoutMs });
   }
 
   get systemId(): string {
@@ -214,7 +199,8 @@ export class SchedulerRunner {
     // Every provider some builder holds credentials for, or that the file names.
     const providerNames = new Set<string>([...this.config.providers.map((p) => p.name), ...seen.cloudBuilders.keys()]);
     const sweep = this.providerSweep.sweep(providerNames, seen.cloudBuilders, this.systemId, this.scheduler.cloudJobTimeoutMs);
-    const [providers] = await Promise.all([sweep, this.learnForeignBuilds(seen), this.learnBuildBuilders(seen)]);
+    const recorded = (id: string) => this.knownBuildIds.has(id) || this.store.build(id) !== undefined;
+    const [providers] = await Promise.all([sweep, this.builderListings.learnForeignBuilds(seen, recorded), this.builderListings.learnBuildBuilders(seen, this.running)]);
     if (this.stopped) return;
     this.lastSeen = seen;
 
@@ -224,12 +210,7 @@ export class SchedulerRunner {
     this.knownBuildIds = new Set(state.builds.map((b) => b.id));
     const watched = state.builds.filter((b) => b.state === 'ready' || b.state === 'deleting').map((b) => b.id);
     const world: World = {
-      builds: new Map(
-        [...seen.builds].map(([id, builders]) => {
-          const foreign = this.foreignBuilds.get(id);
-          return [id, { builders, diskimage: foreign?.diskimage, formats: foreign?.formats ?? [], builtAt: foreign?.builtAt }];
-        }),
-      ),
+      builds: this.builderListings.observedBuilds(seen),
       absentSince: this.absence.observe(watched, seen.builds, now),
       buildersByDiskimage: seen.buildersByDiskimage,
       providers,
@@ -253,77 +234,6 @@ export class SchedulerRunner {
     } catch (err) {
       this.logger.warn(`scheduler: pruning the state file failed: ${oneLine(err)}`);
     }
-  }
-
-  /**
-   * A build some builder registers (image-upload:<id>) that the state does not hold was made by
-   * a direct image-build: its registration does not say its diskimage, so the builder's own
-   * listing (builder-image-list:<client-id>) is asked, once per build. Builders that do not
-   * serve the listing (older ones) leave such builds alone.
-   */
-  private async learnForeignBuilds(seen: FunctionsSeen): Promise<void> {
-    for (const id of this.foreignBuilds.keys()) if (!seen.builds.has(id)) this.foreignBuilds.delete(id);
-    const ask = new Set<string>();
-    for (const [id, builders] of seen.builds) {
-      if (this.knownBuildIds.has(id) || this.foreignBuilds.has(id) || this.store.build(id) !== undefined) continue;
-      for (const builder of builders) if (seen.listingBuilders.has(builder)) ask.add(builder);
-    }
-    await Promise.all(
-      [...ask].map(async (builder) => {
-        const outcome = await this.jobs.run(builderListFunction(builder), '{}', randomUUID(), this.scheduler.cloudJobTimeoutMs);
-        if (outcome.kind !== 'complete') {
-          this.logger.warn(`scheduler: listing builder ${builder}'s images failed: ${outcome.reason}`);
-          return;
-        }
-        try {
-          for (const image of parseBuilderListResult(outcome.data, builder)) {
-            if (seen.builds.has(image.id)) this.foreignBuilds.set(image.id, image);
-          }
-        } catch (err) {
-          this.logger.warn(`scheduler: listing builder ${builder}'s images: ${oneLine(err)}`);
-        }
-      }),
-    );
-  }
-
-  /**
-   * Which builder runs each build job whose builder is not known yet: gearman does not say who
-   * took a job, so the builders that register its image-build:<diskimage> are asked (once per
-   * pass, only while such builds run) for the builds they are running ("building" of
-   * builder-image-list:<client-id>). A diskimage only one builder registers needs no asking.
-   */
-  private async learnBuildBuilders(seen: FunctionsSeen): Promise<void> {
-    const ask = new Set<string>();
-    for (const { start } of this.running.values()) {
-      if (start.kind !== 'build' || this.buildBuilders.has(start.id)) continue;
-      const candidates = seen.buildersByDiskimage.get(diskimageOf(start.functionName)) ?? [];
-      const [lone] = candidates;
-      if (candidates.length === 1 && lone !== undefined) this.knowBuilder(start, lone);
-      else for (const builder of candidates) if (seen.listingBuilders.has(builder)) ask.add(builder);
-    }
-    await Promise.all(
-      [...ask].map(async (builder) => {
-        const outcome = await this.jobs.run(builderListFunction(builder), '{}', randomUUID(), this.scheduler.cloudJobTimeoutMs);
-        if (outcome.kind !== 'complete') {
-          this.logger.warn(`scheduler: asking builder ${builder} for its running builds failed: ${outcome.reason}`);
-          return;
-        }
-        try {
-          for (const id of parseBuilderBuilding(outcome.data, builder)) {
-            const job = this.running.get(id);
-            if (job?.start.kind === 'build') this.knowBuilder(job.start, builder);
-          }
-        } catch (err) {
-          this.logger.warn(`scheduler: asking builder ${builder} for its running builds: ${oneLine(err)}`);
-        }
-      }),
-    );
-  }
-
-  private knowBuilder(start: JobStart, builder: string): void {
-    if (this.buildBuilders.get(start.id) === builder) return;
-    this.buildBuilders.set(start.id, builder);
-    emit(this.events, 'jobBuilder', { id: start.id, kind: start.kind, builder });
   }
 
   private inFlight(now: number): Set<string> {
@@ -401,9 +311,7 @@ export class SchedulerRunner {
       }
       this.store.recordBuildReady(buildId, result, now);
     });
-    const candidates = this.lastSeen?.buildersByDiskimage.get(diskimage) ?? [];
-    const [lone] = candidates;
-    if (launched && candidates.length === 1 && lone !== undefined) this.knowBuilder(launched, lone);
+    if (launched && this.lastSeen) this.builderListings.knowLoneBuilder(launched, this.lastSeen);
   }
 
   private submitBuildDelete(buildId: string, recorded: boolean): void {
@@ -479,7 +387,7 @@ export class SchedulerRunner {
       .finally(() => {
         if (!waitedFor()) return;
         this.running.delete(id);
-        this.buildBuilders.delete(id);
+        this.builderListings.forgetJob(id);
         void this.kick();
       });
     this.running.set(id, { done, start });
@@ -494,14 +402,9 @@ export class SchedulerRunner {
     const job = this.running.get(id);
     if (!job) return;
     this.running.delete(id);
-    this.buildBuilders.delete(id);
+    this.builderListings.forgetJob(id);
     emit(this.events, 'jobEnded', { ...job.start, outcome: { kind: 'lost', reason }, endedAt: now });
   }
-}
-
-/** The diskimage of an image-build:<diskimage> function. */
-function diskimageOf(functionName: string): string {
-  return functionName.slice(buildFunction('').length);
 }
 
 function describe(action: Action): string {
