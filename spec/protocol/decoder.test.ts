@@ -1,5 +1,5 @@
 import { describe, expect, spyOn, test } from 'bun:test';
-import { type Packet, Decoder, type DecoderOptions } from '../../src/protocol/codec/decoder.ts';
+import { COPY_LIMIT, type Packet, Decoder, type DecoderOptions } from '../../src/protocol/codec/decoder.ts';
 import { ProtocolError } from '../../src/protocol/codec/errors.ts';
 import { Type } from '../../src/protocol/codec/packets.ts';
 
@@ -96,13 +96,20 @@ describe.each(Object.entries(splitters))('Decoder, %s', (_, split) => {
 });
 
 describe('Decoder zero-copy', () => {
-  test('arguments of a packet that arrives in one chunk are views into that chunk', () => {
-    const chunk = concat(NOOP, JOB_ASSIGN_UNIQ);
+  test(`an argument over ${COPY_LIMIT} bytes is a view into the chunk it came in; shorter ones are copies of their own`, () => {
+    const payload = new Uint8Array(COPY_LIMIT + 1).fill(0x61);
+    const body = concat(Buffer.from('H:lap:1\0rev\0u1\0'), payload);
+    const header = hex(`00524553 0000001f ${body.length.toString(16).padStart(8, '0')}`);
+    const chunk = concat(NOOP, header, body);
     const args: Uint8Array[] = [];
     const decoder = new Decoder({ packet: (p) => args.push(...p.args), text: () => {} });
     decoder.push(chunk);
-    expect(args).toHaveLength(4);
-    for (const arg of args) expect(arg.buffer).toBe(chunk.buffer);
+    expect(args.map((a) => a.length)).toEqual([7, 3, 2, COPY_LIMIT + 1]);
+    expect(args[3]!.buffer).toBe(chunk.buffer);
+    for (const arg of args.slice(0, 3)) expect(arg.buffer).not.toBe(chunk.buffer);
+    // The socket's buffer may be reused once the read is handled: the short ones keep their bytes.
+    chunk.fill(0);
+    expect(args.slice(0, 3).map((a) => Buffer.from(a).toString('latin1'))).toEqual(['H:lap:1', 'rev', 'u1']);
   });
 
   test('a packet spanning chunks is joined once', () => {
@@ -125,10 +132,10 @@ describe('Decoder zero-copy', () => {
     const [handle, data] = args;
     expect(data?.length).toBe(payload.length);
     expect(data?.every((b) => b === 7)).toBe(true);
-    // One allocation, the size of the whole packet, and both arguments are views of it.
+    // One allocation, the size of the whole packet; the payload is a view of it, the short handle a copy.
     expect(allocations).toEqual([[expect.any(String), stream.length]]);
     expect(data!.buffer.byteLength).toBe(stream.length);
-    expect(handle!.buffer).toBe(data!.buffer);
+    expect(Buffer.from(handle!).toString('latin1')).toBe('H:lap:1');
     expect(chunks.some((chunk) => chunk.buffer === data!.buffer)).toBe(false);
   });
 });

@@ -10,8 +10,12 @@ import {
   allowsMagic,
   packetName,
 } from './packets.ts';
+import { latin1, utf8 } from './text.ts';
 
-/** A decoded binary packet. Arguments are views into the bytes that were pushed: no copies. */
+/**
+ * A decoded binary packet. An argument of up to COPY_LIMIT bytes is a copy of its own; a longer
+ * one is a view into the bytes that were pushed, so a large payload is never copied.
+ */
 export interface Packet {
   readonly magic: Magic;
   readonly type: number;
@@ -49,15 +53,19 @@ export interface DecoderOptions {
 const NO_ARGS: readonly Uint8Array[] = Object.freeze([]);
 const LF = 0x0a;
 const CR = 0x0d;
-// Keep a leading BOM: a text line is reported exactly as sent (invalid UTF-8 becomes U+FFFD).
-const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+/**
+ * Arguments up to this size are copied rather than viewed. The first view into a socket read
+ * makes JSC give that read an ArrayBuffer of its own (about 200 ns, then about 60 ns a view),
+ * while copying a handle, a function name or a small payload byte by byte costs a few dozen.
+ * Measured: 2-3 µs less CPU per job over our worker and client together (bench:jobs).
+ */
+export const COPY_LIMIT = 256;
 
-function latin1Text(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-}
-
-function utf8Text(bytes: Uint8Array): string {
-  return utf8.decode(bytes);
+function argument(buf: Uint8Array, start: number, end: number): Uint8Array {
+  if (end - start > COPY_LIMIT) return buf.subarray(start, end);
+  const copy = new Uint8Array(end - start);
+  for (let i = start; i < end; i++) copy[i - start] = buf[i]!;
+  return copy;
 }
 
 const RULE_UNKNOWN = -1;
@@ -130,7 +138,7 @@ export class Decoder {
     this.expect = options.expect ?? 'ANY';
     const framing = options.framing ?? 'strict';
     this.skipBody = framing === 'gearmand';
-    this.decodeText = options.text === 'latin1' ? latin1Text : utf8Text;
+    this.decodeText = options.text === 'latin1' ? latin1 : utf8;
     this.rules = headerRules(this.expect, framing);
   }
 
@@ -321,10 +329,10 @@ export class Decoder {
           { type, offset: this.consumed, bytes: buf.subarray(start, end) },
         );
       }
-      args[i] = buf.subarray(p, nul);
+      args[i] = argument(buf, p, nul);
       p = nul + 1;
     }
-    args[count - 1] = buf.subarray(p, end);
+    args[count - 1] = argument(buf, p, end);
     this.handlers.packet({ magic, type, args });
   }
 

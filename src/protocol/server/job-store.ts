@@ -4,6 +4,7 @@
  * broker.ts turns its outcomes into packets.
  */
 import { Buffer } from 'node:buffer';
+import { latin1 } from '../codec/text.ts';
 import { DueQueue } from './due-queue.ts';
 import { type ClientSide, FunctionEntry, Job, NO_PROGRESS, PRIORITIES, type Priority, type WorkerSide } from './job.ts';
 import { UniqueIndex } from './unique-index.ts';
@@ -43,10 +44,6 @@ export type SubmitResult =
 
 export type RequeueResult = 'requeued' | 'dropped' | 'exhausted';
 
-/** Lossless bytes → string (each byte one char), for map keys and admin output. */
-export function latin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-}
 
 /**
  * A private, unpooled copy: decoded arguments are views that would pin the whole socket read,

@@ -5,7 +5,8 @@ import { Type } from '../codec/packets.ts';
 import type { ConnectionGrants } from './acl/grants.ts';
 import type { Broker, BrokerPeer, GrabKind } from './broker.ts';
 import { HIGH, type Job, LOW, NORMAL, type Priority } from './job.ts';
-import { MAX_FUNCTION_LENGTH, MAX_HANDLE_LENGTH, MAX_UNIQUE_LENGTH, latin1 } from './job-store.ts';
+import { latin1 } from '../codec/text.ts';
+import { MAX_FUNCTION_LENGTH, MAX_HANDLE_LENGTH, MAX_UNIQUE_LENGTH } from './job-store.ts';
 import { ERRORS, errorPacket, response } from './wire.ts';
 
 /** What a request handler needs of its connection beyond the broker's view. */

@@ -1,4 +1,4 @@
-import { Buffer } from 'node:buffer';
+import { latin1 } from '../codec/text.ts';
 
 const PROBE_PREFIX = 'nodepool-builder-liveness:';
 
@@ -29,7 +29,7 @@ export class LivenessProbe {
   }
 
   answers(data: Uint8Array): boolean {
-    const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
+    const text = latin1(data);
     if (!text.startsWith(PROBE_PREFIX)) return false;
     if (text === this.pending) {
       this.pending = undefined;
