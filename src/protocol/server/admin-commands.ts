@@ -16,6 +16,8 @@ import {
   renderAdminReply,
   unknownCommandError,
 } from '../codec/admin.ts';
+import { LIST_END, formatWorkerRow } from '../codec/admin-replies.ts';
+import type { Abilities } from './abilities.ts';
 import type { ConnectionGrants } from './acl/grants.ts';
 import type { AdminRight } from './acl/rules.ts';
 import type { Broker } from './broker.ts';
@@ -25,7 +27,7 @@ export interface ListedConnection {
   readonly id: number;
   readonly address: string;
   readonly clientId: string;
-  readonly abilities: ReadonlyMap<string, unknown>;
+  readonly abilities: Pick<Abilities, 'size' | 'listing'>;
 }
 
 export interface AdminContext {
@@ -102,17 +104,16 @@ function render(command: AdminCommand, context: AdminContext, word: string): str
           workers: fn.workers.size,
         })),
       );
-    case 'workers':
-      return answer(
-        'workers',
-        // gearmand lists a connection's functions newest first.
-        [...context.connections()].map((c) => ({
-          fd: c.id,
-          address: c.address,
-          clientId: c.clientId,
-          functions: [...c.abilities.keys()].reverse(),
-        })),
-      );
+    case 'workers': {
+      // The list reply renderAdminReply would write, with each connection's function names
+      // joined once (Abilities.listing) instead of row by row on every request.
+      let text = '';
+      for (const c of context.connections()) {
+        const row = formatWorkerRow({ fd: c.id, address: c.address, clientId: c.clientId, functions: [] });
+        text += c.abilities.size === 0 ? `${row}\n` : `${row} ${c.abilities.listing}\n`;
+      }
+      return `${text}${LIST_END}\n`;
+    }
     case 'version':
       return answer('version', SERVER_VERSION);
     case 'getpid':

@@ -87,7 +87,7 @@ export class JobStore {
   functionFor(nameBytes: Uint8Array, name: string = latin1(nameBytes)): FunctionEntry {
     let fn = this.functions.get(name);
     if (fn === undefined) {
-      fn = new FunctionEntry(name, own(nameBytes));
+      fn = new FunctionEntry(name);
       this.functions.set(name, fn);
     }
     return fn;

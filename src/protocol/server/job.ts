@@ -55,22 +55,37 @@ export interface ClientSide {
   send(chunks: readonly Uint8Array[]): void;
 }
 
+/** `maxqueue` not set: no limit at any priority. Shared; `maxqueue` replaces it, never changes it. */
+const NO_QUEUE_LIMITS: readonly [number, number, number] = Object.freeze([0, 0, 0] as const);
+
+/**
+ * A fleet registers tens of thousands of functions, most of them idle: what only a function
+ * with jobs needs (its queues, its name as bytes) is made at its first job.
+ */
 export class FunctionEntry {
   /** Queued jobs per priority, those scheduled for later included. */
   readonly queued: [number, number, number] = [0, 0, 0];
-  /** Jobs that a worker may take now, per priority (gearmand's job lists). */
-  readonly queues: [Fifo<Job>, Fifo<Job>, Fifo<Job>] = [new Fifo(), new Fifo(), new Fifo()];
   /** Per-priority limits set with `maxqueue`; 0 is unlimited. */
-  maxQueue: [number, number, number] = [0, 0, 0];
+  maxQueue: readonly [number, number, number] = NO_QUEUE_LIMITS;
   running = 0;
   /** Connections that registered this function. */
   readonly workers = new Set<WorkerSide>();
+  private lists: [Fifo<Job>, Fifo<Job>, Fifo<Job>] | undefined;
+  private bytes: Uint8Array | undefined;
 
   constructor(
     /** Latin-1 of the wire bytes, so any bytes round-trip. */
     readonly name: string,
-    readonly nameBytes: Uint8Array,
   ) {}
+
+  get nameBytes(): Uint8Array {
+    return (this.bytes ??= latin1Copy(this.name));
+  }
+
+  /** Jobs that a worker may take now, per priority (gearmand's job lists). */
+  get queues(): readonly [Fifo<Job>, Fifo<Job>, Fifo<Job>] {
+    return (this.lists ??= [new Fifo(), new Fifo(), new Fifo()]);
+  }
 
   /** gearmand's job_total: queued and running. */
   get total(): number {
@@ -78,8 +93,16 @@ export class FunctionEntry {
   }
 
   get runnable(): number {
-    return this.queues[0].length + this.queues[1].length + this.queues[2].length;
+    const lists = this.lists;
+    return lists === undefined ? 0 : lists[0].length + lists[1].length + lists[2].length;
   }
+}
+
+/** A private copy, one byte per char: Buffer.from would pin a shared 8 KiB pool slab for as long as the function lives. */
+function latin1Copy(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
 }
 
 export type JobState = 'scheduled' | 'queued' | 'running';

@@ -8,9 +8,10 @@ import { type Packet, Decoder } from '../codec/decoder.ts';
 import { ProtocolError } from '../codec/errors.ts';
 import { PartialPacketWatch } from '../transport/partial-packet-watch.ts';
 import { type WritableSocket, WriteQueue } from '../transport/write-queue.ts';
+import { Abilities } from './abilities.ts';
 import type { ConnectionGrants } from './acl/grants.ts';
 import { verifiedCommonName } from './acl/identity.ts';
-import type { Ability, ClientSide, FunctionEntry, Job, SleepState, WorkerSide } from './job.ts';
+import type { ClientSide, FunctionEntry, Job, SleepState, WorkerSide } from './job.ts';
 import { NOOP, errorPacket, latin1Bytes, protocolErrorName } from './wire.ts';
 
 export interface PeerHandlers {
@@ -62,7 +63,7 @@ export class Peer implements WorkerSide, ClientSide {
   clientId = '-';
   exceptions = false;
   exceptionHandle: string | undefined;
-  readonly abilities = new Map<string, Ability>();
+  readonly abilities = new Abilities();
   readonly running = new Set<Job>();
   readonly waiting = new Map<Job, number>();
   readonly ready = new Set<FunctionEntry>();

@@ -1,0 +1,97 @@
+/**
+ * One server alone under the fleet's load (5 × 10 connections × 400 functions), to find where
+ * its CPU goes, one phase at a time:
+ *   bun bench/fleet/profile.ts register|workers|jobs [profile dir]
+ * register: the fleet connects and registers while `status` is polled (the bench's first figure);
+ * workers: then 100 `workers`; jobs: then 3 × 10,000 jobs. Prints the server's CPU per phase and
+ * thread (JIT, GC, main user/sys) and its RSS. Our server runs with bun's CPU profiler (markdown
+ * in the directory, written when it exits on SIGTERM). Environment: PROFILE=0 (no profiler) or
+ * json (.cpuprofile); SERVER=gearmand; STRACE=1 (syscall counts of the second job round in
+ * /tmp/strace-<server>.txt); HEAP_PROBE=1 (our server logs its heap after a full GC per phase).
+ * Not a bench: compare figures with `npm run bench:fleet`.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { AdminClient } from '../../src/protocol/client/admin-client.ts';
+import { startGearmand } from '../../spec/support/gearmand.ts';
+import { freePort } from '../../spec/support/ports.ts';
+import { rss } from '../../spec/support/process-stats.ts';
+import { Child } from '../jobs/children.ts';
+import { cpuMs, threadCpuMs, threadDelta } from '../jobs/cpu.ts';
+import { DONE, EXIT, GO, READY, RESULT, STOP } from '../jobs/harness/lines.ts';
+import { type FleetShape, totalFunctions } from './fleet.ts';
+import type { FleetWorkerArgs } from './worker-main.ts';
+
+const phase = process.argv[2] ?? 'register';
+const dir = process.argv[3] ?? '/tmp/fleet-prof';
+const port = await freePort();
+const main = join(import.meta.dir, '../../spec/support/embedded-server-main.ts');
+const profile = process.env.PROFILE === '0' ? [] : [process.env.PROFILE === 'json' ? '--cpu-prof' : '--cpu-prof-md', '--cpu-prof-interval=100', `--cpu-prof-dir=${dir}`];
+const gearmand = process.env.SERVER === 'gearmand' ? await startGearmand() : undefined;
+const server = gearmand ? undefined : spawn(process.execPath, [...profile, main, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+if (server) await new Promise<void>((resolve) => server.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('READY') && resolve()));
+const pid = gearmand?.pid ?? server!.pid!;
+const shape: FleetShape = { host: '127.0.0.1', port: gearmand?.port ?? port, processes: 5, connsPerProcess: 10, functionsPerConn: 400 };
+const workers = Array.from({ length: shape.processes }, (_, p) => {
+  const args: FleetWorkerArgs = { ...shape, process: p, slots: 4, backoff: { initialDelayMs: 50, maxDelayMs: 250 } };
+  return new Child({ cmd: process.execPath, args: [join(import.meta.dir, 'worker-main.ts'), JSON.stringify(args)], label: `worker ${p}` });
+});
+await Promise.all(workers.map((w) => w.expect(READY, 60_000)));
+let threads = threadCpuMs(pid);
+const report = (what: string, since: number): void => {
+  if (process.env.HEAP_PROBE === '1') process.kill(pid, 'SIGUSR2');
+  const now = threadCpuMs(pid);
+  const split = [...threadDelta([threads], [now])].filter(([, ms]) => ms > 0).map(([name, ms]) => `${name} ${ms}`).join(', ');
+  threads = now;
+  console.log(`${what}: server CPU ${cpuMs(pid) - since} ms (${split}), RSS ${(rss(pid) / 2 ** 20).toFixed(1)} MiB`);
+};
+
+let cpu = cpuMs(pid);
+threads = threadCpuMs(pid);
+const t0 = performance.now();
+for (const w of workers) w.send(GO);
+for (;;) {
+  const admin = new AdminClient(shape, { replyTimeoutMs: 10_000 });
+  const rows = await admin.status();
+  admin.close();
+  if (rows.filter((r) => r.workers > 0).length >= totalFunctions(shape)) break;
+  await Bun.sleep(10);
+}
+console.log(`registered in ${(performance.now() - t0).toFixed(0)} ms`);
+report('register', cpu);
+
+if (phase === 'workers') {
+  const admin = new AdminClient(shape, { replyTimeoutMs: 10_000 });
+  cpu = cpuMs(pid);
+  threads = threadCpuMs(pid);
+  for (let i = 0; i < 100; i++) await admin.workers();
+  report('100 workers', cpu);
+  admin.close();
+}
+if (phase === 'jobs') {
+  for (let round = 1; round <= 3; round++) {
+    const args = { host: shape.host, port: shape.port, fn: '', conns: 4, runId: round, first: 0, jobs: 10_000, warmup: 500, inflight: 64, functions: totalFunctions(shape) };
+    const client = new Child({ cmd: process.execPath, args: [join(import.meta.dir, 'client-main.ts'), JSON.stringify(args)], label: 'client' });
+    await client.expect(READY, 60_000);
+    const strace = process.env.STRACE === '1' && round === 2 ? spawn('strace', ['-c', '-f', '-o', `/tmp/strace-${process.env.SERVER ?? 'ours'}.txt`, '-p', String(pid)], { stdio: 'inherit' }) : undefined;
+    if (strace) await Bun.sleep(500);
+    cpu = cpuMs(pid);
+    threads = threadCpuMs(pid);
+    client.send(GO);
+    await client.expect(RESULT, 300_000);
+    if (strace) {
+      strace.kill('SIGINT');
+      await new Promise((resolve) => strace.once('exit', resolve));
+    }
+    report(`10,000 jobs (round ${round})`, cpu);
+    client.send(EXIT);
+    await client.exited;
+  }
+}
+for (const w of workers) w.send(STOP);
+await Promise.all(workers.map((w) => w.expect(DONE, 60_000)));
+if (gearmand) await gearmand.kill();
+else {
+  server!.kill('SIGTERM');
+  await new Promise((resolve) => server!.once('exit', resolve));
+}
