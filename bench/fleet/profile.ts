@@ -1,9 +1,9 @@
 /**
  * One server alone under the fleet's load (5 × 10 connections × 400 functions), to find where
  * its CPU goes, one phase at a time:
- *   bun bench/fleet/profile.ts register|workers|jobs [profile dir]
+ *   bun bench/fleet/profile.ts register|status|workers|jobs [profile dir]
  * register: the fleet connects and registers while `status` is polled (the bench's first figure);
- * workers: then 100 `workers`; jobs: then 3 × 10,000 jobs. Prints the server's CPU per phase and
+ * status, workers: then 100 `status` or `workers`; jobs: then 3 × 10,000 jobs. Prints the server's CPU per phase and
  * thread (JIT, GC, main user/sys) and its RSS. Our server runs with bun's CPU profiler (markdown
  * in the directory, written when it exits on SIGTERM). Environment: PROFILE=0 (no profiler) or
  * json (.cpuprofile); SERVER=gearmand; STRACE=1 (syscall counts of the second job round in
@@ -28,7 +28,7 @@ const port = await freePort();
 const main = join(import.meta.dir, '../../spec/support/embedded-server-main.ts');
 const profile = process.env.PROFILE === '0' ? [] : [process.env.PROFILE === 'json' ? '--cpu-prof' : '--cpu-prof-md', '--cpu-prof-interval=100', `--cpu-prof-dir=${dir}`];
 const gearmand = process.env.SERVER === 'gearmand' ? await startGearmand() : undefined;
-const server = gearmand ? undefined : spawn(process.execPath, [...profile, main, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+const server = gearmand ? undefined : spawn(process.execPath, [...profile, ...(process.env.SERVER_FLAGS?.split(' ').filter(Boolean) ?? []), main, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
 if (server) await new Promise<void>((resolve) => server.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('READY') && resolve()));
 const pid = gearmand?.pid ?? server!.pid!;
 const shape: FleetShape = { host: '127.0.0.1', port: gearmand?.port ?? port, processes: 5, connsPerProcess: 10, functionsPerConn: 400 };
@@ -55,17 +55,17 @@ for (;;) {
   const rows = await admin.status();
   admin.close();
   if (rows.filter((r) => r.workers > 0).length >= totalFunctions(shape)) break;
-  await Bun.sleep(10);
+  await Bun.sleep(Number(process.env.POLL_MS ?? 10));
 }
 console.log(`registered in ${(performance.now() - t0).toFixed(0)} ms`);
 report('register', cpu);
 
-if (phase === 'workers') {
+if (phase === 'workers' || phase === 'status') {
   const admin = new AdminClient(shape, { replyTimeoutMs: 10_000 });
   cpu = cpuMs(pid);
   threads = threadCpuMs(pid);
-  for (let i = 0; i < 100; i++) await admin.workers();
-  report('100 workers', cpu);
+  for (let i = 0; i < 100; i++) await (phase === 'status' ? admin.status() : admin.workers());
+  report(`100 ${phase}`, cpu);
   admin.close();
 }
 if (phase === 'jobs') {

@@ -6,7 +6,7 @@
  * the functions (jobs/s, p99), the server's RSS, and re-registration after a SIGKILL + restart
  * on the same port (the workers reconnect by themselves). Run with `npm run bench:fleet`.
  * Knobs (environment): BENCH_ROUNDS (3), BENCH_PROCESSES (5), BENCH_CONNS (10 a process),
- * BENCH_FUNCTIONS (400 a connection), BENCH_JOBS (10,000), BENCH_RESTARTS (3 a round).
+ * BENCH_FUNCTIONS (400 a connection), BENCH_JOBS (10,000), BENCH_WARMUP (20,000), BENCH_RESTARTS (3 a round).
  */
 import os from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +26,13 @@ const env = (name: string, fallback: number): number => Number(process.env[name]
 const ROUNDS = env('BENCH_ROUNDS', 3);
 const JOBS = env('BENCH_JOBS', 10_000);
 const RESTARTS = env('BENCH_RESTARTS', 3);
-const WARMUP = 500;
+/**
+ * Jobs before the timed ones, on the same functions. Bun's JIT compiles our server's job path
+ * during its first ~20,000 jobs (server JIT-thread CPU 230-330 ms over jobs 500-10,500, 10-70 ms
+ * over the next 10,000: bench/fleet/profile.ts jobs); a job server runs for days, so the figures
+ * are taken after that, as bench:jobs does (bench/jobs/settings.ts). gearmand needs no warm-up.
+ */
+const WARMUP = env('BENCH_WARMUP', 20_000);
 const CLIENT_CONNS = 4;
 const IN_FLIGHT = 64;
 const ADMIN_SAMPLES = 9;
@@ -181,7 +187,8 @@ function printTable(results: ReadonlyMap<string, Samples>): void {
 const load = (): string => os.loadavg().map((n) => n.toFixed(2)).join(', ');
 console.log(
   `fleet bench: ${SHAPE.processes} worker processes × ${SHAPE.connsPerProcess} connections × ${SHAPE.functionsPerConn} functions ` +
-    `(${(SHAPE.processes * SHAPE.connsPerProcess * SHAPE.functionsPerConn).toLocaleString('en')}), ${ROUNDS} rounds, ${RESTARTS} restarts a round; ` +
+    `(${(SHAPE.processes * SHAPE.connsPerProcess * SHAPE.functionsPerConn).toLocaleString('en')}), ${ROUNDS} rounds, ${RESTARTS} restarts a round, ` +
+    `${JOBS.toLocaleString('en')} timed jobs after ${WARMUP.toLocaleString('en')} warm-up jobs; ` +
     `${os.cpus().length} CPUs, bun ${Bun.version}; load average ${load()}`,
 );
 const results = new Map<string, Samples>(SERVERS.map((s) => [s.name, newSamples()]));
