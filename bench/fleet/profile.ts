@@ -11,6 +11,7 @@
  * Not a bench: compare figures with `npm run bench:fleet`.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdminClient } from '../../src/protocol/client/admin-client.ts';
 import { startGearmand } from '../../spec/support/gearmand.ts';
@@ -43,6 +44,7 @@ const report = (what: string, since: number): void => {
   const now = threadCpuMs(pid);
   const split = [...threadDelta([threads], [now])].filter(([, ms]) => ms > 0).map(([name, ms]) => `${name} ${ms}`).join(', ');
   threads = now;
+  if (process.env.SMAPS === '1') console.log(smapsSummary(pid));
   console.log(`${what}: server CPU ${cpuMs(pid) - since} ms (${split}), RSS ${(rss(pid) / 2 ** 20).toFixed(1)} MiB`);
 };
 
@@ -84,6 +86,10 @@ if (phase === 'jobs') {
       await new Promise((resolve) => strace.once('exit', resolve));
     }
     report(`10,000 jobs (round ${round})`, cpu);
+    if (process.env.SETTLE_MS) {
+      await Bun.sleep(Number(process.env.SETTLE_MS));
+      console.log(`  RSS ${process.env.SETTLE_MS} ms later: ${(rss(pid) / 2 ** 20).toFixed(1)} MiB`);
+    }
     client.send(EXIT);
     await client.exited;
   }
@@ -94,4 +100,17 @@ if (gearmand) await gearmand.kill();
 else {
   server!.kill('SIGTERM');
   await new Promise((resolve) => server!.once('exit', resolve));
+}
+
+/** Resident memory by kind of mapping: where RSS that the JS heap does not explain lives. */
+function smapsSummary(of: number): string {
+  const sizes = new Map<string, number>();
+  let kind = '';
+  for (const line of readFileSync(`/proc/${of}/smaps`, 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) kind = `${head[1]} ${head[2] || '[anon]'}`.replace(/\/.*\//, '');
+    const rssLine = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rssLine) sizes.set(kind, (sizes.get(kind) ?? 0) + Number(rssLine[1]));
+  }
+  return [...sizes].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, kb]) => `${k} ${(kb / 1024).toFixed(1)}`).join(' | ');
 }
