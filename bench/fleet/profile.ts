@@ -6,7 +6,7 @@
  * status, workers: then 100 `status` or `workers`; jobs: then 3 × 10,000 jobs. Prints the server's CPU per phase and
  * thread (JIT, GC, main user/sys) and its RSS. Our server runs with bun's CPU profiler (markdown
  * in the directory, written when it exits on SIGTERM). Environment: PROFILE=0 (no profiler) or
- * json (.cpuprofile); SERVER=gearmand; STRACE=1 (syscall counts of the second job round in
+ * json (.cpuprofile); SERVER=gearmand; SERVER_EXE=<compiled embedded server>; STRACE=1 (syscall counts of the second job round in
  * /tmp/strace-<server>.txt); HEAP_PROBE=1 (our server logs its heap after a full GC per phase).
  * Not a bench: compare figures with `npm run bench:fleet`.
  */
@@ -29,7 +29,12 @@ const port = await freePort();
 const main = join(import.meta.dir, '../../spec/support/embedded-server-main.ts');
 const profile = process.env.PROFILE === '0' ? [] : [process.env.PROFILE === 'json' ? '--cpu-prof' : '--cpu-prof-md', '--cpu-prof-interval=100', `--cpu-prof-dir=${dir}`];
 const gearmand = process.env.SERVER === 'gearmand' ? await startGearmand() : undefined;
-const server = gearmand ? undefined : spawn(process.execPath, [...profile, ...(process.env.SERVER_FLAGS?.split(' ').filter(Boolean) ?? []), main, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+const exe = process.env.SERVER_EXE;
+const server = gearmand
+  ? undefined
+  : exe !== undefined
+    ? spawn(exe, [String(port)], { stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(process.execPath, [...profile, ...(process.env.SERVER_FLAGS?.split(' ').filter(Boolean) ?? []), main, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
 if (server) await new Promise<void>((resolve) => server.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('READY') && resolve()));
 const pid = gearmand?.pid ?? server!.pid!;
 const shape: FleetShape = { host: '127.0.0.1', port: gearmand?.port ?? port, processes: 5, connsPerProcess: 10, functionsPerConn: 400 };

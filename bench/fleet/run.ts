@@ -8,11 +8,12 @@
  * Knobs (environment): BENCH_ROUNDS (3), BENCH_PROCESSES (5), BENCH_CONNS (10 a process),
  * BENCH_FUNCTIONS (400 a connection), BENCH_JOBS (10,000), BENCH_WARMUP (20,000), BENCH_RESTARTS (3 a round).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { AdminClient } from '../../src/protocol/client/admin-client.ts';
 import type { ChildServer } from '../../spec/support/child-server.ts';
-import { startEmbeddedServer } from '../../spec/support/embedded-server.ts';
+import { compiledEmbeddedServer, startEmbeddedServer } from '../../spec/support/embedded-server.ts';
 import { startGearmand } from '../../spec/support/gearmand.ts';
 import { peakRss, rss } from '../../spec/support/process-stats.ts';
 import { Child } from '../jobs/children.ts';
@@ -43,9 +44,14 @@ const BACKOFF = { initialDelayMs: 50, maxDelayMs: 250 };
 const WAIT_MS = 120_000;
 const SHAPE = { processes: env('BENCH_PROCESSES', 5), connsPerProcess: env('BENCH_CONNS', 10), functionsPerConn: env('BENCH_FUNCTIONS', 400) };
 
+// Our server as the product ships it (compiled, bytecode), not bun transpiling its sources on every (re)start.
+const buildDir = mkdtempSync(join(os.tmpdir(), 'bench-fleet-'));
+process.once('exit', () => rmSync(buildDir, { recursive: true, force: true }));
+const executable = await compiledEmbeddedServer(buildDir);
+
 const SERVERS = [
   { name: 'gearmand', start: startGearmand },
-  { name: 'ours', start: startEmbeddedServer },
+  { name: 'ours', start: () => startEmbeddedServer({ executable }) },
 ] as const;
 
 type Figure = 'register' | 'registerCpu' | 'jobCpu' | 'status' | 'workers' | 'jobsPerSecond' | 'p50' | 'p99' | 'rssEmpty' | 'rssRegistered' | 'rssAfterJobs' | 'hwm' | 'listening' | 'reregister' | 'restart';

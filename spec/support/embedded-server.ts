@@ -11,11 +11,14 @@ export type EmbeddedServer = ChildServer;
 export interface EmbeddedServerOptions {
   /** Access rules (TOML) the server enforces. */
   readonly accessRules?: string;
+  /** An executable built from embedded-server-main.ts (compiledEmbeddedServer) instead of bun running the sources. */
+  readonly executable?: string;
 }
 
 function launch(port: number, options: EmbeddedServerOptions): Promise<ChildProcess> {
   const env = options.accessRules === undefined ? process.env : { ...process.env, EMBEDDED_SERVER_RULES: options.accessRules };
-  const child = spawn(process.execPath, [MAIN, String(port)], { stdio: ['ignore', 'pipe', 'inherit'], env });
+  const [cmd, args] = options.executable === undefined ? [process.execPath, [MAIN, String(port)]] : [options.executable, [String(port)]];
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => {
@@ -39,4 +42,17 @@ function launch(port: number, options: EmbeddedServerOptions): Promise<ChildProc
 export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): Promise<EmbeddedServer> {
   const port = await freePort();
   return childServer('127.0.0.1', port, () => launch(port, options));
+}
+
+/**
+ * embedded-server-main.ts built the way `npm run build` ships the product (one executable,
+ * bytecode, minified), into `dir`: it starts in ~10 ms where bun running the TypeScript sources
+ * takes ~35 ms, transpiling them on every start.
+ */
+export async function compiledEmbeddedServer(dir: string): Promise<string> {
+  const outfile = join(dir, 'embedded-server');
+  const build = spawn(process.execPath, ['build', MAIN, '--compile', '--minify', '--bytecode', '--format=esm', '--outfile', outfile], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const code = await new Promise<number | null>((resolve) => build.once('exit', resolve));
+  if (code !== 0) throw new Error(`bun build of the embedded server exited with ${code}`);
+  return outfile;
 }
