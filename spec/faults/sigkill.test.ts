@@ -108,10 +108,12 @@ describe('the builder process SIGKILLed and restarted', () => {
 
     await builder.start();
     await eventually(async () => (await processesMentioning(staging)).length === 0, 30_000, 'the stray DIB processes to be gone');
-    for (const { pid } of dib) {
+    // A killed process drops its command line before it turns zombie: wait for each to get there.
+    const ended = async (pid: number): Promise<boolean> => {
       const state = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => 'gone');
-      expect(state === 'gone' || state.slice(state.lastIndexOf(')') + 2).startsWith('Z')).toBe(true);
-    }
+      return state === 'gone' || state.slice(state.lastIndexOf(')') + 2).startsWith('Z');
+    };
+    await eventually(async () => (await Promise.all(dib.map(({ pid }) => ended(pid)))).every(Boolean), 30_000, 'the killed DIB processes to end');
     expect(readdirSync(staging)).toEqual([]);
     expect(existsSync(join(builder.imagesDir, 'images', 'killed-build-1'))).toBe(false);
     expect((await registered()).filter((fn) => fn.endsWith(':killed-build-1'))).toEqual([]);
