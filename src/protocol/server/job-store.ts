@@ -44,10 +44,9 @@ export type SubmitResult =
 
 export type RequeueResult = 'requeued' | 'dropped' | 'exhausted';
 
-
 /**
- * A private, unpooled copy: decoded arguments are views that would pin the whole socket read,
- * and Buffer.from would pin a shared 8 KiB pool slab for as long as the job lives.
+ * A private, unpooled copy: a long decoded argument is a view that would pin the whole socket
+ * read, and Buffer.from would pin a shared 8 KiB pool slab for as long as the job lives.
  */
 function own(bytes: Uint8Array): Uint8Array {
   const copy = new Uint8Array(bytes.length);
