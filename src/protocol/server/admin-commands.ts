@@ -16,7 +16,6 @@ import {
   renderAdminReply,
   unknownCommandError,
 } from '../codec/admin.ts';
-import { LIST_END, formatWorkerRow } from '../codec/admin-replies.ts';
 import type { Abilities } from './abilities.ts';
 import type { ConnectionGrants } from './acl/grants.ts';
 import type { AdminRight } from './acl/rules.ts';
@@ -104,16 +103,18 @@ function render(command: AdminCommand, context: AdminContext, word: string): str
           workers: fn.workers.size,
         })),
       );
-    case 'workers': {
-      // The list reply renderAdminReply would write, with each connection's function names
-      // joined once (Abilities.listing) instead of row by row on every request.
-      let text = '';
-      for (const c of context.connections()) {
-        const row = formatWorkerRow({ fd: c.id, address: c.address, clientId: c.clientId, functions: [] });
-        text += c.abilities.size === 0 ? `${row}\n` : `${row} ${c.abilities.listing}\n`;
-      }
-      return `${text}${LIST_END}\n`;
-    }
+    case 'workers':
+      return answer(
+        'workers',
+        // Each connection's names come joined once (Abilities.listing, newest first as gearmand
+        // lists them), not name by name on every request: the row writes them as one.
+        [...context.connections()].map((c) => ({
+          fd: c.id,
+          address: c.address,
+          clientId: c.clientId,
+          functions: c.abilities.size === 0 ? [] : [c.abilities.listing],
+        })),
+      );
     case 'version':
       return answer('version', SERVER_VERSION);
     case 'getpid':

@@ -251,7 +251,7 @@ export class WorkerLink {
       while (i < bytes.length && bytes[i] === last.bytes[i]) i++;
       if (i === bytes.length) return last.text;
     }
-    // A copy: the view pins the whole chunk it came in.
+    // A copy: a long name is a view that pins the whole chunk it came in.
     this.lastName = { bytes: Uint8Array.from(bytes), text: utf8(bytes) };
     return this.lastName.text;
   }
